@@ -1,0 +1,64 @@
+// swift-tools-version: 6.1
+// LMKit: learn and build large language models from first principles, in Swift.
+//
+// The targets follow the stack, lower never importing higher:
+//   COpenBLAS → LMKitTensor (tensor engine + autograd + safetensors)
+//             → LMKitNN (modules, layers, optimizers)
+//             → LMKitTour, LMKitBench (applications) → lmkit (the command)
+// LMKitAssets (where real models and data live on disk) sits beside the engine and imports nothing.
+import PackageDescription
+
+/// Release builds: `-Ounchecked` drops the overflow and bounds checks in hot loops; a target CPU
+/// lets SIMD code use AVX2+FMA instead of per-lane library calls (see shared ENGINE-NOTES).
+let fastMath: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-target-cpu", "haswell"]),
+]
+
+let package = Package(
+    name: "LMKit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "lmkit", targets: ["lmkit"]),
+        .library(name: "LMKitTensor", targets: ["LMKitTensor"]),
+        .library(name: "LMKitNN", targets: ["LMKitNN"]),
+        .library(name: "LMKitAssets", targets: ["LMKitAssets"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "LMKitAssets"),
+        .target(
+            name: "LMKitTensor",
+            dependencies: [
+                "COpenBLAS",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ],
+            swiftSettings: fastMath
+        ),
+        .target(name: "LMKitNN", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
+        .target(name: "LMKitTour", dependencies: ["LMKitNN", "LMKitAssets"], swiftSettings: fastMath),
+        .target(name: "LMKitBench", dependencies: ["LMKitTensor", "COpenBLAS"], swiftSettings: fastMath),
+        .executableTarget(
+            name: "lmkit",
+            dependencies: [
+                "LMKitTour", "LMKitBench", "LMKitAssets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fastMath
+        ),
+        .target(name: "TestSupport", dependencies: ["LMKitTensor", "LMKitAssets"], path: "Tests/TestSupport"),
+        .testTarget(name: "LMKitTensorTests", dependencies: ["LMKitTensor", "TestSupport"]),
+        .testTarget(name: "LMKitNNTests", dependencies: ["LMKitNN", "TestSupport"]),
+        .testTarget(name: "LMKitAssetsTests", dependencies: ["LMKitAssets", "TestSupport"]),
+        .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,40 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Splits loops across the machine's cores.
+///
+/// Kernels hand `Parallel` a count of independent items and the minimum number of items worth a
+/// thread (about 64 KB of work: dispatch costs microseconds). Work runs on at most ``threads`` cores,
+/// never while BLAS runs, since ops execute one after another.
+public enum Parallel {
+    /// Worker count: `LMKIT_THREADS`, else the online core count.
+    public static let threads: Int = {
+        if let text = getenv("LMKIT_THREADS"), let n = Int(String(cString: text)), n > 0 { return n }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }()
+
+    /// Calls `body` on disjoint ranges covering `0..<count`, in parallel when there is enough work.
+    @inline(__always)
+    public static func forRanges(_ count: Int, minChunk: Int, _ body: (Range<Int>) -> Void) {
+        let chunks = min(threads, count / max(minChunk, 1))
+        if chunks <= 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        // The chunks write disjoint memory; the closure only runs during this call.
+        withoutActuallyEscaping(body) { body in
+            let work = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                work.value((count * c / chunks)..<(count * (c + 1) / chunks))
+            }
+        }
+    }
+}
+
+/// Carries a value into a concurrent closure whose safety the caller guarantees (disjoint writes).
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
