@@ -89,3 +89,24 @@ extension Tensor {
         output.node = GradNode(rule: rule(), inputs: inputs.map(\.node), shape: output.shape, dtype: output.dtype)
     }
 }
+
+extension Tensor {
+    /// Multiplies the accumulated gradient of this leaf by `factor` (gradient clipping).
+    public func scaleGradient(by factor: Double) {
+        guard let node, let g = node.grad else { return }
+        node.grad = GradMode.withoutGradient { (g * factor).detached() }
+    }
+
+    /// Calls `body` with the tensor's elements as a mutable buffer, for in-place updates of a tensor
+    /// this code owns (optimizer steps on parameters). Every tensor sharing the storage sees the change.
+    public func withUnsafeMutableScalars<S: TensorScalar, R>(_: S.Type, _ body: (UnsafeMutableBufferPointer<S>) throws -> R) rethrows -> R {
+        precondition(isContiguous && dtype == S.dtype, "withUnsafeMutableScalars(\(S.self)) needs a contiguous \(S.dtype) tensor, got \(dtype) \(shape)")
+        return try body(UnsafeMutableBufferPointer(start: pointer(S.self), count: count))
+    }
+
+    /// Calls `body` with the tensor's elements (made contiguous) as a read-only buffer.
+    public func withUnsafeScalars<S: TensorScalar, R>(_: S.Type, _ body: (UnsafeBufferPointer<S>) throws -> R) rethrows -> R {
+        let t = dtype == S.dtype ? contiguous() : converted(to: S.dtype)
+        return try withExtendedLifetime(t) { try body(UnsafeBufferPointer(start: t.pointer(S.self), count: t.count)) }
+    }
+}

@@ -1,0 +1,96 @@
+import LMKitTensor
+
+/// y = x·Wᵀ + b, with `weight: [out, in]` as PyTorch's `nn.Linear` stores it.
+public final class Linear: Module {
+    public let weight: Parameter
+    public let bias: Parameter?
+
+    /// PyTorch's default initialization: U(−1/√in, 1/√in) for weight and bias.
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: inout RandomGenerator) {
+        let bound = 1 / Double(inFeatures).squareRoot()
+        weight = Parameter(.randomUniform([outFeatures, inFeatures], low: -bound, high: bound, generator: &generator))
+        self.bias = bias ? Parameter(.randomUniform([outFeatures], low: -bound, high: bound, generator: &generator)) : nil
+        super.init()
+        register("weight", weight)
+        if let b = self.bias { register("bias", b) }
+    }
+
+    public var inFeatures: Int { weight.value.shape[1] }
+    public var outFeatures: Int { weight.value.shape[0] }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        Tensor.linear(x, weight: weight.value, bias: bias?.value)
+    }
+}
+
+/// A lookup table: integer ids `[…]` → rows `[…, dim]`.
+public final class Embedding: Module {
+    public let weight: Parameter
+
+    /// PyTorch's default initialization: N(0, 1).
+    public init(_ count: Int, _ dim: Int, generator: inout RandomGenerator) {
+        weight = Parameter(.randomNormal([count, dim], generator: &generator))
+        super.init()
+        register("weight", weight)
+    }
+
+    public func callAsFunction(_ ids: Tensor) -> Tensor { weight.value.gatheringRows(ids) }
+}
+
+/// Layer normalization over the last axis (Ba et al. 2016), weight 1 and bias 0 initially.
+public final class LayerNorm: Module {
+    public let weight: Parameter?
+    public let bias: Parameter?
+    public let eps: Double
+
+    public init(_ dim: Int, eps: Double = 1e-5, affine: Bool = true, bias: Bool = true) {
+        weight = affine ? Parameter(.ones([dim])) : nil
+        self.bias = affine && bias ? Parameter(.zeros([dim])) : nil
+        self.eps = eps
+        super.init()
+        if let weight { register("weight", weight) }
+        if let b = self.bias { register("bias", b) }
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        x.layerNorm(weight: weight?.value, bias: bias?.value, eps: eps)
+    }
+}
+
+/// RMS normalization over the last axis (Zhang & Sennrich 2019). `weightOffset: 1` is Gemma's
+/// convention, where the stored weight is w − 1 and starts at 0.
+public final class RMSNorm: Module {
+    public let weight: Parameter
+    public let eps: Double
+    public let weightOffset: Double
+
+    public init(_ dim: Int, eps: Double = 1e-6, weightOffset: Double = 0) {
+        weight = Parameter(weightOffset == 0 ? .ones([dim]) : .zeros([dim]))
+        self.eps = eps
+        self.weightOffset = weightOffset
+        super.init()
+        register("weight", weight)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        x.rmsNorm(weight: weight.value, eps: eps, weightOffset: weightOffset)
+    }
+}
+
+/// Inverted dropout, active only in training mode. Owns its random stream so runs are reproducible.
+public final class Dropout: Module {
+    public let probability: Double
+    public var generator: RandomGenerator
+
+    public init(_ probability: Double, seed: UInt64 = 0) {
+        precondition(probability >= 0 && probability < 1, "Dropout probability \(probability) is outside [0, 1)")
+        self.probability = probability
+        generator = RandomGenerator(seed: seed)
+        super.init()
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        guard isTraining, probability > 0 else { return x }
+        return x.dropout(probability, generator: &generator)
+    }
+}
