@@ -44,7 +44,11 @@ let package = Package(
             swiftSettings: fastMath
         ),
         .target(name: "LMKitNN", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
-        .target(name: "LMKitTour", dependencies: ["LMKitNN", "LMKitAssets"], swiftSettings: fastMath),
+        .target(
+            name: "LMKitTour",
+            dependencies: ["LMKitNN", "LMKitAssets", .product(name: "RealModule", package: "swift-numerics")],
+            swiftSettings: fastMath
+        ),
         .target(name: "LMKitBench", dependencies: ["LMKitTensor", "COpenBLAS"], swiftSettings: fastMath),
         .executableTarget(
             name: "lmkit",

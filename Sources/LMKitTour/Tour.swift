@@ -1,1 +1,88 @@
-import LMKitNN
+import LMKitAssets
+import LMKitTensor
+
+/// One stop of `lmkit tour`: a step of the study path, run live on real data.
+public protocol TourChapter: Sendable {
+    /// The name `--chapter` takes.
+    var name: String { get }
+    /// A one-line title.
+    var title: String { get }
+    /// Runs the chapter, narrating through `context`, and returns its measured results.
+    func run(_ context: TourContext) throws -> [String: Double]
+}
+
+/// What a chapter needs: where to narrate, where assets are, and how much time to spend.
+public struct TourContext: Sendable {
+    /// Receives narration; silent when the tour prints JSON.
+    public let narrate: @Sendable (String) -> Void
+    public let assets: AssetStore
+    /// Seed for every random choice in the chapter.
+    public let seed: UInt64
+
+    public init(assets: AssetStore = AssetStore(), seed: UInt64 = 42, narrate: @escaping @Sendable (String) -> Void) {
+        self.assets = assets
+        self.seed = seed
+        self.narrate = narrate
+    }
+
+    /// A heading line.
+    public func heading(_ text: String) { narrate("\n== \(text) ==\n") }
+    /// A paragraph of explanation.
+    public func say(_ text: String) { narrate(text) }
+}
+
+/// The measured outcome of one chapter, as `lmkit tour --json` prints it.
+public struct ChapterReport: Codable, Sendable {
+    public let name: String
+    public let title: String
+    public let seconds: Double
+    public let results: [String: Double]
+}
+
+/// The guided walk through the study path, in order.
+public enum Tour {
+    /// Every chapter that exists, in study-path order.
+    public static let chapters: [any TourChapter] = [TensorsChapter()]
+
+    /// The chapter called `name`, or nil.
+    public static func chapter(named name: String) -> (any TourChapter)? {
+        chapters.first { $0.name == name }
+    }
+
+    /// Runs `selected` chapters in order.
+    public static func run(_ selected: [any TourChapter], context: TourContext) throws -> [ChapterReport] {
+        var reports: [ChapterReport] = []
+        for chapter in selected {
+            context.heading("Chapter: \(chapter.title)")
+            let t0 = Clock.seconds()
+            let results = try chapter.run(context)
+            let seconds = Clock.seconds() - t0
+            context.say("(chapter '\(chapter.name)' took \(Format.fixed(seconds, 1)) s)")
+            reports.append(ChapterReport(name: chapter.name, title: chapter.title, seconds: seconds, results: results))
+        }
+        return reports
+    }
+}
+
+/// Number formatting for narration (no Foundation needed).
+public enum Format {
+    /// `value` with `digits` decimals.
+    public static func fixed(_ value: Double, _ digits: Int) -> String {
+        if !value.isFinite { return String(value) }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let r = (abs(value) * scale).rounded()
+        let whole = Int(r / scale)
+        let frac = Int(r - Double(whole) * scale)
+        let sign = value < 0 && r > 0 ? "-" : ""
+        if digits == 0 { return sign + String(whole) }
+        let f = String(frac)
+        return sign + String(whole) + "." + String(repeating: "0", count: digits - f.count) + f
+    }
+}
+
+import Dispatch
+
+enum Clock {
+    static func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+}

@@ -2,39 +2,64 @@ import RealModule
 
 /// A floating-point type the engine computes with: `Float` for work, `Double` for gradient checks.
 ///
-/// Kernels are written once over `SIMD16<Self>` and specialized for both types. The one thing that
+/// Kernels are written once over `SIMD8<Self>` (one AVX2 register of floats) and specialized for both types. The one thing that
 /// differs is the vector exponential: `Float` uses a Cephes-style polynomial (all lanes at once),
 /// `Double` calls libm per lane, which is exact enough for finite-difference checks and fast enough
 /// for the small tensors they use.
 public protocol TensorScalar: BinaryFloatingPoint, Real, SIMDScalar, Codable, Sendable {
     /// The storage type tag of this Swift type.
     static var dtype: DType { get }
-    /// `exp` on 16 lanes.
-    static func exp16(_ x: SIMD16<Self>) -> SIMD16<Self>
+    /// `exp` on 8 lanes.
+    static func exp8(_ x: SIMD8<Self>) -> SIMD8<Self>
+    /// Lane-wise maximum and minimum (`pointwiseMax/Min` are sometimes compiled to per-lane loops).
+    static func max8(_ a: SIMD8<Self>, _ b: SIMD8<Self>) -> SIMD8<Self>
+    static func min8(_ a: SIMD8<Self>, _ b: SIMD8<Self>) -> SIMD8<Self>
+    /// |x| on 8 lanes.
+    static func abs8(_ x: SIMD8<Self>) -> SIMD8<Self>
+    /// +1 where x ≥ +0, −1 where x is negative (the sign bit), on 8 lanes.
+    static func sign8(_ x: SIMD8<Self>) -> SIMD8<Self>
 }
 
 extension Float: TensorScalar {
     public static var dtype: DType { .float32 }
 
     /// exp(x) within ~2 ulp for x in [-87.3, 88]; inputs outside are clamped (results 1.6e-38 … 1.65e38).
+    /// Cephes' expf: x = n·ln2 + r, exp(r) by a degree-6 polynomial (FMA Horner steps), 2ⁿ built
+    /// in the exponent bits.
     @inline(__always)
-    public static func exp16(_ input: SIMD16<Float>) -> SIMD16<Float> {
-        let x = pointwiseMin(pointwiseMax(input, SIMD16(repeating: -87.3)), SIMD16(repeating: 88.0))
-        // n = round(x / ln 2) via the 1.5·2^23 trick: the integer lands in the low mantissa bits of t.
+    public static func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> {
+        let x = min8(max8(input, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.0))
+        // n = round(x / ln 2) via the 1.5·2²³ trick: the integer lands in the low mantissa bits of t.
         let magic: Float = 12_582_912
-        let t = x * 1.442_695_04 + magic
+        let t = SIMD8<Float>(repeating: magic).addingProduct(x, SIMD8(repeating: 1.442_695_04))
         let n = t - magic
-        let r = x - n * 0.693_359_375 - n * -2.121_944_4e-4
-        var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
-        p = p * r + 1.398_199_95e-3
-        p = p * r + 8.333_451_9e-3
-        p = p * r + 4.166_579_59e-2
-        p = p * r + 1.666_666_55e-1
-        p = p * r + 5.000_000_12e-1
-        p = p * (r * r) + r + 1
-        let k = unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000
-        let scale = unsafeBitCast((k &+ 127) &<< 23, to: SIMD16<Float>.self)
+        let r = x.addingProduct(n, SIMD8(repeating: -0.693_359_375)).addingProduct(n, SIMD8(repeating: 2.121_944_4e-4))
+        var p = SIMD8<Float>(repeating: 1.398_199_95e-3).addingProduct(SIMD8(repeating: 1.987_569_15e-4), r)
+        p = SIMD8<Float>(repeating: 8.333_451_9e-3).addingProduct(p, r)
+        p = SIMD8<Float>(repeating: 4.166_579_59e-2).addingProduct(p, r)
+        p = SIMD8<Float>(repeating: 1.666_666_55e-1).addingProduct(p, r)
+        p = SIMD8<Float>(repeating: 5.000_000_12e-1).addingProduct(p, r)
+        p = (r + 1).addingProduct(p, r * r)
+        let k = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((k &+ 127) &<< 23, to: SIMD8<Float>.self)
         return p * scale
+    }
+
+    @inline(__always)
+    public static func max8(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .> a) }
+
+    @inline(__always)
+    public static func min8(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .< a) }
+
+    @inline(__always)
+    public static func abs8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    public static func sign8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let signBit = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000
+        return unsafeBitCast(signBit | 0x3F80_0000, to: SIMD8<Float>.self)
     }
 }
 
@@ -42,9 +67,19 @@ extension Double: TensorScalar {
     public static var dtype: DType { .float64 }
 
     @inline(__always)
-    public static func exp16(_ x: SIMD16<Double>) -> SIMD16<Double> {
-        var out = SIMD16<Double>()
-        for i in 0..<16 { out[i] = Double.exp(x[i]) }
+    public static func exp8(_ x: SIMD8<Double>) -> SIMD8<Double> {
+        var out = SIMD8<Double>()
+        for i in 0..<8 { out[i] = Double.exp(x[i]) }
+        return out
+    }
+
+    // Double is the checking type: clarity over speed.
+    public static func max8(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> { a.replacing(with: b, where: b .> a) }
+    public static func min8(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> { a.replacing(with: b, where: b .< a) }
+    public static func abs8(_ x: SIMD8<Double>) -> SIMD8<Double> { x.replacing(with: -x, where: x .< 0) }
+    public static func sign8(_ x: SIMD8<Double>) -> SIMD8<Double> {
+        var out = SIMD8<Double>(repeating: 1)
+        for i in 0..<8 where x[i].sign == .minus { out[i] = -1 }
         return out
     }
 }
@@ -52,33 +87,33 @@ extension Double: TensorScalar {
 // MARK: - Vector helpers shared by the kernels
 
 @inline(__always)
-func load16<S: TensorScalar>(_ p: UnsafePointer<S>) -> SIMD16<S> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<S>.self)
+func load8<S: TensorScalar>(_ p: UnsafePointer<S>) -> SIMD8<S> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<S>.self)
 }
 
 @inline(__always)
-func store16<S: TensorScalar>(_ v: SIMD16<S>, _ p: UnsafeMutablePointer<S>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<S>.self)
+func store8<S: TensorScalar>(_ v: SIMD8<S>, _ p: UnsafeMutablePointer<S>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<S>.self)
 }
 
-/// The first `count` (< 16) elements at `p`, zero-padded.
+/// The first `count` (< 8) elements at `p`, zero-padded.
 @inline(__always)
-func loadPartial16<S: TensorScalar>(_ p: UnsafePointer<S>, _ count: Int, padding: S = 0) -> SIMD16<S> {
-    var v = SIMD16<S>(repeating: padding)
+func loadPartial8<S: TensorScalar>(_ p: UnsafePointer<S>, _ count: Int, padding: S = 0) -> SIMD8<S> {
+    var v = SIMD8<S>(repeating: padding)
     for i in 0..<count { v[i] = p[i] }
     return v
 }
 
 @inline(__always)
-func storePartial16<S: TensorScalar>(_ v: SIMD16<S>, _ p: UnsafeMutablePointer<S>, _ count: Int) {
+func storePartial8<S: TensorScalar>(_ v: SIMD8<S>, _ p: UnsafeMutablePointer<S>, _ count: Int) {
     for i in 0..<count { p[i] = v[i] }
 }
 
-/// Vector math built on ``TensorScalar/exp16(_:)``, shared by forward and backward kernels.
+/// Vector math built on ``TensorScalar/exp8(_:)``, shared by forward and backward kernels.
 enum VMath {
     @inline(__always)
-    static func sigmoid<S: TensorScalar>(_ x: SIMD16<S>) -> SIMD16<S> {
-        1 / (1 + S.exp16(-x))
+    static func sigmoid<S: TensorScalar>(_ x: SIMD8<S>) -> SIMD8<S> {
+        1 / (1 + S.exp8(-x))
     }
 
     static let sqrt2OverPi = 0.797_884_560_802_865_4
@@ -86,14 +121,14 @@ enum VMath {
 
     /// GELU, tanh form: 0.5·x·(1 + tanh(u)) = x·σ(2u), u = √(2/π)(x + 0.044715x³).
     @inline(__always)
-    static func geluTanh<S: TensorScalar>(_ x: SIMD16<S>) -> SIMD16<S> {
-        let u = S(sqrt2OverPi) * (x + S(geluCubic) * x * x * x)
-        return x * sigmoid(2 * u)
+    static func geluTanh<S: TensorScalar>(_ x: SIMD8<S>) -> SIMD8<S> {
+        let u = S(sqrt2OverPi) * x.addingProduct(S(geluCubic) * x * x, x)
+        return x / (1 + S.exp8(-2 * u))
     }
 
     /// d/dx of ``geluTanh(_:)``: σ + x·2σ(1−σ)·u′.
     @inline(__always)
-    static func geluTanhDerivative<S: TensorScalar>(_ x: SIMD16<S>) -> SIMD16<S> {
+    static func geluTanhDerivative<S: TensorScalar>(_ x: SIMD8<S>) -> SIMD8<S> {
         let x2 = x * x
         let u = S(sqrt2OverPi) * (x + S(geluCubic) * x2 * x)
         let du = S(sqrt2OverPi) * (1 + S(3 * geluCubic) * x2)
@@ -103,39 +138,35 @@ enum VMath {
 
     /// Φ(x), the standard normal CDF, from the Numerical Recipes erfc (relative error < 1.2e-7).
     @inline(__always)
-    static func normalCDF<S: TensorScalar>(_ x: SIMD16<S>) -> SIMD16<S> {
-        let z = x * S(0.707_106_781_186_547_6)
-        var az = z
-        for i in 0..<16 { az[i] = Swift.abs(z[i]) }
+    static func normalCDF<S: TensorScalar>(_ x: SIMD8<S>) -> SIMD8<S> {
+        let az = S.abs8(x * S(0.707_106_781_186_547_6))
         let t = 1 / (1 + 0.5 * az)
-        var p = SIMD16<S>(repeating: S(0.170_872_77))
-        p = p * t + S(-0.822_152_23)
-        p = p * t + S(1.488_515_87)
-        p = p * t + S(-1.135_203_98)
-        p = p * t + S(0.278_868_07)
-        p = p * t + S(-0.186_288_06)
-        p = p * t + S(0.096_784_18)
-        p = p * t + S(0.374_091_96)
-        p = p * t + S(1.000_023_68)
-        p = p * t + S(-1.265_512_23)
-        let half = 0.5 * t * S.exp16(-az * az + p)  // ½·erfc(|z|)
-        var sign = SIMD16<S>(repeating: 1)
-        for i in 0..<16 where x[i] < 0 { sign[i] = -1 }
-        return 0.5 + sign * (0.5 - half)
+        @inline(__always) func step(_ c: Double, _ p: SIMD8<S>) -> SIMD8<S> { SIMD8<S>(repeating: S(c)).addingProduct(p, t) }
+        var p = step(-0.822_152_23, SIMD8(repeating: S(0.170_872_77)))
+        p = step(1.488_515_87, p)
+        p = step(-1.135_203_98, p)
+        p = step(0.278_868_07, p)
+        p = step(-0.186_288_06, p)
+        p = step(0.096_784_18, p)
+        p = step(0.374_091_96, p)
+        p = step(1.000_023_68, p)
+        p = step(-1.265_512_23, p)
+        let half = 0.5 * t * S.exp8(-az * az + p)  // ½·erfc(|z|)
+        return 0.5 + S.sign8(x) * (0.5 - half)
     }
 
     /// GELU, exact form: x·Φ(x).
     @inline(__always)
-    static func geluErf<S: TensorScalar>(_ x: SIMD16<S>) -> SIMD16<S> { x * normalCDF(x) }
+    static func geluErf<S: TensorScalar>(_ x: SIMD8<S>) -> SIMD8<S> { x * normalCDF(x) }
 
     /// d/dx of ``geluErf(_:)``: Φ(x) + x·φ(x).
     @inline(__always)
-    static func geluErfDerivative<S: TensorScalar>(_ x: SIMD16<S>) -> SIMD16<S> {
-        let pdf = S(0.398_942_280_401_432_7) * S.exp16(-0.5 * x * x)
+    static func geluErfDerivative<S: TensorScalar>(_ x: SIMD8<S>) -> SIMD8<S> {
+        let pdf = S(0.398_942_280_401_432_7) * S.exp8(-0.5 * x * x)
         return normalCDF(x) + x * pdf
     }
 
-    /// Sum of the 16 lanes.
+    /// Sum of the 8 lanes.
     @inline(__always)
-    static func sum<S: TensorScalar>(_ v: SIMD16<S>) -> S { v.sum() }
+    static func sum<S: TensorScalar>(_ v: SIMD8<S>) -> S { v.sum() }
 }

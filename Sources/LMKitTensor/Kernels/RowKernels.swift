@@ -18,14 +18,14 @@ enum RowKernels {
                 yr.update(repeating: log ? -S.infinity : 0, count: n)
                 return
             }
-            let sv = SIMD16<S>(repeating: scale), mv = SIMD16<S>(repeating: m)
-            var acc = SIMD16<S>()
+            let sv = SIMD8<S>(repeating: scale), mv = SIMD8<S>(repeating: m)
+            var acc = SIMD8<S>()
             var i = 0
-            while i + 16 <= n {
-                let e = S.exp16(load16(xr + i) * sv - mv)
-                if !log { store16(e, yr + i) }
+            while i + 8 <= n {
+                let e = S.exp8(load8(xr + i) * sv - mv)
+                if !log { store8(e, yr + i) }
                 acc += e
-                i += 16
+                i += 8
             }
             var total = acc.sum()
             while i < n {
@@ -69,27 +69,27 @@ enum RowKernels {
             let xr = x + row * n, yr = y + row * n
             let mu = ReduceKernels.sum(xr, n) / S(n)
             // Two passes over the (cached) row: the variance of centred values does not cancel.
-            var acc = SIMD16<S>()
-            let mv = SIMD16<S>(repeating: mu)
+            var acc = SIMD8<S>()
+            let mv = SIMD8<S>(repeating: mu)
             var i = 0
-            while i + 16 <= n {
-                let d = load16(xr + i) - mv
-                acc += d * d
-                i += 16
+            while i + 8 <= n {
+                let d = load8(xr + i) - mv
+                acc = acc.addingProduct(d, d)
+                i += 8
             }
             var ss = acc.sum()
             while i < n { let d = xr[i] - mu; ss += d * d; i += 1 }
             let r = 1 / (ss / S(n) + eps).squareRoot()
             mean[row] = mu
             rstd[row] = r
-            let rv = SIMD16<S>(repeating: r)
+            let rv = SIMD8<S>(repeating: r)
             i = 0
-            while i + 16 <= n {
-                var v = (load16(xr + i) - mv) * rv
-                if let weight { v *= load16(weight + i) }
-                if let bias { v += load16(bias + i) }
-                store16(v, yr + i)
-                i += 16
+            while i + 8 <= n {
+                var v = (load8(xr + i) - mv) * rv
+                if let weight { v *= load8(weight + i) }
+                if let bias { v += load8(bias + i) }
+                store8(v, yr + i)
+                i += 8
             }
             while i < n {
                 var v = (xr[i] - mu) * r

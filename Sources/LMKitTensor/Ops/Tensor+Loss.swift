@@ -23,9 +23,9 @@ extension Tensor {
                 let m = ReduceKernels.max(xr, n)
                 var total: S = 0
                 var i = 0
-                let mv = SIMD16<S>(repeating: m)
-                var acc = SIMD16<S>()
-                while i + 16 <= n { acc += S.exp16(load16(xr + i) - mv); i += 16 }
+                let mv = SIMD8<S>(repeating: m)
+                var acc = SIMD8<S>()
+                while i + 8 <= n { acc += S.exp8(load8(xr + i) - mv); i += 8 }
                 total = acc.sum()
                 while i < n { total += S.exp(xr[i] - m); i += 1 }
                 let l = m + S.log(total)

@@ -1,0 +1,42 @@
+import Dispatch
+
+/// One benchmark result, LMKit against a reference on the same input and thread count.
+public struct BenchmarkRow: Codable, Sendable {
+    public let name: String
+    public let unit: String
+    public let lmkit: Double
+    public let reference: Double
+    /// > 1 means LMKit is better (for throughput units: lmkit / reference).
+    public let ratio: Double
+    /// What the reference is and anything a reader needs to interpret the row.
+    public let note: String
+
+    public init(name: String, unit: String, lmkit: Double, reference: Double, note: String) {
+        self.name = name
+        self.unit = unit
+        self.lmkit = lmkit
+        self.reference = reference
+        self.ratio = reference == 0 ? 0 : lmkit / reference
+        self.note = note
+    }
+}
+
+/// Wall-clock timing: the median of several runs after a warm-up (this machine is noisy).
+public enum Timing {
+    /// Seconds since an arbitrary start.
+    @inline(__always)
+    public static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+    /// Median seconds of `repeats` calls of `body`, after `warmup` untimed calls.
+    public static func median(repeats: Int, warmup: Int = 1, _ body: () -> Void) -> Double {
+        for _ in 0..<warmup { body() }
+        var times: [Double] = []
+        for _ in 0..<max(repeats, 1) {
+            let t0 = now()
+            body()
+            times.append(now() - t0)
+        }
+        times.sort()
+        return times[times.count / 2]
+    }
+}

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// `lmkit`: learn and build large language models from first principles.
+@main
+struct LMKitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lmkit",
+        abstract: "Learn and build large language models from first principles, in Swift.",
+        discussion: """
+        Start with `lmkit tour`: a guided walk through the study path, run live on real data.
+        Every command that prints results takes --json (shapes are in each command's --help).
+        """,
+        subcommands: [TourCommand.self, BenchCommand.self, AssetsCommand.self]
+    )
+}
