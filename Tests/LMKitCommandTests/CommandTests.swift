@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `lmkit` as a user runs it: the built executable, its output and exit status.
+@Suite(.serialized) struct CommandTests {
+    /// The `lmkit` executable next to the test bundle.
+    static let executable: URL = {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var folder = bundle.deletingLastPathComponent()
+        while folder.path != "/" {
+            let candidate = folder.appendingPathComponent("lmkit")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: "lmkit")
+    }()
+
+    struct Run { let status: Int32; let stdout: String; let stderr: String }
+
+    func lmkit(_ arguments: String...) throws -> Run {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func json(_ text: String) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test func helpListsTheWorkingCommands() throws {
+        let r = try lmkit("--help")
+        #expect(r.status == 0)
+        for command in ["tour", "bench", "assets"] { #expect(r.stdout.contains(command)) }
+    }
+
+    @Test func unknownChapterIsAClearError() throws {
+        let r = try lmkit("tour", "--chapter", "nonsense")
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("no chapter named 'nonsense'"))
+        #expect(r.stderr.contains("tensors"))
+    }
+
+    @Test func tourListsChapters() throws {
+        let r = try lmkit("tour", "--list")
+        #expect(r.status == 0 && r.stdout.hasPrefix("tensors\t"))
+    }
+
+    @Test func tensorsChapterTrainsAndReportsJSON() throws {
+        let r = try lmkit("tour", "--chapter", "tensors", "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let chapters = try #require(try json(r.stdout)["chapters"] as? [[String: Any]])
+        let results = try #require(chapters.first?["results"] as? [String: Double])
+        #expect(try #require(results["spiral_accuracy"]) > 0.95)
+        #expect(try #require(results["spiral_final_loss"]) < 0.1 * results["spiral_initial_loss"]!)
+        if TestAssets.available(.shakespeare) {
+            // A bigram model of Shakespeare's characters ends near 2.5 nats from ln(84) ≈ 4.43.
+            #expect(try #require(results["bigram_initial_loss"]) > 4.3)
+            #expect(try #require(results["bigram_final_loss"]) < 2.7)
+        }
+    }
+
+    @Test func assetsReportsJSON() throws {
+        let r = try lmkit("assets", "--json")
+        #expect(r.status == 0)
+        let assets = try #require(try json(r.stdout)["assets"] as? [[String: Any]])
+        #expect(assets.map { $0["name"] as? String } == ["gpt2", "minilm", "gemma", "glove", "gensim-data", "shakespeare", "punkt"])
+    }
+
+    @Test func engineBenchmarkPrintsOneJSONLinePerMeasurement() throws {
+        let r = try lmkit("bench", "engine", "--quick", "--json", "--repeats", "1")
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 8)
+        for line in lines {
+            let row = try json(String(line))
+            for key in ["name", "unit", "lmkit", "reference", "ratio"] { #expect(row[key] != nil, "\(key) missing in \(line)") }
+        }
+        #expect(try lmkit("bench", "engine", "--repeats", "0").status != 0)
+    }
+}

@@ -1,0 +1,54 @@
+import LMKitTensor
+import Testing
+import TestSupport
+
+/// The tape's behaviour: accumulation, recording switches, detaching, freeing.
+@Suite struct AutogradTests {
+    @Test func gradientsAccumulateAcrossBackwardPasses() {
+        let w = Tensor(shape: [2], scalars: [1, 2] as [Float]).requiringGradient()
+        (w * 3).sum().backward()
+        (w * w).sum().backward()
+        #expect(w.gradient?.floats == [5, 7])   // 3 + 2w
+        w.zeroGradient()
+        #expect(w.gradient == nil)
+    }
+
+    @Test func aTensorUsedTwiceGetsBothContributions() {
+        let x = Tensor(shape: [1], scalars: [3] as [Float]).requiringGradient()
+        (x * x + x).sum().backward()
+        #expect(x.gradient?.floats == [7])
+    }
+
+    @Test func noRecordingWithoutGradientMode() {
+        let w = Tensor.ones([2]).requiringGradient()
+        let y = GradMode.withoutGradient { w * 2 }
+        #expect(!y.requiresGradient)
+        #expect((w * 2).requiresGradient)
+        #expect(!(w.detached() * 2).requiresGradient)
+        #expect(!(Tensor.ones([2]) * 2).requiresGradient)
+    }
+
+    @Test func backwardWithASeed() {
+        let x = Tensor(shape: [2], scalars: [1, 2] as [Float]).requiringGradient()
+        let y = x * x
+        y.backward(seed: Tensor(shape: [2], scalars: [10, 1] as [Float]))
+        #expect(x.gradient?.floats == [20, 4])
+    }
+
+    @Test func intermediatesAreFreedAfterBackward() {
+        let x = Tensor.ones([1000]).requiringGradient()
+        let h = x.exp()
+        let loss = h.sum()
+        loss.backward()
+        #expect(h.gradient == nil)          // intermediate gradients are not kept
+        #expect(x.gradient != nil)
+    }
+
+    @Test func deepChainsDoNotOverflowTheStack() {
+        var x = Tensor.ones([4]).requiringGradient()
+        let leaf = x
+        for _ in 0..<20_000 { x = x * 1.0 }
+        x.sum().backward()
+        #expect(leaf.gradient?.floats == [1, 1, 1, 1])
+    }
+}
