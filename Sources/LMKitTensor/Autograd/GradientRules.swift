@@ -284,24 +284,28 @@ enum AttentionBackward {
             let group = h / hkv
             let p = probs.pointer(S.self), go = dO.pointer(S.self), ds = dS.pointer(S.self)
             let dqp = dq.pointer(S.self), dkp = dk.pointer(S.self), dvp = dvT.pointer(S.self)
-            for item in 0..<(b * h) {
-                let (qo, ko, vo) = geo.offsets(item)
-                let kvItem = (item / h) * hkv + (item % h) / group
-                let pi = p + item * tq * tk, gi = go + item * tq * dv, si = ds + item * tq * tk
-                // dV += Pᵀ·dO
-                BLAS.gemm(transA: true, transB: false, m: tk, n: dv, k: tq, alpha: 1, a: pi, lda: tk, b: gi, ldb: dv,
-                          beta: 1, c: dvp + kvItem * tk * dv, ldc: dv)
-                // dP = dO·Vᵀ
-                BLAS.gemm(transA: false, transB: !geo.v.t, m: tq, n: tk, k: dv, alpha: 1, a: gi, lda: dv,
-                          b: v.pointer(S.self) + vo, ldb: geo.v.ld, beta: 0, c: si, ldc: tk)
-                // dS = scale·P∘(dP − rowsum(dP∘P))
-                RowKernels.softmaxBackward(y: pi, dy: si, dx: si, rows: tq, n: tk, scale: S(scale))
-                // dQ = dS·K
-                BLAS.gemm(transA: false, transB: geo.k.t, m: tq, n: d, k: tk, alpha: 1, a: si, lda: tk,
-                          b: k.pointer(S.self) + ko, ldb: geo.k.ld, beta: 0, c: dqp + item * tq * d, ldc: d)
-                // dK += dSᵀ·Q
-                BLAS.gemm(transA: true, transB: geo.q.t, m: tk, n: d, k: tq, alpha: 1, a: si, lda: tk,
-                          b: q.pointer(S.self) + qo, ldb: geo.q.ld, beta: 1, c: dkp + kvItem * tk * d, ldc: d)
+            // One task per key/value head, looping over the query heads that share it, so the
+            // accumulations into dK and dV never race.
+            BLAS.forEachItem(b * hkv, flopsPerItem: 2 * group * tq * tk * (2 * d + 2 * dv)) { kvItem in
+                let firstHead = (kvItem / hkv) * h + (kvItem % hkv) * group
+                for item in firstHead..<(firstHead + group) {
+                    let (qo, ko, vo) = geo.offsets(item)
+                    let pi = p + item * tq * tk, gi = go + item * tq * dv, si = ds + item * tq * tk
+                    // dV += Pᵀ·dO
+                    BLAS.gemm(transA: true, transB: false, m: tk, n: dv, k: tq, alpha: 1, a: pi, lda: tk, b: gi, ldb: dv,
+                              beta: 1, c: dvp + kvItem * tk * dv, ldc: dv)
+                    // dP = dO·Vᵀ
+                    BLAS.gemm(transA: false, transB: !geo.v.t, m: tq, n: tk, k: dv, alpha: 1, a: gi, lda: dv,
+                              b: v.pointer(S.self) + vo, ldb: geo.v.ld, beta: 0, c: si, ldc: tk)
+                    // dS = scale·P∘(dP − rowsum(dP∘P))
+                    RowKernels.softmaxBackward(y: pi, dy: si, dx: si, rows: tq, n: tk, scale: S(scale))
+                    // dQ = dS·K
+                    BLAS.gemm(transA: false, transB: geo.k.t, m: tq, n: d, k: tk, alpha: 1, a: si, lda: tk,
+                              b: k.pointer(S.self) + ko, ldb: geo.k.ld, beta: 0, c: dqp + item * tq * d, ldc: d)
+                    // dK += dSᵀ·Q
+                    BLAS.gemm(transA: true, transB: geo.q.t, m: tk, n: d, k: tq, alpha: 1, a: si, lda: tk,
+                              b: q.pointer(S.self) + qo, ldb: geo.q.ld, beta: 1, c: dkp + kvItem * tk * d, ldc: d)
+                }
             }
         }
         if q.dtype == .float32 { run(Float.self) } else { run(Double.self) }

@@ -40,6 +40,28 @@ public enum BLAS {
         }
     }
 
+    /// Runs `body` for items `0..<count` of a batch of independent products.
+    ///
+    /// Small products (attention's per-head matrices) are run several at a time, one per core, with
+    /// OpenBLAS single-threaded: threading inside a product this small costs more than it gains.
+    /// Large products run one after another, each using every core inside BLAS.
+    public static func forEachItem(_ count: Int, flopsPerItem: Int, _ body: (Int) -> Void) {
+        let workers = Parallel.threads
+        guard count >= 2 * workers, workers > 1, flopsPerItem <= smallProductFlops else {
+            for item in 0..<count { body(item) }
+            return
+        }
+        let previous = threads
+        setThreads(1)
+        defer { setThreads(previous) }
+        Parallel.forRanges(count, minChunk: 1) { range in
+            for item in range { body(item) }
+        }
+    }
+
+    /// Products up to this size (2·m·n·k) run batched across cores rather than threaded inside BLAS.
+    static let smallProductFlops = 1 << 24
+
     /// Sets the number of threads OpenBLAS uses inside each call.
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
     /// The number of threads OpenBLAS uses inside each call.

@@ -31,7 +31,7 @@ extension Tensor {
             let geo = AttentionGeometry(q: q, k: k, v: v, heads: h, kvHeads: hkv)
             let p = probs.pointer(S.self), o = out.pointer(S.self)
             // Phase 1: raw scores Q·Kᵀ for every (batch, head).
-            for item in 0..<(b * h) {
+            BLAS.forEachItem(b * h, flopsPerItem: 2 * tq * tk * d) { item in
                 let (qo, ko, _) = geo.offsets(item)
                 BLAS.gemm(transA: geo.q.t, transB: !geo.k.t, m: tq, n: tk, k: d, alpha: 1,
                           a: q.pointer(S.self) + qo, lda: geo.q.ld, b: k.pointer(S.self) + ko, ldb: geo.k.ld,
@@ -40,7 +40,7 @@ extension Tensor {
             // Phase 2: scale, mask, softmax, row by row.
             AttentionKernels.maskedSoftmax(p, batch: b, heads: h, tq: tq, tk: tk, scale: S(s), causal: causal, mask: mask)
             // Phase 3: P·V.
-            for item in 0..<(b * h) {
+            BLAS.forEachItem(b * h, flopsPerItem: 2 * tq * tk * dv) { item in
                 let (_, _, vo) = geo.offsets(item)
                 BLAS.gemm(transA: false, transB: geo.v.t, m: tq, n: dv, k: tk, alpha: 1, a: p + item * tq * tk, lda: tk,
                           b: v.pointer(S.self) + vo, ldb: geo.v.ld, beta: 0, c: o + item * tq * dv, ldc: dv)

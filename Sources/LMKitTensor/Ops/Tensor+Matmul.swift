@@ -53,14 +53,13 @@ extension Tensor {
                       beta: 0, c: po, ldc: n)
             return
         }
-        var index = [Int](repeating: 0, count: batch.count)
-        for item in 0..<count {
+        BLAS.forEachItem(count, flopsPerItem: 2 * m * n * k) { item in
             var rem = item, oa = 0, ob = 0
             for axis in stride(from: batch.count - 1, through: 0, by: -1) {
-                index[axis] = rem % batch[axis]
+                let i = rem % batch[axis]
                 rem /= batch[axis]
-                oa += index[axis] * sa[axis]
-                ob += index[axis] * sb[axis]
+                oa += i * sa[axis]
+                ob += i * sb[axis]
             }
             let c = po + item * m * n
             if m == 1 && !ta {
