@@ -20,7 +20,7 @@ public enum Parallel {
     public static func forRanges(_ count: Int, minChunk: Int, _ body: (Range<Int>) -> Void) {
         let chunks = min(threads, count / max(minChunk, 1))
         if chunks <= 1 {
-            if count > 0 { body(0..<count) }
+            if count > 0 { runWhole(count, body) }
             return
         }
         // The chunks write disjoint memory; the closure only runs during this call.
@@ -32,6 +32,12 @@ public enum Parallel {
         }
     }
 }
+
+/// Runs `body` on the whole range on this thread. Deliberately not inlined: when the kernel closure
+/// was inlined here, the compiler generated a SIMD loop 2-4× slower than the same closure called
+/// (measured: GELU over 10M floats on one thread, 11.8 ms inlined vs 5.5 ms called).
+@inline(never)
+func runWhole(_ count: Int, _ body: (Range<Int>) -> Void) { body(0..<count) }
 
 /// Carries a value into a concurrent closure whose safety the caller guarantees (disjoint writes).
 struct UncheckedSendable<T>: @unchecked Sendable {
