@@ -27,6 +27,27 @@ public enum Timing {
     @inline(__always)
     public static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
+    /// Median seconds of `a` and of `b`, timed alternately (a, b, b, a, a, b, …) so drift on a shared
+    /// machine affects both sides of a comparison alike.
+    public static func interleavedMedians(repeats: Int, _ a: () -> Void, _ b: () -> Void) -> (a: Double, b: Double) {
+        a(); b()
+        var ta: [Double] = [], tb: [Double] = []
+        for i in 0..<max(repeats, 1) {
+            func time(_ f: () -> Void) -> Double {
+                let t0 = now()
+                f()
+                return now() - t0
+            }
+            if i % 2 == 0 {
+                ta.append(time(a)); tb.append(time(b))
+            } else {
+                tb.append(time(b)); ta.append(time(a))
+            }
+        }
+        ta.sort(); tb.sort()
+        return (ta[ta.count / 2], tb[tb.count / 2])
+    }
+
     /// Median seconds of `repeats` calls of `body`, after `warmup` untimed calls.
     public static func median(repeats: Int, warmup: Int = 1, _ body: () -> Void) -> Double {
         for _ in 0..<warmup { body() }

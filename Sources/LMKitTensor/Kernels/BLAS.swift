@@ -54,9 +54,9 @@ public enum BLAS {
         let previous = threads
         setThreads(1)
         defer { setThreads(previous) }
-        Parallel.forRanges(count, minChunk: 1) { range in
-            for item in range { body(item) }
-        }
+        // Items are handed out one at a time, so a core that stalls (shared machines) does not hold
+        // back a fixed half of the batch.
+        Parallel.forEach(count, body)
     }
 
     /// Products up to this size (2·m·n·k) run batched across cores rather than threaded inside BLAS.
