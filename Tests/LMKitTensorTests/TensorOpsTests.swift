@@ -98,6 +98,17 @@ import TestSupport
         }
     }
 
+    /// Products of ≥ 2²⁴ FLOPs are split across cores by rows (m ≥ n) or by columns (n > m).
+    @Test(arguments: [(300, 200, 280, false), (40, 300, 700, false), (300, 200, 280, true), (40, 300, 700, true)])
+    func largeProductsSplitAcrossCoresMatchAPlainLoop(_ shape: (Int, Int, Int, Bool)) {
+        let (mm, k, n, transposed) = shape
+        let a = randn([mm, k], seed: 21), b = randn([k, n], seed: 22)
+        let expected = Tensor(shape: [mm, n], scalars: naiveMatmul(a.doubles, b.doubles, m: mm, k: k, n: n))
+        let product = transposed ? a.transposed().contiguous().transposed().matmul(b.transposed().contiguous().transposed()) : a.matmul(b)
+        let c = compare(product, expected, rtol: 1e-12, atol: 1e-10)
+        #expect(c.withinTolerance, "\(shape): \(c)")
+    }
+
     @Test func batchedMatmulBroadcastsBatchAxes() {
         let a = randn([2, 3, 4, 5], seed: 4), b = randn([3, 5, 6], seed: 5)
         let c = a.matmul(b)
