@@ -50,7 +50,7 @@ let package = Package(
             dependencies: ["LMKitNN", "LMKitAssets", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: fastMath
         ),
-        .target(name: "LMKitBench", dependencies: ["LMKitTensor", "COpenBLAS"], swiftSettings: fastMath),
+        .target(name: "LMKitBench", dependencies: ["LMKitNN", "COpenBLAS"], swiftSettings: fastMath),
         .executableTarget(
             name: "lmkit",
             dependencies: [

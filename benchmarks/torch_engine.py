@@ -2,7 +2,8 @@
 
 Times, in float32 on CPU, the same operations as LMKit's EngineBenchmark
 (Sources/LMKitBench/EngineBenchmark.swift): five matrix products (GFLOP/s) and
-six element-wise / row kernels (GB/s). Each is the median of --repeats timed
+six element-wise / row kernels (GB/s), and one training step of a GPT-2 block
+(tokens/s). Each is the median of --repeats timed
 runs after one warm-up, inside torch.inference_mode(), on --threads threads.
 
 benchmarks/engine runs it with the reference venv's python:
@@ -10,7 +11,7 @@ benchmarks/engine runs it with the reference venv's python:
     $PY benchmarks/torch_engine.py --threads 2 [--quick]
 and matches each stdout line to LMKit's row of the same name. stdout carries
 only one JSON object per line:
-    {"name": ..., "unit": "GFLOP/s" | "GB/s", "value": float, "ms": float}
+    {"name": ..., "unit": "GFLOP/s" | "GB/s" | "tokens/s", "value": float, "ms": float}
 Progress and information (torch version, threads) go to stderr.
 """
 import argparse
@@ -106,6 +107,41 @@ def main():
         for name, passes, count, fn in kernels:
             t = median_seconds(fn, args.repeats)
             emit(name, "GB/s", passes * count * 4 / t / 1e9, t)
+
+    # One training step of a GPT-2 block, as LMKit's BlockBenchmark (outside inference_mode).
+    B, T, C, H = (2, 64, 64, 2) if args.quick else (16, 256, 384, 6)
+    block = Block(C, H)
+    opt = torch.optim.AdamW(block.parameters(), lr=1e-4, weight_decay=0.1)
+    xb = torch.randn(B, T, C)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        out = block(xb)
+        (out * out).mean().backward()
+        opt.step()
+
+    step()  # one more warm-up: optimizer state allocation
+    t = median_seconds(step, args.repeats)
+    emit(f"gpt block train step B{B} T{T} C{C} H{H}", "tokens/s", B * T / t, t)
+
+
+class Block(torch.nn.Module):
+    """GPT-2 block as nanoGPT writes it: pre-norm causal attention (SDPA) + GELU(tanh) MLP."""
+
+    def __init__(self, c, h):
+        super().__init__()
+        self.h = h
+        self.ln_1, self.ln_2 = torch.nn.LayerNorm(c), torch.nn.LayerNorm(c)
+        self.c_attn, self.attn_proj = torch.nn.Linear(c, 3 * c), torch.nn.Linear(c, c)
+        self.c_fc, self.mlp_proj = torch.nn.Linear(c, 4 * c), torch.nn.Linear(4 * c, c)
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = self.c_attn(self.ln_1(x)).split(c, dim=2)
+        q, k, v = (z.view(b, t, self.h, c // self.h).transpose(1, 2) for z in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(b, t, c)
+        x = x + self.attn_proj(y)
+        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
 
 
 if __name__ == "__main__":

@@ -110,6 +110,11 @@ public struct EngineBenchmark {
             rows.append(row)
             progress("\(name): \(fmt(gbs)) GB/s in \(fmt(t * 1e3)) ms, copy \(fmt(copyRate)) GB/s (\(pct(row.ratio)) of copy bandwidth)")
         }
+        let block = BlockBenchmark(quick: quick)
+        let step = block.run(repeats: repeats)
+        rows.append(BenchmarkRow(name: block.name, unit: "tokens/s", lmkit: step.tokensPerSecond, reference: 0,
+                                 note: "forward + backward + AdamW; \(fmt(step.milliseconds)) ms per step; reference: PyTorch in benchmarks/engine"))
+        progress("\(block.name): \(fmt(step.milliseconds)) ms per step, \(Int(step.tokensPerSecond)) tokens/s")
         return (rows, peak, threads)
     }
 

@@ -78,7 +78,7 @@ import TestSupport
         let r = try lmkit("bench", "engine", "--quick", "--json", "--repeats", "1")
         #expect(r.status == 0, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n")
-        #expect(lines.count == 8)
+        #expect(lines.count == 9)   // 2 products, 6 element-wise kernels, 1 block training step
         for line in lines {
             let row = try json(String(line))
             for key in ["name", "unit", "lmkit", "reference", "ratio"] { #expect(row[key] != nil, "\(key) missing in \(line)") }
