@@ -44,6 +44,14 @@ import TestSupport
         #expect(x.gradient != nil)
     }
 
+    @Test func deepGraphsDroppedWithoutBackwardAreFreedIteratively() {
+        // A graph far deeper than any stack could unwind recursively, released without backward().
+        var x = Tensor.ones([1]).requiringGradient()
+        for _ in 0..<300_000 { x = x * 1.0 }
+        #expect(x.requiresGradient)
+        x = Tensor.ones([1])
+    }
+
     @Test func deepChainsDoNotOverflowTheStack() {
         var x = Tensor.ones([4]).requiringGradient()
         let leaf = x

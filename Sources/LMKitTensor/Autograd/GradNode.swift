@@ -27,6 +27,20 @@ final class GradNode: @unchecked Sendable {
         self.dtype = dtype
     }
 
+    /// Frees the chain of inputs iteratively. The default would release node after node recursively,
+    /// and a long graph dropped without `backward()` (an unrolled recurrent network, say) would
+    /// overflow the stack.
+    deinit {
+        var pending = inputs.compactMap { $0 }
+        inputs = []
+        while var node = pending.popLast() {
+            if isKnownUniquelyReferenced(&node) {
+                pending.append(contentsOf: node.inputs.compactMap { $0 })
+                node.inputs = []
+            }
+        }
+    }
+
     var isLeaf: Bool {
         if case .leaf = rule { return true }
         return false
