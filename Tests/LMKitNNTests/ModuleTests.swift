@@ -1,3 +1,4 @@
+import Foundation
 import LMKitNN
 import LMKitTensor
 import Testing
@@ -48,6 +49,18 @@ import TestSupport
         try net.load(state, strict: false)
         #expect(net.fc.weight.value.floats == [1, 1, 1, 1, 1, 1])
         #expect(net.fc.weight.value.dtype == .float32)
+    }
+
+    @Test func checkpointRoundTripThroughSafetensors() throws {
+        let path = "/tmp/lmkit-module-\(UInt64.random(in: 0..<UInt64.max)).safetensors"
+        defer { _ = try? FileManager.default.removeItem(atPath: path) }
+        let a = Net(), b = Net()
+        a.fc.weight.assign(Tensor.full(0.25, shape: [2, 3]))
+        try a.save(to: path)
+        try b.load(contentsOf: path)
+        #expect(b.fc.weight.value.floats == Array(repeating: 0.25, count: 6))
+        #expect(b.stateDict().keys.sorted() == a.stateDict().keys.sorted())
+        #expect(throws: (any Error).self) { try b.load(contentsOf: path + ".missing") }
     }
 
     @Test func freezingStopsGradientsAndTrainEvalSwitchesDropout() {
