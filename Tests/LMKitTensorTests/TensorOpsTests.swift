@@ -57,6 +57,8 @@ import TestSupport
         #expect(m.max(axis: 1).floats == [3, 6])
         #expect(m.max().item() == 6)
         #expect(m.argmax(axis: 0).indexValues == [1, 1, 1])
+        #expect(Tensor.zeros([3, 0]).sum(axis: 1).floats == [0, 0, 0])   // empty sums are 0
+        #expect(Tensor.zeros([0, 2]).sum(axis: 0).floats == [0, 0])
         let x = randn([3, 5, 7], seed: 3)
         let reference = x.doubles
         let sum1 = x.sum(axis: 1).doubles

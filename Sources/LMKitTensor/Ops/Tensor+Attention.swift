@@ -10,7 +10,8 @@ extension Tensor {
     ///   - causal: query `i` sees keys `j ≤ i + (Tk − Tq)` (the queries are the last `Tq` positions,
     ///     which is what a KV cache needs).
     ///   - mask: an additive mask broadcastable to `[B, H, Tq, Tk]` (0 to keep, −∞ to drop), e.g. key
-    ///     padding from ``attentionMask(padding:heads:queries:)``. A row with every key masked gives zeros.
+    ///     padding from ``attentionMask(padding:dtype:)``. A row with every key masked gives zeros. The mask
+    ///     is a constant: no gradient flows into it.
     ///   - scale: defaults to 1/√D.
     /// - Returns: `[B, H, Tq, Dv]`.
     public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, causal: Bool = false,

@@ -9,7 +9,7 @@ extension Tensor {
         let outShape = keepDims ? keptShape : kept.map { shape[$0] }
         var out = Tensor.empty(outShape, dtype: dtype)
         let inner = reduce.reduce(1) { $0 * shape[$1] }
-        let outer = count / Swift.max(inner, 1)
+        let outer = kept.reduce(1) { $0 * shape[$1] }
         func run<S: TensorScalar>(_: S.Type) {
             let o = out.pointer(S.self)
             if inner == 0 { o.update(repeating: 0, count: outer); return }
