@@ -24,6 +24,13 @@ public final class Parameter {
         value = isTrainable ? v.detached().requiringGradient() : v.detached()
     }
 
+    /// Converts the value to another float type (float64 for gradient checks and debugging).
+    public func convert(to dtype: DType) {
+        precondition(dtype.isComputable, "parameters compute in float32 or float64, not \(dtype)")
+        let v = value.converted(to: dtype).detached()
+        value = isTrainable ? v.requiringGradient() : v
+    }
+
     /// Stops (or resumes) training this parameter: frozen parameters take no gradient.
     public func setTrainable(_ trainable: Bool) {
         guard trainable != isTrainable else { return }
@@ -120,6 +127,9 @@ open class Module {
 
     /// Forgets every accumulated gradient.
     public func zeroGradients() { for p in parameters { p.zeroGradient() } }
+
+    /// Converts every parameter to `dtype` (PyTorch's `module.double()` / `.float()`).
+    public func convert(to dtype: DType) { for p in parameters { p.convert(to: dtype) } }
 
     /// The parameters' current values by dotted name (what a checkpoint stores).
     public func stateDict() -> [String: Tensor] {
