@@ -3,7 +3,7 @@
 //
 // The targets follow the stack, lower never importing higher:
 //   COpenBLAS → LMKitTensor (tensor engine + autograd + safetensors)
-//             → LMKitNN (modules, layers, optimizers)
+//             → LMKitNN (modules, layers, optimizers), LMKitEmbeddings (word vectors)
 //             → LMKitTour, LMKitBench (applications) → lmkit (the command)
 // LMKitAssets (where real models and data live on disk) sits beside the engine and imports nothing.
 import PackageDescription
@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "LMKitTensor", targets: ["LMKitTensor"]),
         .library(name: "LMKitNN", targets: ["LMKitNN"]),
         .library(name: "LMKitAssets", targets: ["LMKitAssets"]),
+        .library(name: "LMKitEmbeddings", targets: ["LMKitEmbeddings"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,6 +46,7 @@ let package = Package(
             swiftSettings: fastMath
         ),
         .target(name: "LMKitNN", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
+        .target(name: "LMKitEmbeddings", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
         .target(
             name: "LMKitTour",
             dependencies: ["LMKitNN", "LMKitAssets", .product(name: "RealModule", package: "swift-numerics")],
@@ -54,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "lmkit",
             dependencies: [
-                "LMKitTour", "LMKitBench", "LMKitAssets",
+                "LMKitTour", "LMKitBench", "LMKitAssets", "LMKitEmbeddings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath
@@ -63,6 +65,7 @@ let package = Package(
         .testTarget(name: "LMKitTensorTests", dependencies: ["LMKitTensor", "TestSupport"]),
         .testTarget(name: "LMKitNNTests", dependencies: ["LMKitNN", "TestSupport"]),
         .testTarget(name: "LMKitAssetsTests", dependencies: ["LMKitAssets", "TestSupport"]),
+        .testTarget(name: "LMKitEmbeddingsTests", dependencies: ["LMKitEmbeddings", "TestSupport"]),
         .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -73,6 +73,13 @@ extension Tensor {
         scalars.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: scalars.count) }
     }
 
+    /// A contiguous tensor over existing storage (a memory-mapped file, say), starting at its first byte.
+    public init(storage: TensorStorage, shape: [Int], dtype: DType) {
+        precondition(Shape.count(shape) * dtype.byteSize <= storage.byteCount,
+                     "Tensor(storage:shape: \(shape), dtype: \(dtype)) needs more than the storage's \(storage.byteCount) bytes")
+        self.init(storage: storage, shape: shape, strides: Shape.contiguousStrides(shape), offset: 0, dtype: dtype)
+    }
+
     /// A rank-0 tensor.
     public init(_ value: Float) { self.init(shape: [], scalars: [value]) }
 
