@@ -7,7 +7,7 @@ struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Word vectors: similarity, nearest neighbours, analogies (GloVe 6B 50d by default).",
-        subcommands: [Similarity.self, Similar.self, Analogy.self, DoesntMatch.self]
+        subcommands: [Similarity.self, Similar.self, Analogy.self, DoesntMatch.self, Evaluate.self]
     )
 
     /// Where the vectors come from.
@@ -126,6 +126,48 @@ struct EmbedCommand: ParsableCommand {
         func run() throws {
             let odd = try source.load().doesntMatch(words)
             if json { try printJSON(["word": odd]) } else { print(odd) }
+        }
+    }
+
+    struct Evaluate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Evaluate vectors as gensim does: WordSim-353, SimLex-999 and the Google analogies.",
+            discussion: """
+            Word pairs: Pearson and Spearman correlation of human scores with cosines, with p-values; pairs
+            with a word outside the 300,000 most frequent are skipped and counted (OOV %). Analogies:
+            3CosAdd accuracy per section and overall over the --restrict most frequent words (default
+            30,000); questions outside that vocabulary are skipped and counted. Words are matched
+            case-insensitively. The test sets come from the asset cache (gensim's test data).
+            --json prints {"word_pairs": [{"file", "pearson", "pearsonP", "spearman", "spearmanP",
+              "oovRatio", "pairs", "oov"}], "analogies": {"file", "restrictVocab", "sections": [{"section",
+              "correct", "incorrect"}], "correct", "incorrect", "oovRatio"}}
+            """)
+        @OptionGroup var source: Vectors
+        @Option(help: "Analogy candidates: the N most frequent words.") var restrict = 30_000
+        @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws { guard restrict > 0 else { throw ValidationError("--restrict must be positive") } }
+
+        struct Output: Encodable {
+            let word_pairs: [WordVectors.WordPairScore]
+            let analogies: WordVectors.AnalogyScore
+        }
+
+        func run() throws {
+            let v = try source.load()
+            let store = AssetStore()
+            let pairs = try ["wordsim353.tsv", "simlex999.txt"].map { try v.evaluateWordPairs(try store.path(.gensimData, $0)) }
+            let analogies = try v.evaluateAnalogies(try store.path(.gensimData, "questions-words.txt"), restrictTo: restrict)
+            if json { return try printJSON(Output(word_pairs: pairs, analogies: analogies)) }
+            for p in pairs {
+                let name = p.file.split(separator: "/").last.map(String.init) ?? p.file
+                print("\(name.padding(16)) Spearman \(number(p.spearman, 4)) (p \(p.spearmanP))  Pearson \(number(p.pearson, 4))  OOV \(number(p.oovRatio, 1))% of \(p.pairs + p.oov) pairs")
+            }
+            print("\nGoogle analogies, 3CosAdd over the \(analogies.restrictVocab) most frequent words:")
+            for s in analogies.sections {
+                print("  \(s.section.padding(28)) \(number(s.accuracy * 100, 1))%  (\(s.correct)/\(s.correct + s.incorrect))")
+            }
+            print("  \("total".padding(28)) \(number(analogies.accuracy * 100, 1))%  (\(analogies.correct)/\(analogies.correct + analogies.incorrect)); \(number(analogies.oovRatio, 1))% of questions out of vocabulary")
         }
     }
 }

@@ -38,7 +38,7 @@ import TestSupport
     @Test func helpListsTheWorkingCommands() throws {
         let r = try lmkit("--help")
         #expect(r.status == 0)
-        for command in ["tour", "bench", "assets"] { #expect(r.stdout.contains(command)) }
+        for command in ["tour", "embed", "bench", "assets"] { #expect(r.stdout.contains(command)) }
     }
 
     @Test func unknownChapterIsAClearError() throws {
@@ -72,6 +72,35 @@ import TestSupport
         #expect(r.status == 0)
         let assets = try #require(try json(r.stdout)["assets"] as? [[String: Any]])
         #expect(assets.map { $0["name"] as? String } == ["gpt2", "minilm", "gemma", "glove", "gensim-data", "shakespeare", "punkt"])
+    }
+
+    @Test func embedCommandsOnTheGloVeVectors() throws {
+        guard TestAssets.available(.glove) else { return }
+        let similarity = try lmkit("embed", "similarity", "king", "queen")
+        #expect(similarity.status == 0 && similarity.stdout == "0.7839\n", "\(similarity.stdout) \(similarity.stderr)")
+        let value = try #require(try json(try lmkit("embed", "similarity", "king", "queen", "--json").stdout)["similarity"] as? Double)
+        #expect(Swift.abs(value - 0.7839043) < 1e-6)
+        let analogy = try lmkit("embed", "analogy", "king", "man", "woman", "--json", "-n", "3")
+        let answers = try #require(try JSONSerialization.jsonObject(with: Data(analogy.stdout.utf8)) as? [[String: Any]])
+        #expect(answers.count == 3 && answers.first?["word"] as? String == "queen")
+        let similar = try lmkit("embed", "similar", "frog", "-n", "2")
+        #expect(similar.status == 0 && similar.stdout.hasPrefix("snake"))
+        let unknown = try lmkit("embed", "similarity", "King", "queen")
+        #expect(unknown.status != 0 && unknown.stderr.contains("'King' is not in the vocabulary") && unknown.stderr.contains("'king'"))
+        let odd = try lmkit("embed", "doesnt-match", "breakfast", "cereal", "dinner", "lunch", "--json")
+        #expect(try json(odd.stdout)["word"] as? String == "cereal")
+    }
+
+    @Test func embedReadsOtherFormatsAndRejectsBadOnes() throws {
+        let fixture = fixturePath("embeddings/glove300.w2v.bin")
+        let r = try lmkit("embed", "similar", "the", "-n", "1", "--vectors", fixture, "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let npy = try lmkit("embed", "similar", "the", "--vectors", fixturePath("embeddings/glove300.npy"))
+        #expect(npy.status != 0 && npy.stderr.contains("--words"))
+        let missing = try lmkit("embed", "similarity", "a", "b", "--vectors", "/nonexistent/vectors.bin")
+        #expect(missing.status != 0 && missing.stderr.contains("/nonexistent/vectors.bin"))
+        let format = try lmkit("embed", "similarity", "a", "b", "--vectors", fixture, "--format", "xml")
+        #expect(format.status != 0 && format.stderr.contains("--format"))
     }
 
     @Test func engineBenchmarkPrintsOneJSONLinePerMeasurement() throws {
