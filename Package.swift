@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "LMKitEmbeddings", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
         .target(
             name: "LMKitTour",
-            dependencies: ["LMKitNN", "LMKitAssets", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitAssets", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: fastMath
         ),
         .target(name: "LMKitBench", dependencies: ["LMKitNN", "COpenBLAS"], swiftSettings: fastMath),

@@ -51,6 +51,7 @@ import TestSupport
     @Test func tourListsChapters() throws {
         let r = try lmkit("tour", "--list")
         #expect(r.status == 0 && r.stdout.hasPrefix("tensors\t"))
+        #expect(r.stdout.contains("\nembeddings\t"))
     }
 
     @Test func tensorsChapterTrainsAndReportsJSON() throws {
@@ -65,6 +66,16 @@ import TestSupport
             #expect(try #require(results["bigram_initial_loss"]) > 4.3)
             #expect(try #require(results["bigram_final_loss"]) < 2.7)
         }
+    }
+
+    @Test func embeddingsChapterReportsGloVeResults() throws {
+        guard TestAssets.available(.glove), TestAssets.available(.gensimData) else { return }
+        let r = try lmkit("tour", "--chapter", "embeddings", "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let chapters = try #require(try json(r.stdout)["chapters"] as? [[String: Any]])
+        let results = try #require(chapters.first?["results"] as? [String: Double])
+        #expect(Swift.abs(try #require(results["similarity_king_queen"]) - 0.7839043) < 1e-6)
+        #expect(Swift.abs(try #require(results["analogy_accuracy"]) - 7393.0 / 14877.0) < 1e-9)   // gensim's score
     }
 
     @Test func assetsReportsJSON() throws {
