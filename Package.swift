@@ -46,7 +46,11 @@ let package = Package(
             swiftSettings: fastMath
         ),
         .target(name: "LMKitNN", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
-        .target(name: "LMKitEmbeddings", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
+        .target(
+            name: "LMKitEmbeddings",
+            dependencies: ["LMKitTensor", .product(name: "RealModule", package: "swift-numerics")],
+            swiftSettings: fastMath
+        ),
         .target(
             name: "LMKitTour",
             dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitAssets", .product(name: "RealModule", package: "swift-numerics")],

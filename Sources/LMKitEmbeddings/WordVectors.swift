@@ -22,10 +22,15 @@ public final class WordVectors: @unchecked Sendable {
 
     /// Vectors for `words` (rows of `matrix`, `[words.count, dimension]`). The first occurrence of a
     /// repeated word wins, as in gensim.
-    public init(words: [String], matrix: Tensor) throws(WordVectorsError) {
+    public convenience init(words: [String], matrix: Tensor) throws(WordVectorsError) {
         guard matrix.rank == 2, matrix.shape[0] == words.count else {
             throw WordVectorsError(path: nil, problem: "\(words.count) words for a matrix of shape \(matrix.shape)")
         }
+        self.init(uniqueWords: words, matrix: matrix)
+    }
+
+    /// Vectors whose shape has been checked (`matrix.shape[0] == words.count`).
+    init(uniqueWords words: [String], matrix: Tensor) {
         self.words = words
         let m = matrix.dtype == .float32 ? matrix.detached() : matrix.converted(to: .float32).detached()
         self.matrix = m

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Dispatch
+import Foundation
 import LMKitAssets
 import LMKitEmbeddings
 
@@ -7,7 +9,7 @@ struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Word vectors: similarity, nearest neighbours, analogies (GloVe 6B 50d by default).",
-        subcommands: [Similarity.self, Similar.self, Analogy.self, DoesntMatch.self, Evaluate.self]
+        subcommands: [Similarity.self, Similar.self, Analogy.self, DoesntMatch.self, Evaluate.self, Train.self]
     )
 
     /// Where the vectors come from.
@@ -170,4 +172,101 @@ struct EmbedCommand: ParsableCommand {
             print("  \("total".padding(28)) \(number(analogies.accuracy * 100, 1))%  (\(analogies.correct)/\(analogies.correct + analogies.incorrect)); \(number(analogies.oovRatio, 1))% of questions out of vocabulary")
         }
     }
+}
+
+extension EmbedCommand {
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train word vectors on a text corpus (word2vec skip-gram or CBOW).",
+            discussion: """
+            The corpus is plain text, one sentence per line, tokens separated by whitespace (as gensim's
+            LineSentence); --lowercase folds case. Vectors are written as word2vec binary, or word2vec
+            text when --out ends in .txt. Progress (epoch, words/s, ETA) goes to standard error.
+            --json prints {"method": String, "words": Int, "vocabulary": Int, "epochs": Int,
+              "seconds": Double, "wordsPerSecond": Double, "out": String}
+            (words: corpus tokens; seconds: training time; wordsPerSecond: words × epochs / seconds).
+            """)
+        @Argument(help: "The corpus file.") var corpus: String
+        @Option(help: "Where to write the vectors.") var out: String
+        @Option(help: "skipgram or cbow.") var method = "skipgram"
+        @Option(help: "Vector size.") var dim = 100
+        @Option(help: "Maximum context distance.") var window = 5
+        @Option(help: "Negative samples per positive.") var negative = 5
+        @Option(help: "Subsampling threshold for frequent words (0: off).") var sample = 1e-3
+        @Option(name: .customLong("min-count"), help: "Ignore words rarer than this.") var minCount = 5
+        @Option(help: "Passes over the corpus.") var epochs = 5
+        @Option(help: "Initial learning rate (falls linearly to 0.0001).") var alpha = 0.025
+        @Option(help: "Training threads (default: all cores).") var threads: Int?
+        @Option(help: "Random seed.") var seed: UInt64 = 1
+        @Flag(help: "Lower-case the corpus.") var lowercase = false
+        @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws {
+            guard Word2Vec.Method(rawValue: method) != nil else { throw ValidationError("--method must be skipgram or cbow") }
+            guard dim > 0, window > 0, negative > 0, epochs > 0, minCount > 0 else {
+                throw ValidationError("--dim, --window, --negative, --epochs and --min-count must be positive")
+            }
+            guard alpha > 0, sample >= 0 else { throw ValidationError("--alpha must be positive and --sample not negative") }
+            if let threads { guard threads > 0 else { throw ValidationError("--threads must be positive") } }
+        }
+
+        struct Output: Encodable {
+            let method: String, words: Int, vocabulary: Int, epochs: Int
+            let seconds: Double, wordsPerSecond: Double, out: String
+        }
+
+        func run() throws {
+            let t0 = Clock.now()
+            let data = try TrainingCorpus(path: corpus, minCount: minCount, lowercase: lowercase)
+            if !json {
+                printError("corpus: \(data.rawTokenCount) tokens, \(data.sentenceCount) sentences, \(data.words.count) words occur at least \(minCount) times (read in \(number(Clock.now() - t0, 1)) s)")
+            }
+            var w2v = Word2Vec()
+            w2v.method = Word2Vec.Method(rawValue: method)!
+            w2v.dimension = dim; w2v.window = window; w2v.negative = negative; w2v.sample = sample
+            w2v.epochs = epochs; w2v.alpha = alpha; w2v.seed = seed
+            if let threads { w2v.threads = threads }
+            let bar = ProgressBar(enabled: !json)
+            let t1 = Clock.now()
+            let vectors = w2v.train(data) { p in bar.update(p) }
+            let seconds = Clock.now() - t1
+            bar.finish()
+            try vectors.write(to: out, format: out.hasSuffix(".txt") ? .word2vecText : .word2vecBinary)
+            let rate = Double(data.rawTokenCount * epochs) / seconds
+            if json {
+                try printJSON(Output(method: method, words: data.rawTokenCount, vocabulary: data.words.count, epochs: epochs,
+                                     seconds: seconds, wordsPerSecond: rate, out: out))
+            } else {
+                print("trained \(method) in \(number(seconds, 1)) s (\(Int(rate)) words/s); \(vectors.count) vectors of \(dim) written to \(out)")
+            }
+        }
+    }
+}
+
+/// A one-line progress bar on standard error (only on a terminal).
+final class ProgressBar: @unchecked Sendable {
+    let enabled: Bool
+    init(enabled: Bool) { self.enabled = enabled && isatty(2) != 0 }
+
+    func update(_ p: Word2Vec.Progress) {
+        guard enabled else { return }
+        let width = 30, filled = Int(p.fraction * Double(width))
+        let eta = p.fraction > 0 ? p.elapsed * (1 - p.fraction) / p.fraction : 0
+        let line = "\r  epoch \(p.epoch)/\(p.epochs) [\(String(repeating: "█", count: filled))\(String(repeating: " ", count: max(0, width - filled)))] \(Int(p.fraction * 100))%  \(Int(p.wordsPerSecond / 1000))k words/s  ETA \(Int(eta))s  "
+        writeStandardError(line)
+    }
+
+    func finish() { if enabled { writeStandardError("\n") } }
+}
+
+func printError(_ text: String) { writeStandardError(text + "\n") }
+
+/// Writes to file descriptor 2 (the C `stderr` global is not concurrency-safe in Swift 6).
+func writeStandardError(_ text: String) {
+    var bytes = Array(text.utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+enum Clock {
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 }

@@ -1,0 +1,273 @@
+import Dispatch
+import Synchronization
+import LMKitTensor
+import RealModule
+
+/// word2vec (Mikolov et al. 2013, "Distributed Representations of Words and Phrases"): skip-gram or
+/// CBOW with negative sampling, as the original `word2vec.c` and gensim's `word2vec_inner.pyx` train it.
+///
+/// - Negative samples come from the unigram distribution raised to 0.75 (a cumulative table searched
+///   by bisection, drawn with word2vec's linear congruential generator).
+/// - Frequent words are subsampled: a word of count c is kept with probability
+///   (√(c/t) + 1)·t/c, t = sample × total count (gensim's formula).
+/// - The window is dynamic: each position uses a random window in 1…`window`.
+/// - The learning rate falls linearly from `alpha` to `minAlpha` over all epochs.
+/// - Threads update the shared matrices without locks (Hogwild), each on its own slice of sentences.
+public struct Word2Vec: Sendable {
+    public enum Method: String, Sendable, CaseIterable { case skipgram, cbow }
+
+    public var method: Method = .skipgram
+    public var dimension = 100
+    public var window = 5
+    public var negative = 5
+    public var sample = 1e-3
+    public var epochs = 5
+    public var alpha = 0.025
+    public var minAlpha = 0.0001
+    /// CBOW: average the context vectors (true, gensim's default) or sum them.
+    public var cbowMean = true
+    public var threads = Parallel.threads
+    public var seed: UInt64 = 1
+
+    public init() {}
+
+    /// Progress of a run: epoch, fraction of all training done, words per second so far.
+    public struct Progress: Sendable {
+        public let epoch: Int, epochs: Int
+        public let fraction: Double
+        public let wordsPerSecond: Double
+        public let elapsed: Double
+    }
+
+    /// Trains on `corpus`; `progress` is called about twice a second (from a worker thread).
+    public func train(_ corpus: TrainingCorpus, progress: (@Sendable (Progress) -> Void)? = nil) -> WordVectors {
+        let v = corpus.words.count, d = dimension
+        // word2vec.c's initialization: input vectors uniform in ±0.5/d, output vectors zero.
+        var rng = RandomGenerator(seed: seed)
+        let syn0 = UnsafeMutablePointer<Float>.allocate(capacity: v * d)
+        let syn1 = UnsafeMutablePointer<Float>.allocate(capacity: v * d)
+        defer { syn0.deallocate(); syn1.deallocate() }
+        for i in 0..<(v * d) { syn0[i] = Float((rng.nextUniform() - 0.5) / Double(d)) }
+        syn1.initialize(repeating: 0, count: v * d)
+
+        let table = Self.cumulativeTable(corpus.counts)
+        let keep = Self.keepProbabilities(corpus.counts, sample: sample)
+        let totalWords = corpus.ids.count * epochs
+        let processed = ProgressCounter()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let sentences = corpus.sentenceCount
+        let workers = max(1, min(threads, sentences))
+        let shared = SharedState(syn0: syn0, syn1: syn1, table: table, keep: keep)
+
+        for epoch in 0..<epochs {
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var random = UInt64(worker) &+ seed &* 7919 &+ UInt64(epoch) &* 104_729   // word2vec's next_random
+                let neu1 = UnsafeMutablePointer<Float>.allocate(capacity: d)
+                let work = UnsafeMutablePointer<Float>.allocate(capacity: d)
+                defer { neu1.deallocate(); work.deallocate() }
+                var sentence = [Int32]()
+                sentence.reserveCapacity(TrainingCorpus.maxSentenceLength)
+                var sinceReport = 0
+                var lastReport = DispatchTime.now().uptimeNanoseconds
+                let first = sentences * worker / workers, last = sentences * (worker + 1) / workers
+                corpus.ids.withUnsafeBufferPointer { ids in
+                    for s in first..<last {
+                        let done = processed.value
+                        let lr = Float(max(minAlpha, alpha - (alpha - minAlpha) * Double(done) / Double(max(totalWords, 1))))
+                        // Subsample the sentence.
+                        sentence.removeAll(keepingCapacity: true)
+                        for p in corpus.sentenceStarts[s]..<corpus.sentenceStarts[s + 1] {
+                            let w = ids[p]
+                            random = random &* 25_214_903_917 &+ 11
+                            if shared.keep[Int(w)] >= Float(random & 0xFFFF) / 65536 { sentence.append(w) }
+                        }
+                        let n = corpus.sentenceStarts[s + 1] - corpus.sentenceStarts[s]
+                        sentence.withUnsafeBufferPointer { sent in
+                            for i in 0..<sent.count {
+                                random = random &* 25_214_903_917 &+ 11
+                                let b = Int(random % UInt64(window))
+                                let lo = max(0, i - window + b), hi = min(sent.count, i + window + 1 - b)
+                                if method == .skipgram {
+                                    for c in lo..<hi where c != i {
+                                        Self.trainPair(input: shared.syn0 + Int(sent[c]) * d, target: Int(sent[i]), shared: shared,
+                                                       dimension: d, negative: negative, alpha: lr, work: work, random: &random)
+                                    }
+                                } else {
+                                    Self.trainCBOW(sent: sent, center: i, lo: lo, hi: hi, shared: shared, dimension: d,
+                                                   negative: negative, alpha: lr, mean: cbowMean, neu1: neu1, work: work, random: &random)
+                                }
+                            }
+                        }
+                        processed.add(n)
+                        sinceReport += n
+                        if let progress, sinceReport > 20_000 {
+                            sinceReport = 0
+                            let now = DispatchTime.now().uptimeNanoseconds
+                            if worker == 0 && now - lastReport > 500_000_000 {
+                                lastReport = now
+                                let elapsed = Double(now - start) * 1e-9
+                                let total = Double(processed.value)
+                                progress(Progress(epoch: epoch + 1, epochs: epochs, fraction: total / Double(totalWords),
+                                                  wordsPerSecond: total / elapsed, elapsed: elapsed))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let matrix = Tensor(shape: [v, d], scalars: Array(UnsafeBufferPointer(start: syn0, count: v * d)))
+        return WordVectors(uniqueWords: corpus.words, matrix: matrix)
+    }
+
+    /// One (input vector → target word) step with negative sampling; updates `input` in place.
+    @inline(__always)
+    static func trainPair(input: UnsafeMutablePointer<Float>, target: Int, shared: SharedState, dimension d: Int,
+                          negative: Int, alpha: Float, work: UnsafeMutablePointer<Float>, random: inout UInt64) {
+        work.update(repeating: 0, count: d)
+        for k in 0...negative {
+            let t: Int, label: Float
+            if k == 0 {
+                t = target; label = 1
+            } else {
+                t = shared.sample(&random)
+                if t == target { continue }
+                label = 0
+            }
+            let out = shared.syn1 + t * d
+            let f = Kernels.dot(input, out, d)
+            let g = (label - Kernels.sigmoid(f)) * alpha
+            Kernels.axpy(g, out, work, d)      // work += g·out
+            Kernels.axpy(g, input, out, d)     // out += g·input
+        }
+        Kernels.axpy(1, work, input, d)        // input += work
+    }
+
+    @inline(__always)
+    static func trainCBOW(sent: UnsafeBufferPointer<Int32>, center i: Int, lo: Int, hi: Int, shared: SharedState, dimension d: Int,
+                          negative: Int, alpha: Float, mean: Bool, neu1: UnsafeMutablePointer<Float>,
+                          work: UnsafeMutablePointer<Float>, random: inout UInt64) {
+        neu1.update(repeating: 0, count: d)
+        var count: Float = 0
+        for c in lo..<hi where c != i {
+            Kernels.axpy(1, shared.syn0 + Int(sent[c]) * d, neu1, d)
+            count += 1
+        }
+        guard count > 0 else { return }
+        if mean { Kernels.scale(1 / count, neu1, d) }
+        work.update(repeating: 0, count: d)
+        let target = Int(sent[i])
+        for k in 0...negative {
+            let t: Int, label: Float
+            if k == 0 {
+                t = target; label = 1
+            } else {
+                t = shared.sample(&random)
+                if t == target { continue }
+                label = 0
+            }
+            let out = shared.syn1 + t * d
+            let g = (label - Kernels.sigmoid(Kernels.dot(neu1, out, d))) * alpha
+            Kernels.axpy(g, out, work, d)
+            Kernels.axpy(g, neu1, out, d)
+        }
+        if !mean { Kernels.scale(1 / count, work, d) }
+        for c in lo..<hi where c != i { Kernels.axpy(1, work, shared.syn0 + Int(sent[c]) * d, d) }
+    }
+
+    /// gensim's `make_cum_table`: cumulative unigram^0.75 weights scaled to 0…2³¹−1.
+    static func cumulativeTable(_ counts: [Int]) -> [UInt32] {
+        let domain = Double(Int32.max)
+        let total = counts.reduce(0.0) { $0 + Double.pow(Double($1), 0.75) }
+        var cumulative = 0.0
+        return counts.map { c in
+            cumulative += Double.pow(Double(c), 0.75)
+            return UInt32((cumulative / total * domain).rounded())
+        }
+    }
+
+    /// Keep probability per word for frequent-word subsampling (gensim's formula; 1 = always keep).
+    static func keepProbabilities(_ counts: [Int], sample: Double) -> [Float] {
+        guard sample > 0 else { return counts.map { _ in 1 } }
+        let threshold = sample * Double(counts.reduce(0, +))
+        return counts.map { c in
+            let p = ((Double(c) / threshold).squareRoot() + 1) * threshold / Double(c)
+            return Float(min(1, p))
+        }
+    }
+}
+
+/// The matrices and tables every training thread reads and writes (Hogwild: no locks).
+struct SharedState: @unchecked Sendable {
+    let syn0: UnsafeMutablePointer<Float>
+    let syn1: UnsafeMutablePointer<Float>
+    let table: [UInt32]
+    let keep: [Float]
+
+    /// A negative sample: bisection into the cumulative table, as gensim's `bisect_left`.
+    @inline(__always)
+    func sample(_ random: inout UInt64) -> Int {
+        random = random &* 25_214_903_917 &+ 11
+        let r = UInt32(truncatingIfNeeded: (random >> 16) % UInt64(table[table.count - 1]))
+        var lo = 0, hi = table.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if table[mid] < r { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+}
+
+/// Words processed so far, shared by the training threads (relaxed: it only drives the learning rate).
+final class ProgressCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .relaxed) }
+    func add(_ n: Int) { count.add(n, ordering: .relaxed) }
+}
+
+/// Small dense kernels on raw float vectors (dimension ~100), SIMD8 with a scalar tail.
+enum Kernels {
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+        var i = 0
+        while i + 16 <= n {
+            acc0 = acc0.addingProduct(UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self), UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self))
+            acc1 = acc1.addingProduct(UnsafeRawPointer(a + i + 8).loadUnaligned(as: SIMD8<Float>.self), UnsafeRawPointer(b + i + 8).loadUnaligned(as: SIMD8<Float>.self))
+            i += 16
+        }
+        while i + 8 <= n {
+            acc0 = acc0.addingProduct(UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self), UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self))
+            i += 8
+        }
+        var s = (acc0 + acc1).sum()
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+
+    /// y += a·x
+    @inline(__always)
+    static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let av = SIMD8<Float>(repeating: a)
+        var i = 0
+        while i + 8 <= n {
+            let yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+            let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: yv.addingProduct(av, xv), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { y[i] += a * x[i]; i += 1 }
+    }
+
+    @inline(__always)
+    static func scale(_ a: Float, _ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { x[i] *= a }
+    }
+
+    /// σ(x), saturating outside ±6 as word2vec's table does.
+    @inline(__always)
+    static func sigmoid(_ x: Float) -> Float {
+        if x > 6 { return 1 }
+        if x < -6 { return 0 }
+        return 1 / (1 + Float.exp(-x))
+    }
+}

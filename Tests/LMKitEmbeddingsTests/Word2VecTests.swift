@@ -1,0 +1,80 @@
+import Foundation
+@testable import LMKitEmbeddings
+import LMKitTensor
+import Testing
+import TestSupport
+
+@Suite struct Word2VecTests {
+    func corpusFile(_ text: String) -> String {
+        let path = NSTemporaryDirectory() + "lmkit-corpus-\(UInt64.random(in: 0..<UInt64.max)).txt"
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        return path
+    }
+
+    @Test func corpusCountsOrdersAndDropsRareWords() throws {
+        let path = corpusFile("the cat sat\nThe dog sat   on the mat\n\nthe end")
+        let c = try TrainingCorpus(path: path, minCount: 2)
+        #expect(c.words == ["the", "sat"])          // most frequent first; "The" is another word
+        #expect(c.counts == [3, 2])
+        #expect(c.rawTokenCount == 11)
+        #expect(c.sentenceCount == 3)               // the empty line has no kept token
+        let lower = try TrainingCorpus(path: path, minCount: 2, lowercase: true)
+        #expect(lower.words == ["the", "sat"] && lower.counts == [4, 2])
+        #expect(throws: WordVectorsError.self) { try TrainingCorpus(path: path, minCount: 10) }
+        #expect(throws: WordVectorsError.self) { try TrainingCorpus(path: corpusFile(""), minCount: 1) }
+    }
+
+    @Test func samplingTablesFollowGensim() {
+        // make_cum_table: cumulative count^0.75 scaled to 2^31 − 1.
+        let table = Word2Vec.cumulativeTable([16, 1])
+        #expect(table == [UInt32((8.0 / 9.0 * 2_147_483_647).rounded()), 2_147_483_647])
+        // Subsampling: keep probability (√(c/t) + 1)·t/c with t = sample × total, capped at 1.
+        let keep = Word2Vec.keepProbabilities([1_000_000, 10], sample: 1e-3)
+        let t = 1e-3 * 1_000_010
+        #expect(Swift.abs(Double(keep[0]) - ((1_000_000 / t).squareRoot() + 1) * t / 1_000_000) < 1e-6)
+        #expect(keep[1] == 1)
+    }
+
+    /// Two topics whose words never share a sentence: vectors must separate them.
+    func topicCorpus() -> String {
+        var g = RandomGenerator(seed: 3)
+        var lines: [String] = []
+        for _ in 0..<1500 {
+            let topic = g.next() % 2 == 0 ? "a" : "b"
+            lines.append((0..<8).map { _ in "\(topic)\(g.next() % 6)" }.joined(separator: " "))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    @Test(arguments: Word2Vec.Method.allCases)
+    func learnsWhichWordsShareContexts(_ method: Word2Vec.Method) throws {
+        let corpus = try TrainingCorpus(path: corpusFile(topicCorpus()), minCount: 1)
+        var w2v = Word2Vec()
+        w2v.method = method
+        w2v.dimension = 16
+        w2v.epochs = 3
+        w2v.sample = 0
+        w2v.threads = 2
+        let v = w2v.train(corpus)
+        #expect(v.count == 12 && v.dimension == 16)
+        var within = 0.0, across = 0.0
+        for i in 0..<6 {
+            within += try v.similarity("a\(i)", "a\((i + 1) % 6)") + v.similarity("b\(i)", "b\((i + 1) % 6)")
+            across += try v.similarity("a\(i)", "b\(i)") * 2
+        }
+        #expect(within / 12 > across / 12 + 0.3, "\(method): within-topic \(within / 12), across \(across / 12)")
+    }
+
+    @Test func oneThreadWithASeedIsReproducible() throws {
+        let corpus = try TrainingCorpus(path: corpusFile(topicCorpus()), minCount: 1)
+        var w2v = Word2Vec()
+        w2v.dimension = 8
+        w2v.epochs = 1
+        w2v.threads = 1
+        #expect(w2v.train(corpus).matrix.floats == w2v.train(corpus).matrix.floats)
+        w2v.seed = 2
+        let other = w2v.train(corpus).matrix.floats
+        w2v.seed = 1
+        #expect(other != w2v.train(corpus).matrix.floats)
+    }
+}
