@@ -5,7 +5,8 @@
 //   COpenBLAS → LMKitTensor (tensor engine + autograd + safetensors)
 //             → LMKitNN (modules, layers, optimizers), LMKitEmbeddings (word vectors)
 //             → LMKitTour, LMKitBench (applications) → lmkit (the command)
-// LMKitAssets (where real models and data live on disk) sits beside the engine and imports nothing.
+// LMKitAssets (where real models and data live on disk) and LMKitPlot (SVG pictures) sit beside the
+// engine and import nothing.
 import PackageDescription
 
 /// A target CPU lets SIMD code use AVX2+FMA instead of per-lane library calls (see ENGINE-NOTES).
@@ -37,6 +38,7 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(name: "LMKitAssets"),
+        .target(name: "LMKitPlot"),
         .target(
             name: "LMKitTensor",
             dependencies: [
@@ -53,14 +55,14 @@ let package = Package(
         ),
         .target(
             name: "LMKitTour",
-            dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitAssets", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: fastMath
         ),
         .target(name: "LMKitBench", dependencies: ["LMKitNN", "COpenBLAS"], swiftSettings: fastMath),
         .executableTarget(
             name: "lmkit",
             dependencies: [
-                "LMKitTour", "LMKitBench", "LMKitAssets", "LMKitEmbeddings",
+                "LMKitTour", "LMKitBench", "LMKitAssets", "LMKitEmbeddings", "LMKitPlot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath
@@ -69,7 +71,7 @@ let package = Package(
         .testTarget(name: "LMKitTensorTests", dependencies: ["LMKitTensor", "TestSupport"]),
         .testTarget(name: "LMKitNNTests", dependencies: ["LMKitNN", "TestSupport"]),
         .testTarget(name: "LMKitAssetsTests", dependencies: ["LMKitAssets", "TestSupport"]),
-        .testTarget(name: "LMKitEmbeddingsTests", dependencies: ["LMKitEmbeddings", "TestSupport"]),
+        .testTarget(name: "LMKitEmbeddingsTests", dependencies: ["LMKitEmbeddings", "LMKitPlot", "TestSupport"]),
         .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -102,6 +102,27 @@ import TestSupport
         #expect(try json(odd.stdout)["word"] as? String == "cereal")
     }
 
+    @Test func embedTrainThenQueryThenPlot() throws {
+        var lines: [String] = []
+        for i in 0..<400 { lines.append(i % 2 == 0 ? "cat dog pet fur paw cat dog" : "car bus road wheel car bus road") }
+        let corpus = NSTemporaryDirectory() + "lmkit-cli-corpus-\(getpid()).txt"
+        let vectors = NSTemporaryDirectory() + "lmkit-cli-vectors-\(getpid()).txt"
+        let picture = NSTemporaryDirectory() + "lmkit-cli-plot-\(getpid()).svg"
+        FileManager.default.createFile(atPath: corpus, contents: Data(lines.joined(separator: "\n").utf8))
+        let train = try lmkit("embed", "train", corpus, "--out", vectors, "--dim", "16", "--epochs", "3", "--sample", "0", "--json")
+        #expect(train.status == 0, "\(train.stderr)")
+        let report = try json(train.stdout)
+        #expect(report["vocabulary"] as? Int == 9 && report["words"] as? Int == 2800)
+        let near = try lmkit("embed", "similar", "cat", "--vectors", vectors, "-n", "1", "--json")
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(near.stdout.utf8)) as? [[String: Any]]).first
+        #expect(["dog", "pet", "fur", "paw"].contains(first?["word"] as? String ?? ""), "\(near.stdout)")
+        let plot = try lmkit("embed", "plot", "cat", "dog", "car", "bus", "--vectors", vectors, "--out", picture, "--pairs")
+        #expect(plot.status == 0)
+        let svg = try String(contentsOfFile: picture, encoding: .utf8)
+        #expect(svg.contains(">bus</text>"))
+        #expect(try lmkit("embed", "train", corpus, "--out", vectors, "--method", "glove2").status != 0)
+    }
+
     @Test func embedReadsOtherFormatsAndRejectsBadOnes() throws {
         let fixture = fixturePath("embeddings/glove300.w2v.bin")
         let r = try lmkit("embed", "similar", "the", "-n", "1", "--vectors", fixture, "--json")
