@@ -120,6 +120,8 @@ import TestSupport
         #expect(plot.status == 0)
         let svg = try String(contentsOfFile: picture, encoding: .utf8)
         #expect(svg.contains(">bus</text>"))
+        let glove = try lmkit("embed", "train", corpus, "--out", vectors, "--method", "glove", "--dim", "8", "--epochs", "5", "--json")
+        #expect(glove.status == 0 && (try json(glove.stdout))["epochs"] as? Int == 5, "\(glove.stderr)")
         #expect(try lmkit("embed", "train", corpus, "--out", vectors, "--method", "glove2").status != 0)
     }
 
