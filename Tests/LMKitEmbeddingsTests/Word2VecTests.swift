@@ -25,9 +25,16 @@ import TestSupport
     }
 
     @Test func samplingTablesFollowGensim() {
-        // make_cum_table: cumulative count^0.75 scaled to 2^31 − 1.
-        let table = Word2Vec.cumulativeTable([16, 1])
-        #expect(table == [UInt32((8.0 / 9.0 * 2_147_483_647).rounded()), 2_147_483_647])
+        // Negative samples: frequencies ∝ count^0.75 (counts 16, 1, 81 → weights 8, 1, 27).
+        let state = SharedState(syn0: .allocate(capacity: 1), syn1: .allocate(capacity: 1), counts: [16, 1, 81], keep: [1, 1, 1])
+        var random: UInt64 = 1
+        var seen = [0, 0, 0]
+        for _ in 0..<360_000 { seen[state.sample(&random)] += 1 }
+        for (i, weight) in [8.0, 1, 27].enumerated() {
+            #expect(Swift.abs(Double(seen[i]) / 360_000 - weight / 36) < 0.005, "word \(i): \(seen[i])")
+        }
+        #expect(state.logistic(0) == 0.5 && state.logistic(6) == nil && state.logistic(-7) == nil)
+        #expect(Swift.abs(state.logistic(2)! - 0.8808) < 0.01)
         // Subsampling: keep probability (√(c/t) + 1)·t/c with t = sample × total, capped at 1.
         let keep = Word2Vec.keepProbabilities([1_000_000, 10], sample: 1e-3)
         let t = 1e-3 * 1_000_010

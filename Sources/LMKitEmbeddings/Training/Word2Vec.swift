@@ -6,8 +6,9 @@ import RealModule
 /// word2vec (Mikolov et al. 2013, "Distributed Representations of Words and Phrases"): skip-gram or
 /// CBOW with negative sampling, as the original `word2vec.c` and gensim's `word2vec_inner.pyx` train it.
 ///
-/// - Negative samples come from the unigram distribution raised to 0.75 (a cumulative table searched
-///   by bisection, drawn with word2vec's linear congruential generator).
+/// - Negative samples come from the unigram distribution raised to 0.75 (Walker's alias method, drawn
+///   with word2vec's linear congruential generator); σ comes from word2vec's table, and pairs whose
+///   score is beyond ±6 are not updated (as word2vec and gensim do).
 /// - Frequent words are subsampled: a word of count c is kept with probability
 ///   (√(c/t) + 1)·t/c, t = sample × total count (gensim's formula).
 /// - The window is dynamic: each position uses a random window in 1…`window`.
@@ -42,22 +43,22 @@ public struct Word2Vec: Sendable {
     /// Trains on `corpus`; `progress` is called about twice a second (from a worker thread).
     public func train(_ corpus: TrainingCorpus, progress: (@Sendable (Progress) -> Void)? = nil) -> WordVectors {
         let v = corpus.words.count, d = dimension
-        // word2vec.c's initialization: input vectors uniform in ±0.5/d, output vectors zero.
+        // gensim's initialization: input vectors uniform in ±1/d (word2vec.c uses ±0.5/d), output vectors zero.
         var rng = RandomGenerator(seed: seed)
         let syn0 = UnsafeMutablePointer<Float>.allocate(capacity: v * d)
         let syn1 = UnsafeMutablePointer<Float>.allocate(capacity: v * d)
         defer { syn0.deallocate(); syn1.deallocate() }
-        for i in 0..<(v * d) { syn0[i] = Float((rng.nextUniform() - 0.5) / Double(d)) }
+        for i in 0..<(v * d) { syn0[i] = Float((rng.nextUniform() * 2 - 1) / Double(d)) }
         syn1.initialize(repeating: 0, count: v * d)
 
-        let table = Self.cumulativeTable(corpus.counts)
         let keep = Self.keepProbabilities(corpus.counts, sample: sample)
         let totalWords = corpus.ids.count * epochs
         let processed = ProgressCounter()
         let start = DispatchTime.now().uptimeNanoseconds
         let sentences = corpus.sentenceCount
         let workers = max(1, min(threads, sentences))
-        let shared = SharedState(syn0: syn0, syn1: syn1, table: table, keep: keep)
+        let shared = SharedState(syn0: syn0, syn1: syn1, counts: corpus.counts, keep: keep)
+        defer { shared.deallocate() }
 
         for epoch in 0..<epochs {
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
@@ -134,8 +135,8 @@ public struct Word2Vec: Sendable {
                 label = 0
             }
             let out = shared.syn1 + t * d
-            let f = Kernels.dot(input, out, d)
-            let g = (label - Kernels.sigmoid(f)) * alpha
+            guard let sigma = shared.logistic(Kernels.dot(input, out, d)) else { continue }
+            let g = (label - sigma) * alpha
             Kernels.axpy(g, out, work, d)      // work += g·out
             Kernels.axpy(g, input, out, d)     // out += g·input
         }
@@ -166,7 +167,8 @@ public struct Word2Vec: Sendable {
                 label = 0
             }
             let out = shared.syn1 + t * d
-            let g = (label - Kernels.sigmoid(Kernels.dot(neu1, out, d))) * alpha
+            guard let sigma = shared.logistic(Kernels.dot(neu1, out, d)) else { continue }
+            let g = (label - sigma) * alpha
             Kernels.axpy(g, out, work, d)
             Kernels.axpy(g, neu1, out, d)
         }
@@ -174,15 +176,25 @@ public struct Word2Vec: Sendable {
         for c in lo..<hi where c != i { Kernels.axpy(1, work, shared.syn0 + Int(sent[c]) * d, d) }
     }
 
-    /// gensim's `make_cum_table`: cumulative unigram^0.75 weights scaled to 0…2³¹−1.
-    static func cumulativeTable(_ counts: [Int]) -> [UInt32] {
-        let domain = Double(Int32.max)
-        let total = counts.reduce(0.0) { $0 + Double.pow(Double($1), 0.75) }
-        var cumulative = 0.0
-        return counts.map { c in
-            cumulative += Double.pow(Double(c), 0.75)
-            return UInt32((cumulative / total * domain).rounded())
+    /// Walker's alias method (Vose's construction) for sampling word i with probability ∝ countᵢ^0.75:
+    /// per column, a 32-bit threshold to keep the column's word, and the word to give otherwise.
+    static func aliasTable(_ counts: [Int]) -> (threshold: [UInt32], alias: [Int32]) {
+        let n = counts.count
+        let weights = counts.map { Double.pow(Double($0), 0.75) }
+        let total = weights.reduce(0, +)
+        var scaled = weights.map { $0 / total * Double(n) }
+        var small = (0..<n).filter { scaled[$0] < 1 }, large = (0..<n).filter { scaled[$0] >= 1 }
+        var threshold = [UInt32](repeating: UInt32.max, count: n), alias = (0..<n).map { Int32($0) }
+        while let s = small.popLast(), let l = large.last {
+            threshold[s] = UInt32(min(scaled[s] * 4_294_967_296, 4_294_967_295))
+            alias[s] = Int32(l)
+            scaled[l] -= 1 - scaled[s]
+            if scaled[l] < 1 {
+                large.removeLast()
+                small.append(l)
+            }
         }
+        return (threshold, alias)
     }
 
     /// Keep probability per word for frequent-word subsampling (gensim's formula; 1 = always keep).
@@ -200,20 +212,51 @@ public struct Word2Vec: Sendable {
 struct SharedState: @unchecked Sendable {
     let syn0: UnsafeMutablePointer<Float>
     let syn1: UnsafeMutablePointer<Float>
-    let table: [UInt32]
-    let keep: [Float]
+    /// Walker's alias table for the unigram^0.75 distribution: column i keeps word i with probability
+    /// `threshold[i]`, else gives `alias[i]`. Two reads per sample, where bisecting gensim's cumulative
+    /// table takes log₂(V) dependent, unpredictable steps.
+    let threshold: UnsafeMutablePointer<UInt32>
+    let alias: UnsafeMutablePointer<Int32>
+    let words: Int
+    let keep: UnsafeMutablePointer<Float>
+    /// σ(x) on a grid over [−6, 6], as word2vec's EXP_TABLE.
+    let sigmoid: UnsafeMutablePointer<Float>
+    static let sigmoidSize = 1000
+    static let maxExp: Float = 6
 
-    /// A negative sample: bisection into the cumulative table, as gensim's `bisect_left`.
+    init(syn0: UnsafeMutablePointer<Float>, syn1: UnsafeMutablePointer<Float>, counts: [Int], keep: [Float]) {
+        self.syn0 = syn0
+        self.syn1 = syn1
+        words = counts.count
+        let (t, a) = Word2Vec.aliasTable(counts)
+        threshold = .allocate(capacity: words); threshold.initialize(from: t, count: words)
+        alias = .allocate(capacity: words); alias.initialize(from: a, count: words)
+        self.keep = .allocate(capacity: words); self.keep.initialize(from: keep, count: words)
+        sigmoid = .allocate(capacity: Self.sigmoidSize)
+        for i in 0..<Self.sigmoidSize {
+            let x = (Double(i) / Double(Self.sigmoidSize) * 2 - 1) * Double(Self.maxExp)
+            sigmoid[i] = Float(1 / (1 + Double.exp(-x)))
+        }
+    }
+
+    func deallocate() {
+        threshold.deallocate(); alias.deallocate(); keep.deallocate(); sigmoid.deallocate()
+    }
+
+    /// A negative sample drawn with word2vec's linear congruential generator.
     @inline(__always)
     func sample(_ random: inout UInt64) -> Int {
         random = random &* 25_214_903_917 &+ 11
-        let r = UInt32(truncatingIfNeeded: (random >> 16) % UInt64(table[table.count - 1]))
-        var lo = 0, hi = table.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if table[mid] < r { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
+        let column = Int((random >> 16) % UInt64(words))
+        random = random &* 25_214_903_917 &+ 11
+        return UInt32(truncatingIfNeeded: random >> 16) < threshold[column] ? column : Int(alias[column])
+    }
+
+    /// σ(f) from the table, or nil where |f| ≥ 6: like word2vec and gensim, no update there.
+    @inline(__always)
+    func logistic(_ f: Float) -> Float? {
+        guard f > -Self.maxExp && f < Self.maxExp else { return nil }
+        return sigmoid[Int((f + Self.maxExp) * (Float(Self.sigmoidSize) / Self.maxExp / 2))]
     }
 }
 
@@ -261,13 +304,5 @@ enum Kernels {
     @inline(__always)
     static func scale(_ a: Float, _ x: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n { x[i] *= a }
-    }
-
-    /// σ(x), saturating outside ±6 as word2vec's table does.
-    @inline(__always)
-    static func sigmoid(_ x: Float) -> Float {
-        if x > 6 { return 1 }
-        if x < -6 { return 0 }
-        return 1 / (1 + Float.exp(-x))
     }
 }

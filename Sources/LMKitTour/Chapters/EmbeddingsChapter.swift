@@ -1,5 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import LMKitAssets
 import LMKitEmbeddings
+import LMKitPlot
 import LMKitTensor
 
 /// Word embeddings: words as vectors whose geometry carries meaning (GloVe 6B, 50 dimensions).
@@ -48,6 +52,8 @@ struct EmbeddingsChapter: TourChapter {
             results["wordsim353_spearman"] = ws.spearman
             results["analogy_accuracy"] = an.accuracy
         }
+        try picture(glove, c)
+        results.merge(try trainOwn(c)) { $1 }
         c.say("""
 
         Fifty numbers per word capture a lot, but one vector per word cannot tell "bank" (river) from
@@ -55,6 +61,63 @@ struct EmbeddingsChapter: TourChapter {
         """)
         return results
     }
+}
+
+extension EmbeddingsChapter {
+    /// A PCA picture of gendered word pairs: the offsets man→woman, king→queen… run parallel.
+    func picture(_ glove: WordVectors, _ c: TourContext) throws {
+        let words = ["man", "woman", "king", "queen", "uncle", "aunt", "prince", "princess", "boy", "girl"]
+        let (points, explained) = try glove.principalComponents(of: words)
+        let plot = ScatterPlot(title: "GloVe: gendered pairs, first two principal components",
+                               xLabel: "PC 1 (\(Int((explained.0 * 100).rounded()))%)", yLabel: "PC 2 (\(Int((explained.1 * 100).rounded()))%)",
+                               points: zip(words, points).enumerated().map { .init(x: $1.1.x, y: $1.1.y, label: $1.0, group: $0 % 2) },
+                               segments: stride(from: 0, to: words.count, by: 2).map { ($0, $0 + 1) })
+        let folder = c.assets.root + "/tour"
+        mkdir(folder, 0o755)
+        let path = folder + "/gendered-pairs.svg"
+        try AtomicFile.write(Array(plot.svg().utf8), to: path)
+        c.say("\nA picture (PCA to 2-D; the man→woman offsets run parallel): \(path)")
+    }
+
+    /// word2vec CBOW trained live on Shakespeare: the vectors learn Shakespeare's world.
+    func trainOwn(_ c: TourContext) throws -> [String: Double] {
+        guard c.assets.isPresent(.shakespeare) else { return [:] }
+        c.say("""
+
+        Now train our own: word2vec (CBOW, Mikolov et al. 2013) on the complete works of Shakespeare,
+        lower-cased, letters only. Each word learns to predict itself from the words around it, with
+        5 random "negative" words to push away; one pass over 900,000 words takes seconds.
+        """)
+        let text = try readAll(try c.assets.path(.shakespeare))
+        let cleaned = text.map { b -> UInt8 in
+            switch b {
+            case 65...90: return b + 32              // A-Z → a-z
+            case 97...122, 39, 10: return b          // letters, apostrophes, line ends
+            default: return 32
+            }
+        }
+        let path = c.assets.root + "/tour/shakespeare-words.txt"
+        try AtomicFile.write(cleaned, to: path)
+        let corpus = try TrainingCorpus(path: path, minCount: 5)
+        var w2v = Word2Vec()
+        w2v.method = .cbow
+        w2v.dimension = 50
+        w2v.epochs = 2
+        w2v.seed = c.seed
+        let vectors = w2v.train(corpus)
+        c.say("  \(corpus.rawTokenCount) words, \(vectors.count) kept (5+ occurrences); nearest neighbours in Shakespeare's vectors:")
+        for word in ["king", "love", "sword", "night"] where vectors.contains(word) {
+            let near = try vectors.mostSimilar(positive: [word], count: 5).map(\.word).joined(separator: ", ")
+            c.say("  \(word.padding(toLength: 6)) → \(near)")
+        }
+        return ["shakespeare_vocabulary": Double(vectors.count)]
+    }
+}
+
+func readAll(_ path: String) throws -> [UInt8] {
+    let file = try MappedFile(path: path)
+    guard let base = file.base else { return [] }
+    return Array(UnsafeRawBufferPointer(start: base, count: file.size))
 }
 
 extension String {
