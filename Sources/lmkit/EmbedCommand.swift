@@ -184,8 +184,8 @@ extension EmbedCommand {
             The corpus is plain text, one sentence per line, tokens separated by whitespace (as gensim's
             LineSentence); --lowercase folds case. Vectors are written as word2vec binary, or word2vec
             text when --out ends in .txt. Progress (epoch, words/s, ETA; GloVe: cost per epoch) goes to
-            standard error. Defaults per method: word2vec window 5, 5 epochs, alpha 0.025; GloVe window 10,
-            25 epochs, learning rate 0.05 (AdaGrad), x_max 100 (--negative and --sample are word2vec's).
+            standard error. Defaults per method: word2vec window 5, 5 epochs, alpha 0.025; GloVe (as its demo.sh)
+            window 15, 15 epochs, learning rate 0.05 (AdaGrad), x_max 10 (--negative and --sample are word2vec's).
             --json prints {"method": String, "words": Int, "vocabulary": Int, "epochs": Int,
               "seconds": Double, "wordsPerSecond": Double, "out": String}
             (words: corpus tokens; seconds: training time; wordsPerSecond: words × epochs / seconds).
@@ -194,13 +194,14 @@ extension EmbedCommand {
         @Option(help: "Where to write the vectors.") var out: String
         @Option(help: "skipgram, cbow or glove.") var method = "skipgram"
         @Option(help: "Vector size.") var dim = 100
-        @Option(help: "Maximum context distance (default: 5, GloVe 10).") var window: Int?
+        @Option(help: "Maximum context distance (default: 5, GloVe 15).") var window: Int?
         @Option(help: "Negative samples per positive.") var negative = 5
         @Option(help: "Subsampling threshold for frequent words (0: off).") var sample = 1e-3
         @Option(name: .customLong("min-count"), help: "Ignore words rarer than this.") var minCount = 5
-        @Option(help: "Passes over the corpus (default: 5, GloVe 25).") var epochs: Int?
+        @Option(help: "Passes over the corpus (default: 5, GloVe 15).") var epochs: Int?
         @Option(help: "Learning rate (word2vec: 0.025, falling linearly to 0.0001; GloVe: 0.05, AdaGrad).") var alpha: Double?
         @Option(help: "Training threads (default: all cores).") var threads: Int?
+        @Option(name: .customLong("x-max"), help: "GloVe: co-occurrence count at which the weight reaches 1 (10 as GloVe's demo.sh; the paper used 100 on billions of words).") var xMax = 10.0
         @Option(help: "Random seed.") var seed: UInt64 = 1
         @Flag(help: "Lower-case the corpus.") var lowercase = false
         @Flag(help: "Print JSON.") var json = false
@@ -212,7 +213,9 @@ extension EmbedCommand {
             guard dim > 0, (window ?? 1) > 0, negative > 0, (epochs ?? 1) > 0, minCount > 0 else {
                 throw ValidationError("--dim, --window, --negative, --epochs and --min-count must be positive")
             }
-            guard (alpha ?? 1) > 0, sample >= 0 else { throw ValidationError("--alpha must be positive and --sample not negative") }
+            guard (alpha ?? 1) > 0, sample >= 0, xMax > 0 else {
+                throw ValidationError("--alpha and --x-max must be positive and --sample not negative")
+            }
             if let threads { guard threads > 0 else { throw ValidationError("--threads must be positive") } }
         }
 
@@ -233,7 +236,7 @@ extension EmbedCommand {
             let passes: Int
             if method == "glove" {
                 var glove = GloVe()
-                glove.dimension = dim; glove.seed = seed
+                glove.dimension = dim; glove.seed = seed; glove.xMax = xMax
                 if let window { glove.window = window }
                 if let epochs { glove.epochs = epochs }
                 if let alpha { glove.learningRate = alpha }
