@@ -20,8 +20,26 @@ import TestSupport
         #expect(c.sentenceCount == 3)               // the empty line has no kept token
         let lower = try TrainingCorpus(path: path, minCount: 2, lowercase: true)
         #expect(lower.words == ["the", "sat"] && lower.counts == [4, 2])
+        // The id stream: kept words only, each sentence closed by the end marker.
+        let e = TrainingCorpus.sentenceEnd
+        #expect(Array(c.stream) == [0, 1, e, 1, 0, e, 0, e])
+        #expect(c.keptTokenCount == 5)
         #expect(throws: WordVectorsError.self) { try TrainingCorpus(path: path, minCount: 10) }
         #expect(throws: WordVectorsError.self) { try TrainingCorpus(path: corpusFile(""), minCount: 1) }
+    }
+
+    @Test func threadSharesTileTheStreamAtSentenceBoundaries() throws {
+        let corpus = try TrainingCorpus(path: corpusFile(topicCorpus()), minCount: 1)
+        let stream = Array(corpus.stream)
+        for workers in [1, 2, 3, 7] {
+            let shares = (0..<workers).map { corpus.share($0, of: workers) }
+            #expect(shares.first?.lowerBound == 0 && shares.last?.upperBound == stream.count)
+            for (a, b) in zip(shares, shares.dropFirst()) { #expect(a.upperBound == b.lowerBound) }
+            for share in shares where share.lowerBound > 0 { #expect(stream[share.lowerBound - 1] == TrainingCorpus.sentenceEnd) }
+        }
+        // Long lines are cut into sentences of at most 10,000 tokens.
+        let long = try TrainingCorpus(path: corpusFile(String(repeating: "w ", count: 25_000)), minCount: 1)
+        #expect(long.sentenceCount == 3 && long.keptTokenCount == 25_000)
     }
 
     @Test func samplingTablesFollowGensim() {

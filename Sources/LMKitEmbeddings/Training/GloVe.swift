@@ -34,18 +34,16 @@ public struct GloVe: Sendable {
     /// Symmetric co-occurrence counts weighted by 1/distance, within sentences.
     public func cooccurrences(_ corpus: TrainingCorpus) -> Cooccurrences {
         var table: [UInt64: Float] = [:]
-        corpus.ids.withUnsafeBufferPointer { ids in
-            for s in 0..<corpus.sentenceCount {
-                let lo = corpus.sentenceStarts[s], hi = corpus.sentenceStarts[s + 1]
-                for p in lo..<hi {
-                    let w = UInt64(UInt32(ids[p]))
-                    for q in max(lo, p - window)..<p {
-                        let c = UInt64(UInt32(ids[q]))
-                        let weight = 1 / Float(p - q)
-                        table[w << 32 | c, default: 0] += weight
-                        table[c << 32 | w, default: 0] += weight
-                    }
-                }
+        let ids = corpus.stream
+        var sentenceStart = 0
+        for p in 0..<ids.count {
+            if ids[p] == TrainingCorpus.sentenceEnd { sentenceStart = p + 1; continue }
+            let w = UInt64(UInt32(ids[p]))
+            for q in max(sentenceStart, p - window)..<p {
+                let c = UInt64(UInt32(ids[q]))
+                let weight = 1 / Float(p - q)
+                table[w << 32 | c, default: 0] += weight
+                table[c << 32 | w, default: 0] += weight
             }
         }
         var out = Cooccurrences(rows: [], columns: [], values: [])

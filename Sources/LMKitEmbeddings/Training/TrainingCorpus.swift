@@ -1,23 +1,37 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import LMKitTensor
 
 /// A corpus prepared for training word vectors: the vocabulary (words with counts, most frequent
-/// first) and the text as word ids, one sentence per line of the source file.
+/// first) and the text as a stream of word ids, sentence ends marked in the stream.
 ///
-/// The file is read through a memory map; tokens are runs of non-whitespace bytes (as gensim's
-/// `LineSentence`), optionally lower-cased, and lines longer than 10,000 tokens are cut into pieces
-/// of that size (as gensim does). Words rarer than `minCount` are dropped from the vocabulary and
-/// from the id stream.
+/// Nothing proportional to the corpus is held in memory. The text file is memory-mapped and tokenized
+/// twice: once to count the words, once to write the ids to a temporary file, which is memory-mapped
+/// and unlinked at once, so the operating system pages it in as training reads it and the disk space
+/// goes when the corpus does. Tokens are runs of non-whitespace bytes (as gensim's `LineSentence`),
+/// optionally lower-cased; each line is a sentence, cut into pieces of at most 10,000 tokens (as gensim
+/// does). Words rarer than `minCount` are dropped from the vocabulary and from the stream.
 public struct TrainingCorpus: Sendable {
     public let words: [String]
     public let counts: [Int]
-    /// Word ids of the kept tokens, sentence after sentence.
-    public let ids: [Int32]
-    /// `ids[sentenceStarts[i]..<sentenceStarts[i+1]]` is sentence i (one extra entry at the end).
-    public let sentenceStarts: [Int]
     /// Tokens in the file, including those dropped by `minCount` (what words/s counts).
     public let rawTokenCount: Int
+    /// Sentences with at least one kept word.
+    public let sentenceCount: Int
+    /// Kept tokens (the stream without its sentence markers).
+    public let keptTokenCount: Int
+    private let storage: MappedFile?
 
+    /// Marks the end of a sentence in the id stream.
+    public static let sentenceEnd: Int32 = -1
     public static let maxSentenceLength = 10_000
+
+    /// The id stream: word ids, each sentence followed by ``sentenceEnd``.
+    public var stream: UnsafeBufferPointer<Int32> {
+        guard let storage, let base = storage.base else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: base.assumingMemoryBound(to: Int32.self), count: storage.size / 4)
+    }
 
     public init(path: String, minCount: Int = 5, lowercase: Bool = false) throws(WordVectorsError) {
         let file: MappedFile
@@ -28,39 +42,19 @@ public struct TrainingCorpus: Sendable {
         var index: [String: Int32] = [:]
         var allWords: [String] = []
         var allCounts: [Int] = []
-        var sentenceTokens: [[Int32]] = []   // per line, provisional ids
         var raw = 0
-        var invalid = 0
-        var line: [Int32] = []
-        var i = 0
-        func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 || b == 11 || b == 12 }
-        while i < bytes.count {
-            let b = bytes[i]
-            if b == 10 {
-                sentenceTokens.append(line)
-                line.removeAll(keepingCapacity: true)
-                i += 1
-                continue
-            }
-            if isSpace(b) { i += 1; continue }
-            let start = i
-            while i < bytes.count && !isSpace(bytes[i]) { i += 1 }
-            guard var token = String(validating: bytes[start..<i], as: UTF8.self) else { invalid += 1; continue }
-            if lowercase { token = token.lowercased() }
+        Self.tokens(bytes, lowercase: lowercase) { token in
+            guard let token else { return }
             raw += 1
             if let id = index[token] {
                 allCounts[Int(id)] += 1
-                line.append(id)
             } else {
-                let id = Int32(allWords.count)
-                index[token] = id
+                index[token] = Int32(allWords.count)
                 allWords.append(token)
                 allCounts.append(1)
-                line.append(id)
             }
         }
-        if !line.isEmpty { sentenceTokens.append(line) }
-        if invalid > 0 && raw == 0 { throw WordVectorsError(path: path, problem: "no valid UTF-8 tokens in the corpus") }
+        guard raw > 0 else { throw WordVectorsError(path: path, problem: "no valid UTF-8 tokens in the corpus") }
         // Keep frequent words, most frequent first (ties: first seen first), and renumber.
         let kept = allWords.indices.filter { allCounts[$0] >= minCount }.sorted {
             allCounts[$0] != allCounts[$1] ? allCounts[$0] > allCounts[$1] : $0 < $1
@@ -70,25 +64,86 @@ public struct TrainingCorpus: Sendable {
         }
         var newID = [Int32](repeating: -1, count: allWords.count)
         for (n, old) in kept.enumerated() { newID[old] = Int32(n) }
-        var ids: [Int32] = []
-        var starts: [Int] = [0]
-        for sentence in sentenceTokens {
-            var length = 0
-            for old in sentence {
-                let id = newID[Int(old)]
-                guard id >= 0 else { continue }
-                ids.append(id)
-                length += 1
-                if length == Self.maxSentenceLength { starts.append(ids.count); length = 0 }
+        // Pass 2: write the id stream to an unlinked temporary file.
+        var template = Array((Self.temporaryFolder() + "/lmkit-corpus-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw WordVectorsError(path: path, problem: "cannot create a temporary file for the token stream") }
+        let temporaryPath = String(cString: template)
+        defer { close(fd); unlink(temporaryPath) }
+        var buffer: [Int32] = []
+        buffer.reserveCapacity(1 << 18)
+        var length = 0, sentences = 0, keptTokens = 0
+        var failed = false
+        func flush() {
+            guard !buffer.isEmpty, !failed else { buffer.removeAll(keepingCapacity: true); return }
+            let ok = buffer.withUnsafeBytes { b -> Bool in
+                var done = 0
+                while done < b.count {
+                    let n = write(fd, b.baseAddress! + done, b.count - done)
+                    if n <= 0 { return false }
+                    done += n
+                }
+                return true
             }
-            if length > 0 { starts.append(ids.count) }
+            failed = !ok
+            buffer.removeAll(keepingCapacity: true)
+        }
+        func endSentence() {
+            if length > 0 { buffer.append(Self.sentenceEnd); sentences += 1; length = 0 }
+        }
+        Self.tokens(bytes, lowercase: lowercase) { token in
+            guard let token else { endSentence(); return }
+            guard let old = index[token], newID[Int(old)] >= 0 else { return }
+            buffer.append(newID[Int(old)])
+            keptTokens += 1
+            length += 1
+            if length == Self.maxSentenceLength { endSentence() }
+            if buffer.count >= 1 << 18 { flush() }
+        }
+        endSentence()
+        flush()
+        guard !failed else { throw WordVectorsError(path: path, problem: "writing the token stream to \(Self.temporaryFolder()) failed (disk full?)") }
+        do { storage = try MappedFile(path: temporaryPath) } catch {
+            throw WordVectorsError(path: path, problem: "cannot map the token stream: \(error.reason)")
         }
         words = kept.map { allWords[$0] }
         counts = kept.map { allCounts[$0] }
-        self.ids = ids
-        sentenceStarts = starts
         rawTokenCount = raw
+        sentenceCount = sentences
+        keptTokenCount = keptTokens
     }
 
-    public var sentenceCount: Int { sentenceStarts.count - 1 }
+    /// Calls `body` with each token, and with nil at each line end.
+    static func tokens(_ bytes: UnsafeRawBufferPointer, lowercase: Bool, _ body: (String?) -> Void) {
+        func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 || b == 11 || b == 12 }
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == 10 { body(nil); i += 1; continue }
+            if isSpace(b) { i += 1; continue }
+            let start = i
+            while i < bytes.count && !isSpace(bytes[i]) { i += 1 }
+            guard let token = String(validating: bytes[start..<i], as: UTF8.self) else { continue }  // invalid UTF-8 is skipped
+            body(lowercase ? token.lowercased() : token)
+        }
+        body(nil)
+    }
+
+    static func temporaryFolder() -> String {
+        if let t = getenv("TMPDIR"), t.pointee != 0 { return String(cString: t) }
+        return "/tmp"
+    }
+
+    /// The part of the stream worker `worker` of `workers` trains on: whole sentences, about an equal
+    /// share of the stream each (word2vec.c's split of the file by thread, moved to sentence ends).
+    public func share(_ worker: Int, of workers: Int) -> Range<Int> {
+        let s = stream
+        func sentenceStart(atOrAfter position: Int) -> Int {
+            if position <= 0 { return 0 }
+            var p = position
+            while p < s.count && s[p - 1] != Self.sentenceEnd { p += 1 }
+            return min(p, s.count)
+        }
+        return sentenceStart(atOrAfter: s.count * worker / workers)..<sentenceStart(atOrAfter: s.count * (worker + 1) / workers)
+    }
 }

@@ -52,13 +52,13 @@ public struct Word2Vec: Sendable {
         syn1.initialize(repeating: 0, count: v * d)
 
         let keep = Self.keepProbabilities(corpus.counts, sample: sample)
-        let totalWords = corpus.ids.count * epochs
+        let totalWords = corpus.keptTokenCount * epochs
         let processed = ProgressCounter()
         let start = DispatchTime.now().uptimeNanoseconds
-        let sentences = corpus.sentenceCount
-        let workers = max(1, min(threads, sentences))
+        let workers = max(1, min(threads, corpus.sentenceCount))
         let shared = SharedState(syn0: syn0, syn1: syn1, counts: corpus.counts, keep: keep)
         defer { shared.deallocate() }
+        let stream = TokenStream(value: corpus.stream)
 
         for epoch in 0..<epochs {
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
@@ -70,47 +70,50 @@ public struct Word2Vec: Sendable {
                 sentence.reserveCapacity(TrainingCorpus.maxSentenceLength)
                 var sinceReport = 0
                 var lastReport = DispatchTime.now().uptimeNanoseconds
-                let first = sentences * worker / workers, last = sentences * (worker + 1) / workers
-                corpus.ids.withUnsafeBufferPointer { ids in
-                    for s in first..<last {
-                        let done = processed.value
-                        let lr = Float(max(minAlpha, alpha - (alpha - minAlpha) * Double(done) / Double(max(totalWords, 1))))
-                        // Subsample the sentence.
-                        sentence.removeAll(keepingCapacity: true)
-                        for p in corpus.sentenceStarts[s]..<corpus.sentenceStarts[s + 1] {
-                            let w = ids[p]
+                let ids = stream.value
+                var p = corpus.share(worker, of: workers).lowerBound
+                let end = corpus.share(worker, of: workers).upperBound
+                while p < end {
+                    let done = processed.value
+                    let lr = Float(max(minAlpha, alpha - (alpha - minAlpha) * Double(done) / Double(max(totalWords, 1))))
+                    // One sentence, subsampled.
+                    sentence.removeAll(keepingCapacity: true)
+                    var n = 0
+                    while p < end && ids[p] != TrainingCorpus.sentenceEnd {
+                        let w = ids[p]
+                        p += 1
+                        n += 1
+                        random = random &* 25_214_903_917 &+ 11
+                        if shared.keep[Int(w)] >= Float(random & 0xFFFF) / 65536 { sentence.append(w) }
+                    }
+                    p += 1  // the sentence marker
+                    sentence.withUnsafeBufferPointer { sent in
+                        for i in 0..<sent.count {
                             random = random &* 25_214_903_917 &+ 11
-                            if shared.keep[Int(w)] >= Float(random & 0xFFFF) / 65536 { sentence.append(w) }
-                        }
-                        let n = corpus.sentenceStarts[s + 1] - corpus.sentenceStarts[s]
-                        sentence.withUnsafeBufferPointer { sent in
-                            for i in 0..<sent.count {
-                                random = random &* 25_214_903_917 &+ 11
-                                let b = Int(random % UInt64(window))
-                                let lo = max(0, i - window + b), hi = min(sent.count, i + window + 1 - b)
-                                if method == .skipgram {
-                                    for c in lo..<hi where c != i {
-                                        Self.trainPair(input: shared.syn0 + Int(sent[c]) * d, target: Int(sent[i]), shared: shared,
-                                                       dimension: d, negative: negative, alpha: lr, work: work, random: &random)
-                                    }
-                                } else {
-                                    Self.trainCBOW(sent: sent, center: i, lo: lo, hi: hi, shared: shared, dimension: d,
-                                                   negative: negative, alpha: lr, mean: cbowMean, neu1: neu1, work: work, random: &random)
+                            let b = Int(random % UInt64(window))
+                            let lo = max(0, i - window + b), hi = min(sent.count, i + window + 1 - b)
+                            if method == .skipgram {
+                                for c in lo..<hi where c != i {
+                                    Self.trainPair(input: shared.syn0 + Int(sent[c]) * d, target: Int(sent[i]), shared: shared,
+                                                   dimension: d, negative: negative, alpha: lr, work: work, random: &random)
                                 }
+                            } else {
+                                Self.trainCBOW(sent: sent, center: i, lo: lo, hi: hi, shared: shared, dimension: d,
+                                               negative: negative, alpha: lr, mean: cbowMean, neu1: neu1, work: work, random: &random)
                             }
                         }
-                        processed.add(n)
-                        sinceReport += n
-                        if let progress, sinceReport > 20_000 {
-                            sinceReport = 0
-                            let now = DispatchTime.now().uptimeNanoseconds
-                            if worker == 0 && now - lastReport > 500_000_000 {
-                                lastReport = now
-                                let elapsed = Double(now - start) * 1e-9
-                                let total = Double(processed.value)
-                                progress(Progress(epoch: epoch + 1, epochs: epochs, fraction: total / Double(totalWords),
-                                                  wordsPerSecond: total / elapsed, elapsed: elapsed))
-                            }
+                    }
+                    processed.add(n)
+                    sinceReport += n
+                    if let progress, sinceReport > 20_000 {
+                        sinceReport = 0
+                        let now = DispatchTime.now().uptimeNanoseconds
+                        if worker == 0 && now - lastReport > 500_000_000 {
+                            lastReport = now
+                            let elapsed = Double(now - start) * 1e-9
+                            let total = Double(processed.value)
+                            progress(Progress(epoch: epoch + 1, epochs: epochs, fraction: total / Double(totalWords),
+                                              wordsPerSecond: total / elapsed, elapsed: elapsed))
                         }
                     }
                 }
@@ -258,6 +261,11 @@ struct SharedState: @unchecked Sendable {
         guard f > -Self.maxExp && f < Self.maxExp else { return nil }
         return sigmoid[Int((f + Self.maxExp) * (Float(Self.sigmoidSize) / Self.maxExp / 2))]
     }
+}
+
+/// The id stream, read by every training thread (immutable while training).
+struct TokenStream: @unchecked Sendable {
+    let value: UnsafeBufferPointer<Int32>
 }
 
 /// Words processed so far, shared by the training threads (relaxed: it only drives the learning rate).
