@@ -103,7 +103,7 @@ def corpus_size(path):
     return n_lines, n_tokens
 
 
-def train_gensim(system, method, corpus, threads, out):
+def train_gensim(system, method, corpus, threads, out, seed):
     """gensim-file: corpus_file mode (speed reference); gensim-iter: the iterable LineSentence(corpus)
     (quality reference: global learning-rate schedule). Same hyper-parameters, same timing (train() only)."""
     import gensim
@@ -111,7 +111,7 @@ def train_gensim(system, method, corpus, threads, out):
     from gensim.models.word2vec import LineSentence
     h = HYPER
     model = Word2Vec(vector_size=h["dim"], window=h["window"], negative=h["negative"], sample=h["sample"],
-                     min_count=h["min_count"], epochs=h["epochs"], alpha=h["alpha"], seed=h["seed"],
+                     min_count=h["min_count"], epochs=h["epochs"], alpha=h["alpha"], seed=seed,
                      sg=1 if method == "skipgram" else 0, workers=threads)
     source = {"corpus_file": corpus} if system == "gensim-file" else {"corpus_iterable": LineSentence(corpus)}
     t0 = time.perf_counter()
@@ -125,12 +125,12 @@ def train_gensim(system, method, corpus, threads, out):
             "wall": time.perf_counter() - t0, "words": model.corpus_total_words, "vocabulary": len(model.wv)}
 
 
-def train_lmkit(binary, method, corpus, threads, out):
+def train_lmkit(binary, method, corpus, threads, out, seed):
     h = HYPER
     cmd = [binary, "embed", "train", "--method", method, corpus, "--out", out, "--dim", h["dim"],
            "--window", h["window"], "--negative", h["negative"], "--sample", h["sample"],
            "--min-count", h["min_count"], "--epochs", h["epochs"], "--alpha", h["alpha"],
-           "--threads", threads, "--seed", h["seed"], "--json"]
+           "--threads", threads, "--seed", seed, "--json"]
     t0 = time.perf_counter()
     proc = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, text=True, check=True)
     wall = time.perf_counter() - t0
@@ -150,9 +150,9 @@ def evaluate(path):
 def train(a):
     log(f"training {a.method} with {a.system} on {a.threads} threads ...")
     if a.system.startswith("gensim"):
-        r = train_gensim(a.system, a.method, a.corpus, a.threads, a.out)
+        r = train_gensim(a.system, a.method, a.corpus, a.threads, a.out, a.seed)
     else:
-        r = train_lmkit(a.lmkit, a.method, a.corpus, a.threads, a.out)
+        r = train_lmkit(a.lmkit, a.method, a.corpus, a.threads, a.out, a.seed)
     _, tokens = corpus_size(a.corpus)
     if r["words"] != tokens:
         log(f"warning: {a.system} counted {r['words']} corpus words, the corpus has {tokens} tokens")
@@ -176,7 +176,7 @@ def report(a):
     h = HYPER
     print(f"corpus: {a.corpus}: {lines_} lines, {tokens} tokens; median over {runs} run(s)")
     print(f"hyper-parameters: dim {h['dim']}, window {h['window']}, negative {h['negative']}, sample {h['sample']}, "
-          f"min-count {h['min_count']}, epochs {h['epochs']}, alpha {h['alpha']}, seed {h['seed']}; "
+          f"min-count {h['min_count']}, epochs {h['epochs']}, alpha {h['alpha']}, seed = run number; "
           f"threads {results[0]['threads']}")
     print("systems: lmkit; gensim-iter: gensim on the iterable LineSentence(corpus) (quality reference); "
           "gensim-file: gensim in corpus_file mode (speed reference)")
@@ -243,6 +243,7 @@ def main():
     t.add_argument("--out", required=True, help="word2vec binary vectors to write")
     t.add_argument("--threads", type=int, required=True)
     t.add_argument("--lmkit", default=".build/release/lmkit", help="the lmkit binary")
+    t.add_argument("--seed", type=int, default=1, help="random seed (the benchmark uses the run number, for every system)")
     r = sub.add_parser("report")
     r.add_argument("corpus")
     r.add_argument("results")

@@ -108,6 +108,7 @@ import TestSupport
         let corpus = NSTemporaryDirectory() + "lmkit-cli-corpus-\(getpid()).txt"
         let vectors = NSTemporaryDirectory() + "lmkit-cli-vectors-\(getpid()).txt"
         let picture = NSTemporaryDirectory() + "lmkit-cli-plot-\(getpid()).svg"
+        defer { for f in [corpus, vectors, picture] { try? FileManager.default.removeItem(atPath: f) } }
         FileManager.default.createFile(atPath: corpus, contents: Data(lines.joined(separator: "\n").utf8))
         let train = try lmkit("embed", "train", corpus, "--out", vectors, "--dim", "16", "--epochs", "3", "--sample", "0", "--json")
         #expect(train.status == 0, "\(train.stderr)")

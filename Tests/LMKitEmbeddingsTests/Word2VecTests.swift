@@ -5,9 +5,14 @@ import Testing
 import TestSupport
 
 @Suite struct Word2VecTests {
+    /// A corpus file with `text`, named by its content so reruns reuse it instead of piling up files.
     func corpusFile(_ text: String) -> String {
-        let path = NSTemporaryDirectory() + "lmkit-corpus-\(UInt64.random(in: 0..<UInt64.max)).txt"
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        var hash: UInt64 = 14_695_981_039_346_656_037
+        for b in text.utf8 { hash = (hash ^ UInt64(b)) &* 1_099_511_628_211 }
+        let path = NSTemporaryDirectory() + "lmkit-test-corpus-\(hash).txt"
+        if !FileManager.default.fileExists(atPath: path) {
+            FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        }
         return path
     }
 

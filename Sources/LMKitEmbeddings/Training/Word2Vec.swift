@@ -123,10 +123,12 @@ public struct Word2Vec: Sendable {
         return WordVectors(uniqueWords: corpus.words, matrix: matrix)
     }
 
-    /// One (input vector → target word) step with negative sampling; updates `input` in place.
+    /// The positive target and `negative` sampled words scored against `input`: each output vector
+    /// moves toward (target) or away from (samples) `input`, and `work` accumulates the gradient
+    /// for `input`. Pairs scored beyond ±6 are left alone, as in word2vec.
     @inline(__always)
-    static func trainPair(input: UnsafeMutablePointer<Float>, target: Int, shared: SharedState, dimension d: Int,
-                          negative: Int, alpha: Float, work: UnsafeMutablePointer<Float>, random: inout UInt64) {
+    static func negativeSamplingStep(input: UnsafePointer<Float>, target: Int, shared: SharedState, dimension d: Int,
+                                     negative: Int, alpha: Float, work: UnsafeMutablePointer<Float>, random: inout UInt64) {
         work.update(repeating: 0, count: d)
         for k in 0...negative {
             let t: Int, label: Float
@@ -143,9 +145,19 @@ public struct Word2Vec: Sendable {
             Kernels.axpy(g, out, work, d)      // work += g·out
             Kernels.axpy(g, input, out, d)     // out += g·input
         }
+    }
+
+    /// Skip-gram: the context word's input vector predicts the centre word.
+    @inline(__always)
+    static func trainPair(input: UnsafeMutablePointer<Float>, target: Int, shared: SharedState, dimension d: Int,
+                          negative: Int, alpha: Float, work: UnsafeMutablePointer<Float>, random: inout UInt64) {
+        negativeSamplingStep(input: input, target: target, shared: shared, dimension: d, negative: negative, alpha: alpha,
+                             work: work, random: &random)
         Kernels.axpy(1, work, input, d)        // input += work
     }
 
+    /// CBOW: the mean (or sum) of the context's input vectors predicts the centre word; every context
+    /// vector gets the gradient (divided by the count when summing, as gensim).
     @inline(__always)
     static func trainCBOW(sent: UnsafeBufferPointer<Int32>, center i: Int, lo: Int, hi: Int, shared: SharedState, dimension d: Int,
                           negative: Int, alpha: Float, mean: Bool, neu1: UnsafeMutablePointer<Float>,
@@ -158,23 +170,8 @@ public struct Word2Vec: Sendable {
         }
         guard count > 0 else { return }
         if mean { Kernels.scale(1 / count, neu1, d) }
-        work.update(repeating: 0, count: d)
-        let target = Int(sent[i])
-        for k in 0...negative {
-            let t: Int, label: Float
-            if k == 0 {
-                t = target; label = 1
-            } else {
-                t = shared.sample(&random)
-                if t == target { continue }
-                label = 0
-            }
-            let out = shared.syn1 + t * d
-            guard let sigma = shared.logistic(Kernels.dot(neu1, out, d)) else { continue }
-            let g = (label - sigma) * alpha
-            Kernels.axpy(g, out, work, d)
-            Kernels.axpy(g, neu1, out, d)
-        }
+        negativeSamplingStep(input: neu1, target: Int(sent[i]), shared: shared, dimension: d, negative: negative, alpha: alpha,
+                             work: work, random: &random)
         if !mean { Kernels.scale(1 / count, work, d) }
         for c in lo..<hi where c != i { Kernels.axpy(1, work, shared.syn0 + Int(sent[c]) * d, d) }
     }

@@ -88,7 +88,7 @@ extension EmbeddingsChapter {
         lower-cased, letters only. Each word learns to predict itself from the words around it, with
         5 random "negative" words to push away; one pass over 900,000 words takes seconds.
         """)
-        let text = try readAll(try c.assets.path(.shakespeare))
+        let text = try readBytes(try c.assets.path(.shakespeare))
         let cleaned = text.map { b -> UInt8 in
             switch b {
             case 65...90: return b + 32              // A-Z → a-z
@@ -112,12 +112,6 @@ extension EmbeddingsChapter {
         }
         return ["shakespeare_vocabulary": Double(vectors.count)]
     }
-}
-
-func readAll(_ path: String) throws -> [UInt8] {
-    let file = try MappedFile(path: path)
-    guard let base = file.base else { return [] }
-    return Array(UnsafeRawBufferPointer(start: base, count: file.size))
 }
 
 extension String {
