@@ -25,8 +25,8 @@ struct EmbedCommand: ParsableCommand {
         @Option(name: .long, help: "File format: glove, word2vec, word2vec-binary (default: detected).")
         var format: String?
 
-        func load() throws -> WordVectors {
-            guard let vectors else {
+        func load(_ file: String? = nil) throws -> WordVectors {
+            guard let vectors = file ?? vectors else {
                 let store = AssetStore()
                 return try WordVectors(numpy: try store.path(.glove, "glove_6B_50d_emb.npy"),
                                        words: try store.path(.glove, "glove_6B_50d_words.txt"))
@@ -147,6 +147,7 @@ struct EmbedCommand: ParsableCommand {
               "correct", "incorrect"}], "correct", "incorrect", "oovRatio"}}
             """)
         @OptionGroup var source: Vectors
+        @Argument(help: "The vectors to evaluate (as --vectors; default: the GloVe asset).") var file: String?
         @Option(help: "Analogy candidates: the N most frequent words.") var restrict = 30_000
         @Flag(help: "Print JSON.") var json = false
 
@@ -158,7 +159,7 @@ struct EmbedCommand: ParsableCommand {
         }
 
         func run() throws {
-            let v = try source.load()
+            let v = try source.load(file)
             let store = AssetStore()
             let pairs = try ["wordsim353.tsv", "simlex999.txt"].map { try v.evaluateWordPairs(try store.path(.gensimData, $0)) }
             let analogies = try v.evaluateAnalogies(try store.path(.gensimData, "questions-words.txt"), restrictTo: restrict)

@@ -121,6 +121,11 @@ import TestSupport
         #expect(plot.status == 0)
         let svg = try String(contentsOfFile: picture, encoding: .utf8)
         #expect(svg.contains(">bus</text>"))
+        if TestAssets.available(.gensimData) {
+            // `embed evaluate VECTORS`: the tiny vocabulary leaves every WordSim pair out of vocabulary.
+            let evaluation = try lmkit("embed", "evaluate", vectors, "--json")
+            #expect(evaluation.status != 0 && evaluation.stderr.contains("fewer than 3 usable word pairs"), "\(evaluation.stderr)")
+        }
         let glove = try lmkit("embed", "train", corpus, "--out", vectors, "--method", "glove", "--dim", "8", "--epochs", "5", "--json")
         #expect(glove.status == 0, "\(glove.stderr)")
         let gloveReport = try json(glove.stdout)
