@@ -1,5 +1,6 @@
 import ArgumentParser
 import LMKitBench
+import LMKitTour
 
 /// `lmkit bench`: measured speed of LMKit against references, on this machine.
 struct BenchCommand: ParsableCommand {
@@ -54,7 +55,7 @@ struct BenchCommand: ParsableCommand {
 /// A fixed-width table of benchmark rows.
 func table(_ rows: [BenchmarkRow]) -> String {
     let header = ["measurement", "unit", "lmkit", "reference", "ratio"]
-    let body = rows.map { [$0.name, $0.unit, number($0.lmkit), number($0.reference), number($0.ratio, 2)] }
+    let body = rows.map { [$0.name, $0.unit, Format.fixed($0.lmkit, 1), Format.fixed($0.reference, 1), Format.fixed($0.ratio, 2)] }
     let widths = (0..<header.count).map { i in ([header] + body).map { $0[i].count }.max() ?? 0 }
     func line(_ cells: [String]) -> String {
         cells.enumerated().map { i, c in i == 0 ? c.padding(widths[i]) : String(repeating: " ", count: widths[i] - c.count) + c }
@@ -62,16 +63,6 @@ func table(_ rows: [BenchmarkRow]) -> String {
     }
     return ([line(header), String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1))] + body.map(line))
         .joined(separator: "\n")
-}
-
-func number(_ x: Double, _ digits: Int = 1) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let r = (x * scale).rounded() / scale
-    let s = String(r)
-    let parts = s.split(separator: ".")
-    let frac = parts.count > 1 ? String(parts[1]) : ""
-    return String(parts[0]) + "." + (frac + String(repeating: "0", count: digits)).prefix(digits)
 }
 
 extension String {

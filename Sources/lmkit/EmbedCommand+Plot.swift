@@ -2,6 +2,7 @@ import ArgumentParser
 import LMKitEmbeddings
 import LMKitPlot
 import LMKitTensor
+import LMKitTour
 
 extension EmbedCommand {
     struct Plot: ParsableCommand {
@@ -42,7 +43,7 @@ extension EmbedCommand {
                 try printJSON(Output(out: out, explained: [explained.0, explained.1],
                                      points: zip(words, points).map { Placed(word: $0, x: $1.x, y: $1.y) }))
             } else {
-                print("wrote \(out): \(words.count) words; the two axes explain \(number(explained.0 * 100, 1))% and \(number(explained.1 * 100, 1))% of their variance")
+                print("wrote \(out): \(words.count) words; the two axes explain \(Format.fixed(explained.0 * 100, 1))% and \(Format.fixed(explained.1 * 100, 1))% of their variance")
             }
         }
     }

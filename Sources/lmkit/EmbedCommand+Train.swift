@@ -1,5 +1,7 @@
 import ArgumentParser
+import LMKitBench
 import LMKitEmbeddings
+import LMKitTour
 
 extension EmbedCommand {
     struct Train: ParsableCommand {
@@ -50,13 +52,13 @@ extension EmbedCommand {
         }
 
         func run() throws {
-            let t0 = Clock.now()
+            let t0 = Timing.now()
             let data = try TrainingCorpus(path: corpus, minCount: minCount, lowercase: lowercase)
             if !json {
-                printError("corpus: \(data.rawTokenCount) tokens, \(data.sentenceCount) sentences, \(data.words.count) words occur at least \(minCount) times (read in \(number(Clock.now() - t0, 1)) s)")
+                printError("corpus: \(data.rawTokenCount) tokens, \(data.sentenceCount) sentences, \(data.words.count) words occur at least \(minCount) times (read in \(Format.fixed(Timing.now() - t0, 1)) s)")
             }
             let bar = ProgressBar(enabled: !json)
-            let t1 = Clock.now()
+            let t1 = Timing.now()
             let vectors: WordVectors
             let passes: Int
             if method == "glove" {
@@ -69,7 +71,7 @@ extension EmbedCommand {
                 passes = glove.epochs
                 let quiet = json
                 vectors = glove.train(data) { p in
-                    if !quiet { printError("  epoch \(p.epoch)/\(p.epochs)  cost \(number(p.cost, 4))") }
+                    if !quiet { printError("  epoch \(p.epoch)/\(p.epochs)  cost \(Format.fixed(p.cost, 4))") }
                 }
             } else {
                 var w2v = Word2Vec()
@@ -82,7 +84,7 @@ extension EmbedCommand {
                 passes = w2v.epochs
                 vectors = w2v.train(data) { p in bar.update(p) }
             }
-            let seconds = Clock.now() - t1
+            let seconds = Timing.now() - t1
             bar.finish()
             try vectors.write(to: out, format: out.hasSuffix(".txt") ? .word2vecText : .word2vecBinary)
             let rate = Double(data.rawTokenCount * passes) / seconds
@@ -90,7 +92,7 @@ extension EmbedCommand {
                 try printJSON(Output(method: method, words: data.rawTokenCount, vocabulary: data.words.count, epochs: passes,
                                      seconds: seconds, wordsPerSecond: rate, out: out))
             } else {
-                print("trained \(method) in \(number(seconds, 1)) s (\(Int(rate)) words/s); \(vectors.count) vectors of \(dim) written to \(out)")
+                print("trained \(method) in \(Format.fixed(seconds, 1)) s (\(Int(rate)) words/s); \(vectors.count) vectors of \(dim) written to \(out)")
             }
         }
     }

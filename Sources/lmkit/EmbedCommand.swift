@@ -1,6 +1,7 @@
 import ArgumentParser
 import LMKitAssets
 import LMKitEmbeddings
+import LMKitTour
 
 /// `lmkit embed`: word vectors — similarity, neighbours, analogies.
 struct EmbedCommand: ParsableCommand {
@@ -47,7 +48,7 @@ struct EmbedCommand: ParsableCommand {
     static func show(_ results: [(word: String, score: Double)], json: Bool) throws {
         if json { return try printJSON(results.map { Scored(word: $0.word, score: $0.score) }) }
         let width = results.map(\.word.count).max() ?? 0
-        for r in results { print("\(r.word.padding(width))  \(number(r.score, 4))") }
+        for r in results { print("\(r.word.padding(width))  \(Format.fixed(r.score, 4))") }
     }
 
     struct Similarity: ParsableCommand {
@@ -61,7 +62,7 @@ struct EmbedCommand: ParsableCommand {
 
         func run() throws {
             let s = try source.load().similarity(a, b)
-            if json { try printJSON(["similarity": s]) } else { print(number(s, 4)) }
+            if json { try printJSON(["similarity": s]) } else { print(Format.fixed(s, 4)) }
         }
     }
 
@@ -162,13 +163,13 @@ struct EmbedCommand: ParsableCommand {
             if json { return try printJSON(Output(word_pairs: pairs, analogies: analogies)) }
             for p in pairs {
                 let name = p.file.split(separator: "/").last.map(String.init) ?? p.file
-                print("\(name.padding(16)) Spearman \(number(p.spearman, 4)) (p \(p.spearmanP))  Pearson \(number(p.pearson, 4))  OOV \(number(p.oovRatio, 1))% of \(p.pairs + p.oov) pairs")
+                print("\(name.padding(16)) Spearman \(Format.fixed(p.spearman, 4)) (p \(p.spearmanP))  Pearson \(Format.fixed(p.pearson, 4))  OOV \(Format.fixed(p.oovRatio, 1))% of \(p.pairs + p.oov) pairs")
             }
             print("\nGoogle analogies, 3CosAdd over the \(analogies.restrictVocab) most frequent words:")
             for s in analogies.sections {
-                print("  \(s.section.padding(28)) \(number(s.accuracy * 100, 1))%  (\(s.correct)/\(s.correct + s.incorrect))")
+                print("  \(s.section.padding(28)) \(Format.fixed(s.accuracy * 100, 1))%  (\(s.correct)/\(s.correct + s.incorrect))")
             }
-            print("  \("total".padding(28)) \(number(analogies.accuracy * 100, 1))%  (\(analogies.correct)/\(analogies.correct + analogies.incorrect)); \(number(analogies.oovRatio, 1))% of questions out of vocabulary")
+            print("  \("total".padding(28)) \(Format.fixed(analogies.accuracy * 100, 1))%  (\(analogies.correct)/\(analogies.correct + analogies.incorrect)); \(Format.fixed(analogies.oovRatio, 1))% of questions out of vocabulary")
         }
     }
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import LMKitEmbeddings
 
@@ -26,6 +25,3 @@ func writeStandardError(_ text: String) {
     _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
 }
 
-enum Clock {
-    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
-}

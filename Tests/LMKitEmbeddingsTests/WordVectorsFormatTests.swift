@@ -5,15 +5,10 @@ import Testing
 import TestSupport
 
 /// Reading and writing word-vector files, and rejecting broken ones with the line or entry named.
-@Suite final class WordVectorsFormatTests {
-    let folder: String = {
-        let path = NSTemporaryDirectory() + "lmkit-vectors-\(getpid())-\(UInt64.random(in: 0..<UInt64.max))"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
-
+@Suite struct WordVectorsFormatTests {
     /// Each test gets its own folder; it goes when the test ends.
-    deinit { try? FileManager.default.removeItem(atPath: folder) }
+    let temporary = TemporaryFolder(prefix: "lmkit-vectors")
+    var folder: String { temporary.path }
 
     func file(_ name: String, _ bytes: [UInt8]) -> String {
         let path = folder + "/" + name

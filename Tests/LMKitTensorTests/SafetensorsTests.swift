@@ -4,15 +4,10 @@ import Testing
 import TestSupport
 
 /// safetensors: round trips, and every way a header can lie, each rejected with a clear error.
-@Suite final class SafetensorsTests {
-    let folder: String = {
-        let path = NSTemporaryDirectory() + "lmkit-safetensors-\(getpid())-\(UInt64.random(in: 0..<UInt64.max))"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
-
+@Suite struct SafetensorsTests {
     /// Each test gets its own folder; it goes when the test ends.
-    deinit { try? FileManager.default.removeItem(atPath: folder) }
+    let temporary = TemporaryFolder(prefix: "lmkit-safetensors")
+    var folder: String { temporary.path }
 
     /// Writes a file with the given JSON header and data bytes.
     func raw(_ name: String, header: String, data: [UInt8], declaredLength: UInt64? = nil) -> String {

@@ -1,3 +1,4 @@
+import Foundation
 import LMKitAssets
 import LMKitTensor
 
@@ -97,4 +98,17 @@ public enum TestAssets {
         print("◇ SKIPPED: asset '\(asset.rawValue)' is not in \(store.root); run scripts/fetch-assets --only \(asset.rawValue)")
         return false
     }
+}
+
+/// A fresh folder under the system's temporary directory, removed with everything in it when the
+/// object goes (a test suite holds one per test).
+public final class TemporaryFolder: Sendable {
+    public let path: String
+
+    public init(prefix: String) {
+        path = NSTemporaryDirectory() + "\(prefix)-\(getpid())-\(UInt64.random(in: 0..<UInt64.max))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
 }

@@ -71,8 +71,9 @@ public struct Word2Vec: Sendable {
                 var sinceReport = 0
                 var lastReport = DispatchTime.now().uptimeNanoseconds
                 let ids = stream.value
-                var p = corpus.share(worker, of: workers).lowerBound
-                let end = corpus.share(worker, of: workers).upperBound
+                let share = corpus.share(worker, of: workers)
+                var p = share.lowerBound
+                let end = share.upperBound
                 while p < end {
                     let done = processed.value
                     let lr = Float(max(minAlpha, alpha - (alpha - minAlpha) * Double(done) / Double(max(totalWords, 1))))

@@ -165,8 +165,4 @@ enum VMath {
         let pdf = S(0.398_942_280_401_432_7) * S.exp8(-0.5 * x * x)
         return normalCDF(x) + x * pdf
     }
-
-    /// Sum of the 8 lanes.
-    @inline(__always)
-    static func sum<S: TensorScalar>(_ v: SIMD8<S>) -> S { v.sum() }
 }
