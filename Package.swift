@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "LMKitNN", targets: ["LMKitNN"]),
         .library(name: "LMKitAssets", targets: ["LMKitAssets"]),
         .library(name: "LMKitEmbeddings", targets: ["LMKitEmbeddings"]),
+        .library(name: "LMKitTokenizers", targets: ["LMKitTokenizers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -53,6 +54,7 @@ let package = Package(
             dependencies: ["LMKitTensor", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: fastMath
         ),
+        .target(name: "LMKitTokenizers", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
         .target(
             name: "LMKitTour",
             dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(name: "LMKitNNTests", dependencies: ["LMKitNN", "TestSupport"]),
         .testTarget(name: "LMKitAssetsTests", dependencies: ["LMKitAssets", "TestSupport"]),
         .testTarget(name: "LMKitEmbeddingsTests", dependencies: ["LMKitEmbeddings", "LMKitPlot", "TestSupport"]),
+        .testTarget(name: "LMKitTokenizersTests", dependencies: ["LMKitTokenizers", "TestSupport"]),
         .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
