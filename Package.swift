@@ -57,14 +57,14 @@ let package = Package(
         .target(name: "LMKitTokenizers", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
         .target(
             name: "LMKitTour",
-            dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitTokenizers", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: fastMath
         ),
-        .target(name: "LMKitBench", dependencies: ["LMKitNN", "COpenBLAS"], swiftSettings: fastMath),
+        .target(name: "LMKitBench", dependencies: ["LMKitNN", "LMKitTokenizers", "COpenBLAS"], swiftSettings: fastMath),
         .executableTarget(
             name: "lmkit",
             dependencies: [
-                "LMKitTour", "LMKitBench", "LMKitAssets", "LMKitEmbeddings", "LMKitPlot",
+                "LMKitTour", "LMKitBench", "LMKitAssets", "LMKitEmbeddings", "LMKitPlot", "LMKitTokenizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath

@@ -1,13 +1,17 @@
 import ArgumentParser
 import LMKitBench
 import LMKitTour
+import LMKitAssets
+import LMKitTensor
+import LMKitTokenizers
+import Foundation
 
 /// `lmkit bench`: measured speed of LMKit against references, on this machine.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark LMKit against reference implementations on this machine.",
-        subcommands: [Engine.self]
+        subcommands: [Engine.self, Tokenizers.self]
     )
 
     struct Engine: ParsableCommand {
@@ -48,6 +52,60 @@ struct BenchCommand: ParsableCommand {
             }
             print("\nEngine benchmark, \(threads) threads, median of \(repeats); sgemm peak \(Int(peak.rounded())) GFLOP/s")
             print(table(rows))
+        }
+    }
+}
+
+extension BenchCommand {
+    struct Tokenizers: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Tokenizer throughput (MB/s): GPT-2 BPE and BERT WordPiece on a text file.",
+            discussion: """
+            One thread encodes the whole file as one string; more threads encode it cut into 64 chunks at
+            line boundaries as a batch (thread count: LMKIT_THREADS). `benchmarks/tokenizers` runs this
+            beside tiktoken and Hugging Face tokenizers on the same file and thread count.
+
+            --json prints one JSON object per line:
+              {"name": "gpt2" | "gpt2_tiktoken_file" | "bert", "threads": Int, "mb_per_s": Double,
+               "seconds": Double, "tokens": Int, "bytes": Int}
+            """
+        )
+
+        @Option(help: "Text file (default: the Shakespeare asset).")
+        var text: String?
+
+        @Option(help: "1 (whole text, one thread) or the batch on LMKIT_THREADS workers (any value > 1).")
+        var threads = 1
+
+        @Option(help: "Timed runs per measurement (the median is reported).")
+        var repeats = 5
+
+        @Option(help: "Write the ids of each tokenizer to DIR/NAME.ids, one per line, for parity checks.")
+        var dumpIds: String?
+
+        @Flag(help: "One JSON object per line instead of the table.")
+        var json = false
+
+        func run() throws {
+            let path = try text ?? AssetStore().path(.shakespeare, "shakespeare.txt")
+            guard let data = FileManager.default.contents(atPath: path), let content = String(validating: data, as: UTF8.self) else {
+                throw ValidationError("\(path): cannot read it as UTF-8 text")
+            }
+            let bench = TokenizerBenchmark(text: content, repeats: repeats)
+            let store = AssetStore()
+            let tiktoken = try Tokenizer.tiktoken(ranks: try store.path(.gpt2, "gpt2.tiktoken"))
+            var rows: [TokenizerBenchmark.Row] = []
+            for (name, tok) in [("gpt2", try TokenizerChoice.load("gpt2")), ("gpt2_tiktoken_file", tiktoken), ("bert", try TokenizerChoice.load("bert"))] {
+                let (row, ids) = try bench.measure(name, tok, threads: threads)
+                rows.append(row)
+                if json { try printJSON(row) } else {
+                    print("  \(name.padding(20)) \(threads) thread\(threads == 1 ? " " : "s") \(Format.fixed(row.mb_per_s, 2)) MB/s  (\(row.tokens) tokens, median \(Format.fixed(row.seconds, 3)) s)")
+                }
+                if let dir = dumpIds {
+                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                    try AtomicFile.write(Array(ids.map { "\($0)\n" }.joined().utf8), to: dir + "/\(name).ids")
+                }
+            }
         }
     }
 }

@@ -1,0 +1,59 @@
+import LMKitTensor
+import LMKitTokenizers
+
+/// Tokenizer throughput on a text file, measured the way `benchmarks/tokenizers_reference.py`
+/// measures tiktoken and Hugging Face tokenizers, so the two sides compare like for like:
+/// one thread encodes the whole text as one string; two threads encode it cut into 64 chunks at line
+/// boundaries, as a batch. Each measurement is the median of `repeats` runs after a warm-up.
+public struct TokenizerBenchmark: Sendable {
+    public struct Row: Codable, Sendable {
+        public let name: String
+        public let threads: Int
+        public let mb_per_s: Double
+        public let seconds: Double
+        public let tokens: Int
+        public let bytes: Int
+    }
+
+    public let text: String
+    public let repeats: Int
+
+    public init(text: String, repeats: Int) {
+        self.text = text
+        self.repeats = repeats
+    }
+
+    /// The text cut into `count` chunks at the newline nearest each 1/count point.
+    public func chunks(_ count: Int = 64) -> [String] {
+        let bytes = Array(text.utf8)
+        var cuts = [0]
+        for k in 1..<count {
+            var i = bytes.count * k / count
+            while i < bytes.count && bytes[i] != 0x0A { i += 1 }
+            if i < bytes.count { i += 1 }
+            if i > cuts.last! { cuts.append(i) }
+        }
+        if cuts.last! < bytes.count { cuts.append(bytes.count) }
+        return (0..<(cuts.count - 1)).map { String(decoding: bytes[cuts[$0]..<cuts[$0 + 1]], as: UTF8.self) }
+    }
+
+    /// Measures `tokenizer` with `threads` (1: whole text on this thread; more: the chunk batch on
+    /// ``Parallel/threads`` workers). Returns the row and the ids (chunk ids concatenated).
+    public func measure(_ name: String, _ tokenizer: Tokenizer, threads: Int) throws -> (Row, [Int]) {
+        var ids: [Int] = []
+        var times: [Double] = []
+        let pieces = chunks()
+        for run in 0...repeats {
+            let t0 = Timing.now()
+            if threads == 1 {
+                ids = try tokenizer.encodeIDs(text, specialTokens: .text)
+            } else {
+                ids = try tokenizer.encodeIDsBatch(pieces, specialTokens: .text).flatMap { $0 }
+            }
+            if run > 0 { times.append(Timing.now() - t0) }
+        }
+        let seconds = times.sorted()[times.count / 2]
+        let bytes = text.utf8.count
+        return (Row(name: name, threads: threads, mb_per_s: Double(bytes) / seconds / 1e6, seconds: seconds, tokens: ids.count, bytes: bytes), ids)
+    }
+}
