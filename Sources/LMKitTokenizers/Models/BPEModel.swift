@@ -43,6 +43,12 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
     let mergeList: [(Int32, Int32)]
     private let userDefined: ByteStringTable
     private let userDefinedMaxLength: Int
+    // Hot-path copies of `options` (reading through the struct retains its arrays and sets).
+    private let byteLevel: Bool
+    private let ignoreMerges: Bool
+    private let hasSuffix: Bool
+    /// id → must not be output (`options.notOutput` as a flag per id; empty when none).
+    private let notOutputFlags: [Bool]
 
     var vocabularySize: Int { tokens.count }
 
@@ -92,6 +98,20 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
         }
         userDefined = ud
         userDefinedMaxLength = maxLen
+        byteLevel = options.byteLevel
+        ignoreMerges = options.ignoreMerges
+        hasSuffix = options.endOfWordSuffix != nil
+        var flags: [Bool] = []
+        if !options.notOutput.isEmpty {
+            flags = Array(repeating: false, count: tokens.count)
+            for id in options.notOutput where id >= 0 && Int(id) < tokens.count { flags[Int(id)] = true }
+        }
+        notOutputFlags = flags
+    }
+
+    @inline(__always)
+    private func isOutput(_ id: Int32) -> Bool {
+        id >= 0 && (notOutputFlags.isEmpty || !notOutputFlags[Int(id)])
     }
 
     func id(of token: String) -> Int? {
@@ -101,39 +121,54 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
     func token(of id: Int) -> String? { id >= 0 && id < tokens.count ? tokens[id] : nil }
     func bytes(of id: Int) -> [UInt8]? { id >= 0 && id < tokenBytes.count ? tokenBytes[id] : nil }
 
-    final class Cache: ModelScratch {
+    /// Pieces already encoded in this call: piece bytes → (count, then (id, length) pairs) in `arena`.
+    struct PieceCache {
         var table = ByteStringTable(capacity: 4096)
-        /// For each entry: count, then (id, length) pairs.
         var arena: [Int32] = []
         var symbols = SymbolBuffer()
+    }
+
+    final class Cache: ModelScratch {
+        var state = PieceCache()
     }
 
     func makeScratch() -> ModelScratch? { Cache() }
 
     func tokenize(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, scratch: ModelScratch?, into out: inout ModelOutput) {
-        let piece = UnsafeBufferPointer(rebasing: p[range])
-        if piece.isEmpty { return }
-        let cache = scratch as? Cache
-        if let cache, let at = cache.table.lookup(piece) {
-            cache.arena.withUnsafeBufferPointer { a in
-                let n = Int(a[Int(at)])
-                var pos = range.lowerBound
-                for k in 0..<n {
-                    let id = a[Int(at) + 1 + 2 * k], len = Int(a[Int(at) + 2 + 2 * k])
-                    out.append(id, pos..<(pos + len))
-                    pos += len
+        tokenize(p, pieces: CollectionOfOne(range), scratch: scratch, into: &out)
+    }
+
+    func tokenizePieces(_ p: UnsafeBufferPointer<UInt8>, _ pieces: [Range<Int>], scratch: ModelScratch?, into out: inout ModelOutput) {
+        tokenize(p, pieces: pieces, scratch: scratch, into: &out)
+    }
+
+    func tokenize(_ p: UnsafeBufferPointer<UInt8>, pieces: some Collection<Range<Int>>, scratch: ModelScratch?, into out: inout ModelOutput) {
+        // The cache moves out of its class for the loop: a local struct is accessed without
+        // exclusivity checks or reference counting.
+        let holder = scratch as? Cache
+        var cache = holder.map { h in
+            var taken = PieceCache(table: ByteStringTable(capacity: 1), arena: [], symbols: SymbolBuffer())
+            swap(&taken, &h.state)
+            return taken
+        } ?? PieceCache()
+        defer { if let holder { holder.state = cache } }
+        for range in pieces {
+            let piece = UnsafeBufferPointer(rebasing: p[range])
+            if piece.isEmpty { continue }
+            if let at = cache.table.lookup(piece) {
+                cache.arena.withUnsafeBufferPointer { a in
+                    let n = Int(a[Int(at)])
+                    var pos = range.lowerBound
+                    for k in 0..<n {
+                        let id = a[Int(at) + 1 + 2 * k], len = Int(a[Int(at) + 2 + 2 * k])
+                        out.append(id, pos..<(pos + len))
+                        pos += len
+                    }
                 }
+                continue
             }
-            return
-        }
-        let before = out.ids.count
-        if let cache {
+            let before = out.ids.count
             encodePiece(piece, base: range.lowerBound, symbols: &cache.symbols, into: &out)
-        } else {
-            var symbols = SymbolBuffer()
-            encodePiece(piece, base: range.lowerBound, symbols: &symbols, into: &out)
-        }
-        if let cache {
             if cache.table.count > 1 << 20 { cache.table.removeAll(); cache.arena.removeAll(keepingCapacity: true) }
             let at = Int32(cache.arena.count)
             cache.arena.append(Int32(out.ids.count - before))
@@ -153,8 +188,7 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
     }
 
     private func encodePiece(_ piece: UnsafeBufferPointer<UInt8>, base: Int, symbols s: inout SymbolBuffer, into out: inout ModelOutput) {
-        let o = options
-        if o.ignoreMerges, o.endOfWordSuffix == nil, let id = vocab.lookup(piece), !o.notOutput.contains(id) {
+        if ignoreMerges, !hasSuffix, let id = vocab.lookup(piece), isOutput(id) {
             out.append(id, base..<(base + piece.count))
             return
         }
@@ -170,11 +204,13 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
 
     /// Splits a piece into its first symbols. A symbol with id -1 is a character not in the vocabulary.
     private func initialSymbols(_ piece: UnsafeBufferPointer<UInt8>, _ s: inout SymbolBuffer) {
-        let o = options
-        if o.byteLevel {
-            for b in piece { s.ids.append(byteIDs[Int(b)]); s.lens.append(1); s.frozen.append(false) }
+        if byteLevel {
+            byteIDs.withUnsafeBufferPointer { table in
+                for b in piece { s.ids.append(table[Int(b)]); s.lens.append(1); s.frozen.append(false) }
+            }
             return
         }
+        let o = options
         var prefixed: [UInt8] = []
         let prefix = o.continuingSubwordPrefix.map { Array($0.utf8) }
         let suffix = o.endOfWordSuffix.map { Array($0.utf8) }
@@ -284,7 +320,7 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
         for k in 0..<s.ids.count {
             let id = s.ids[k], len = Int(s.lens[k])
             defer { pos += len }
-            if id >= 0 && !options.notOutput.contains(id) {
+            if isOutput(id) {
                 out.append(id, (base + pos)..<(base + pos + len))
                 lastWasUnk = false
                 continue

@@ -27,6 +27,14 @@ protocol TokenizerModel: AnyObject, Sendable {
     func makeScratch() -> ModelScratch?
     /// Tokenizes the piece `p[range]`, appending ids with absolute byte ranges.
     func tokenize(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, scratch: ModelScratch?, into out: inout ModelOutput)
+    /// Tokenizes every piece in order (models with per-call state override this to hoist it).
+    func tokenizePieces(_ p: UnsafeBufferPointer<UInt8>, _ pieces: [Range<Int>], scratch: ModelScratch?, into out: inout ModelOutput)
+}
+
+extension TokenizerModel {
+    func tokenizePieces(_ p: UnsafeBufferPointer<UInt8>, _ pieces: [Range<Int>], scratch: ModelScratch?, into out: inout ModelOutput) {
+        for r in pieces { tokenize(p, r, scratch: scratch, into: &out) }
+    }
 }
 
 /// The `tokenizer.json` model types LMKit reads.

@@ -175,7 +175,7 @@ public struct Tokenizer: Sendable {
                 out.ids.removeAll(keepingCapacity: true)
                 out.ranges.removeAll(keepingCapacity: true)
                 pre.text.bytes.withUnsafeBufferPointer { p in
-                    for piece in pre.pieces { model.tokenize(p, piece, scratch: scratch, into: &out) }
+                    model.tokenizePieces(p, pre.pieces, scratch: scratch, into: &out)
                 }
                 let identity = pre.text.starts == nil
                 for k in 0..<out.ids.count {

@@ -13,12 +13,9 @@ enum GPT2Split {
     private enum Kind { case letter, number, space, other }
 
     @inline(__always)
-    private static func kind(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> (Kind, Int) {
+    private static func kind(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ ascii: UnsafeBufferPointer<Kind>) -> (Kind, Int) {
         let b = p[i]
-        if b < 0x80 {
-            let k = asciiKinds.withUnsafeBufferPointer { $0[Int(b)] }
-            return (k, 1)
-        }
+        if b < 0x80 { return (ascii[Int(b)], 1) }
         let (s, n) = UTF8Scanner.decodeMultibyte(p, at: i)
         if n == 1 { return (.other, 1) } // invalid byte
         let c = s.characterClass
@@ -39,6 +36,10 @@ enum GPT2Split {
 
     /// Appends the pieces of `p[range]` (absolute byte ranges) to `pieces`.
     static func split(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, into pieces: inout [Range<Int>]) {
+        asciiKinds.withUnsafeBufferPointer { ascii in split(p, range, ascii, into: &pieces) }
+    }
+
+    private static func split(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ ascii: UnsafeBufferPointer<Kind>, into pieces: inout [Range<Int>]) {
         var i = range.lowerBound
         let end = range.upperBound
         while i < end {
@@ -56,9 +57,9 @@ enum GPT2Split {
                 }
             }
             var j = i
-            var (k, n) = kind(p, j)
+            var (k, n) = kind(p, j, ascii)
             if b == 0x20 && j + 1 < end {
-                let (k2, n2) = kind(p, j + 1)
+                let (k2, n2) = kind(p, j + 1, ascii)
                 if k2 != .space { j += 1; k = k2; n = n2 }
             }
             if k == .space {
@@ -66,7 +67,7 @@ enum GPT2Split {
                 var runEnd = j + n
                 var lastStart = j
                 while runEnd < end {
-                    let (k3, n3) = kind(p, runEnd)
+                    let (k3, n3) = kind(p, runEnd, ascii)
                     if k3 != .space { break }
                     lastStart = runEnd
                     runEnd += n3
@@ -81,7 +82,7 @@ enum GPT2Split {
             }
             j += n
             while j < end {
-                let (k3, n3) = kind(p, j)
+                let (k3, n3) = kind(p, j, ascii)
                 if k3 != k { break }
                 j += n3
             }

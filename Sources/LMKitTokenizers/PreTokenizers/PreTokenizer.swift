@@ -159,9 +159,23 @@ struct BertPreTokenizer: PreTokenizer {
             var i = range.lowerBound
             var wordStart = -1
             while i < range.upperBound {
+                let byte = b[i]
+                if byte < 0x80 {
+                    // ASCII: whitespace is 0x09–0x0D and space; punctuation is BERT's ASCII ranges.
+                    if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                        if wordStart >= 0 { out.append(wordStart..<i); wordStart = -1 }
+                    } else if (33...47).contains(byte) || (58...64).contains(byte) || (91...96).contains(byte) || (123...126).contains(byte) {
+                        if wordStart >= 0 { out.append(wordStart..<i); wordStart = -1 }
+                        out.append(i..<(i + 1))
+                    } else if wordStart < 0 {
+                        wordStart = i
+                    }
+                    i += 1
+                    continue
+                }
                 let (s, n) = UTF8Scanner.decode(b, at: i)
                 let c = s.characterClass
-                if c.contains(.whitespace) || s == "\t" || s == "\n" || s == "\r" {
+                if c.contains(.whitespace) {
                     if wordStart >= 0 { out.append(wordStart..<i); wordStart = -1 }
                 } else if BertPreTokenizer.isPunctuation(s, c) {
                     if wordStart >= 0 { out.append(wordStart..<i); wordStart = -1 }
