@@ -53,13 +53,27 @@ struct NormalizedText: Sendable {
         ends = newEnds
     }
 
-    /// Inserts `inserted` before byte `at`, aligned to the empty original range there.
-    mutating func insert(_ inserted: [UInt8], at: Int) {
+    /// Inserts `inserted` before byte `at`, aligned to the original range of the character there
+    /// (Hugging Face's `prepend`: a prefix "▁" covers the first character of the text).
+    /// With `emptyAlignment`, the inserted bytes map to the empty range before that character instead
+    /// (the space Hugging Face's byte-level pre-tokenizer puts in front has offsets (0, 0)).
+    mutating func insert(_ inserted: [UInt8], at: Int, emptyAlignment: Bool = false) {
         materializeAlignment()
-        let anchor: Int32 = at < bytes.count ? starts![at] : (ends!.last ?? 0)
+        var lo: Int32, hi: Int32
+        if emptyAlignment && at < bytes.count {
+            lo = starts![at]
+            hi = lo
+        } else if at < bytes.count {
+            let n = min(UTF8Scanner.sequenceLength(bytes[at]), bytes.count - at)
+            lo = starts![at]
+            hi = ends![at + n - 1]
+        } else {
+            lo = ends!.last ?? 0
+            hi = lo
+        }
         bytes.insert(contentsOf: inserted, at: at)
-        starts!.insert(contentsOf: Array(repeating: anchor, count: inserted.count), at: at)
-        ends!.insert(contentsOf: Array(repeating: anchor, count: inserted.count), at: at)
+        starts!.insert(contentsOf: Array(repeating: lo, count: inserted.count), at: at)
+        ends!.insert(contentsOf: Array(repeating: hi, count: inserted.count), at: at)
     }
 
     mutating func materializeAlignment() {

@@ -326,7 +326,8 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
                 continue
             }
             if options.byteFallback {
-                for b in pos..<(pos + len) { out.append(byteIDs[Int(piece[b])], (base + b)..<(base + b + 1)) }
+                // Each byte token covers the whole character it spells part of (Hugging Face's offsets).
+                for b in pos..<(pos + len) { out.append(byteIDs[Int(piece[b])], (base + pos)..<(base + pos + len)) }
                 lastWasUnk = false
             } else if let unk = options.unkID {
                 if options.fuseUnk && lastWasUnk, let last = out.ranges.last {

@@ -2,6 +2,9 @@
 struct ModelOutput: Sendable {
     var ids: [Int32] = []
     var ranges: [Range<Int>] = []
+    /// Indices of tokens spelled by their text rather than their vocabulary entry (a Unigram
+    /// unknown piece is `<unk>` by id but keeps its characters as token, as Hugging Face does).
+    var spelledByText: [Int] = []
 
     @inline(__always)
     mutating func append(_ id: Int32, _ range: Range<Int>) {

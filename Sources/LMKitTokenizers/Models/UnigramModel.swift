@@ -90,11 +90,12 @@ final class UnigramModel: TokenizerModel, @unchecked Sendable {
             if id >= 0 {
                 out.append(id, (base + r.lowerBound)..<(base + r.upperBound)); lastUnk = false
             } else if byteFallback {
-                for b in r { out.append(byteIDs[Int(p[base + b])], (base + b)..<(base + b + 1)) }
+                for b in r { out.append(byteIDs[Int(p[base + b])], (base + r.lowerBound)..<(base + r.upperBound)) }
             } else if let unk = unkID {
                 if lastUnk, let last = out.ranges.last {
                     out.ranges[out.ranges.count - 1] = last.lowerBound..<(base + r.upperBound)
                 } else {
+                    out.spelledByText.append(out.ids.count)
                     out.append(unk, (base + r.lowerBound)..<(base + r.upperBound))
                 }
                 lastUnk = true

@@ -116,21 +116,33 @@ struct LowercaseNormalizer: Normalizer {
     }
 }
 
-/// Removes nonspacing marks (Mn); meant to follow NFD, as in `tokenizer.json` pipelines.
+/// Removes combining marks (Mn, Mc and Me, as Hugging Face's `StripAccents` does; BERT's own
+/// accent stripping removes only Mn); meant to follow NFD.
 struct StripAccentsNormalizer: Normalizer {
     func normalize(_ text: inout NormalizedText) {
         if !text.bytes.contains(where: { $0 >= 0x80 }) { return }
         text.mapScalars { s, out in
-            if !s.characterClass.contains(.nonspacingMark) { UTF8Scanner.append(s, to: &out) }
+            if !s.characterClass.contains(.mark) { UTF8Scanner.append(s, to: &out) }
         }
     }
 }
 
 /// Unicode normalization forms, applied one grapheme cluster at a time (composition and reordering
-/// never cross a cluster boundary), so every output byte maps to its cluster in the original.
+/// never cross a cluster boundary). Alignment follows Hugging Face: an unchanged character keeps its
+/// own range; a decomposed character's pieces all map to it; a composed character maps to the first
+/// character it was made from.
 struct UnicodeNormalizer: Normalizer {
     enum Form { case nfd, nfkd, nfc, nfkc }
     let form: Form
+
+    func normalized(_ s: String) -> String {
+        switch form {
+        case .nfd: return s.decomposedStringWithCanonicalMapping
+        case .nfkd: return s.decomposedStringWithCompatibilityMapping
+        case .nfc: return s.precomposedStringWithCanonicalMapping
+        case .nfkc: return s.precomposedStringWithCompatibilityMapping
+        }
+    }
 
     func normalize(_ text: inout NormalizedText) {
         if !text.bytes.contains(where: { $0 >= 0x80 }) { return }
@@ -138,23 +150,45 @@ struct UnicodeNormalizer: Normalizer {
         var out: [UInt8] = []
         var starts: [Int32] = [], ends: [Int32] = []
         var i = 0
+        func range(_ at: Int, _ n: Int) -> (Int32, Int32) {
+            (text.starts.map { $0[at] } ?? Int32(at), text.ends.map { $0[at + n - 1] } ?? Int32(at + n))
+        }
         for ch in string {
             let n = ch.utf8.count
-            let lo = text.starts.map { $0[i] } ?? Int32(i)
-            let hi = text.ends.map { $0[i + n - 1] } ?? Int32(i + n)
-            let piece: String
-            if n == 1 {
-                piece = String(ch)
+            let source = String(ch)
+            // Each input scalar's byte position and length.
+            var scalarRanges: [(Int32, Int32)] = []
+            var at = i
+            for u in source.unicodeScalars {
+                let len = String(u).utf8.count
+                scalarRanges.append(range(at, len))
+                at += len
+            }
+            let result = n == 1 ? source : normalized(source)
+            let outScalars = Array(result.unicodeScalars)
+            // (Compared by scalars: Swift's String equality is canonical equivalence.)
+            if outScalars.count == scalarRanges.count {
+                // Unchanged, or one for one: each scalar keeps its own range.
+                for (k, u) in outScalars.enumerated() {
+                    for b in String(u).utf8 { out.append(b); starts.append(scalarRanges[k].0); ends.append(scalarRanges[k].1) }
+                }
+            } else if outScalars.count < scalarRanges.count {
+                // Composition: output scalar k comes from input scalar k onwards.
+                for (k, u) in outScalars.enumerated() {
+                    for b in String(u).utf8 { out.append(b); starts.append(scalarRanges[k].0); ends.append(scalarRanges[k].1) }
+                }
             } else {
-                let s = String(ch)
-                switch form {
-                case .nfd: piece = s.decomposedStringWithCanonicalMapping
-                case .nfkd: piece = s.decomposedStringWithCompatibilityMapping
-                case .nfc: piece = s.precomposedStringWithCanonicalMapping
-                case .nfkc: piece = s.precomposedStringWithCompatibilityMapping
+                // Decomposition: per input scalar when that reproduces the result, else the whole cluster.
+                let pieces = source.unicodeScalars.map { normalized(String($0)) }
+                if pieces.joined().unicodeScalars.elementsEqual(result.unicodeScalars) {
+                    for (k, piece) in pieces.enumerated() {
+                        for b in piece.utf8 { out.append(b); starts.append(scalarRanges[k].0); ends.append(scalarRanges[k].1) }
+                    }
+                } else {
+                    let whole = range(i, n)
+                    for b in result.utf8 { out.append(b); starts.append(whole.0); ends.append(whole.1) }
                 }
             }
-            for b in piece.utf8 { out.append(b); starts.append(lo); ends.append(hi) }
             i += n
         }
         text.bytes = out

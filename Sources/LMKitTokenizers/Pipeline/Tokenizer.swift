@@ -159,14 +159,21 @@ public struct Tokenizer: Sendable {
         }
     }
 
-    /// Tokenizes the text and calls `emit(id, original byte range, added token?)` for each token.
+    /// Where a token came from, when not simply the model's vocabulary.
+    enum TokenSource {
+        case added(AddedToken)
+        /// A model token spelled by its (normalized) text.
+        case text(String)
+    }
+
+    /// Tokenizes the text and calls `emit(id, original byte range, source)` for each token.
     func run(_ bytes: UnsafeBufferPointer<UInt8>, scratch: ModelScratch?, policy: SpecialTokenPolicy,
-             _ emit: (Int32, Range<Int>, AddedToken?) -> Void) throws(TokenizerError) {
+             _ emit: (Int32, Range<Int>, TokenSource?) -> Void) throws(TokenizerError) {
         var out = ModelOutput()
         for segment in try added.segments(bytes, policy: policy) {
             switch segment {
             case .token(let t, let r):
-                emit(Int32(t.id), r, t)
+                emit(Int32(t.id), r, .added(t))
             case .text(let r):
                 var text = NormalizedText(bytes: Array(bytes[r]), base: r.lowerBound)
                 normalizer?.normalize(&text)
@@ -174,14 +181,22 @@ public struct Tokenizer: Sendable {
                 preTokenizer?.preTokenize(&pre)
                 out.ids.removeAll(keepingCapacity: true)
                 out.ranges.removeAll(keepingCapacity: true)
+                out.spelledByText.removeAll(keepingCapacity: true)
                 pre.text.bytes.withUnsafeBufferPointer { p in
                     model.tokenizePieces(p, pre.pieces, scratch: scratch, into: &out)
                 }
                 let identity = pre.text.starts == nil
+                var literal = out.spelledByText.makeIterator()
+                var nextLiteral = literal.next()
                 for k in 0..<out.ids.count {
                     let range = identity ? (out.ranges[k].lowerBound + r.lowerBound)..<(out.ranges[k].upperBound + r.lowerBound)
                                          : pre.text.originalRange(out.ranges[k])
-                    emit(out.ids[k], range, nil)
+                    if k == nextLiteral {
+                        nextLiteral = literal.next()
+                        emit(out.ids[k], range, .text(String(decoding: pre.text.bytes[out.ranges[k]], as: UTF8.self)))
+                    } else {
+                        emit(out.ids[k], range, nil)
+                    }
                 }
             }
         }
@@ -190,15 +205,36 @@ public struct Tokenizer: Sendable {
     private func encodeSequence(_ text: String, sequence: Int, scratch: ModelScratch?, policy: SpecialTokenPolicy) throws(TokenizerError) -> Encoding {
         var e = Encoding()
         let bytes = Array(text.utf8)
+        let byteLevel = (model as? BPEModel)?.options.byteLevel ?? false
         try bytes.withUnsafeBufferPointer { (p) throws(TokenizerError) in
-            try run(p, scratch: scratch, policy: policy) { id, range, addedToken in
-                let token = addedToken?.content ?? model.token(of: Int(id)) ?? ""
+            try run(p, scratch: scratch, policy: policy) { id, range, source in
+                var addedToken: AddedToken? = nil
+                var token: String
+                switch source {
+                case .added(let t): addedToken = t; token = t.content
+                case .text(let s): token = s
+                case nil: token = model.token(of: Int(id)) ?? ""
+                }
                 var offset = range
-                if postProcessor?.trimOffsets == true, addedToken == nil {
-                    // Byte-level tokens carry their leading space; the offset should not.
-                    var lo = offset.lowerBound
-                    while lo < offset.upperBound - 1 && p[lo] == 0x20 { lo += 1 }
-                    offset = lo..<offset.upperBound
+                if byteLevel && source == nil {
+                    // A byte-level token may hold part of a character; its offsets cover the whole
+                    // character, as Hugging Face reports them.
+                    var lo = offset.lowerBound, hi = offset.upperBound
+                    while lo > 0 && lo < p.count && p[lo] & 0xC0 == 0x80 { lo -= 1 }
+                    while hi < p.count && hi > lo && p[hi] & 0xC0 == 0x80 { hi += 1 }
+                    offset = lo..<hi
+                }
+                if let pp = postProcessor, pp.trimOffsets, addedToken == nil, let b = model.bytes(of: Int(id)) {
+                    // Byte-level tokens carry spaces; their offsets should not (Hugging Face's
+                    // `process_offsets`), except the prefix space of the first word.
+                    var leading = b.prefix { $0 == 0x20 }.count
+                    let trailing = b.reversed().prefix { $0 == 0x20 }.count
+                    if leading == 1 && pp.addPrefixSpace && (e.count == 0 || offset.lowerBound == 0) { leading = 0 }
+                    var lo = min(offset.lowerBound + leading, offset.upperBound)
+                    var hi = offset.upperBound
+                    if trailing > 0 && hi >= trailing { hi = max(hi - trailing, lo) }
+                    if lo > hi { lo = hi }
+                    offset = lo..<hi
                 }
                 e.append(id: Int(id), token: token, offset: offset, typeId: sequence, special: addedToken?.special ?? false, sequence: sequence)
             }

@@ -11,8 +11,10 @@ struct TemplatePostProcessor: Sendable {
     let pair: [Item]
     /// Special-token names → their ids and token strings.
     let specials: [String: (ids: [Int], tokens: [String])]
-    /// Offsets exclude the leading space a byte-level token carries (`trim_offsets`).
+    /// Offsets exclude the spaces a byte-level token carries (`trim_offsets`)...
     let trimOffsets: Bool
+    /// ...except the one space put in front of the first word (`add_prefix_space`).
+    var addPrefixSpace: Bool = false
 
     /// Number of tokens the template adds around one text (`pair: false`) or two.
     func addedCount(pair isPair: Bool) -> Int {
@@ -65,11 +67,12 @@ struct TemplatePostProcessor: Sendable {
                 pair: [.special(name: cls.0, typeId: 0), .sequence(first: true, typeId: 0), .special(name: sep.0, typeId: 0),
                        .special(name: sep.0, typeId: 0), .sequence(first: false, typeId: 0), .special(name: sep.0, typeId: 0)],
                 specials: [cls.0: ([cls.1], [cls.0]), sep.0: ([sep.1], [sep.0])],
-                trimOffsets: try o.bool("trim_offsets", default: true))
+                trimOffsets: try o.bool("trim_offsets", default: true), addPrefixSpace: try o.bool("add_prefix_space", default: true))
         case "ByteLevel":
             return TemplatePostProcessor(single: [.sequence(first: true, typeId: 0)],
                                          pair: [.sequence(first: true, typeId: 0), .sequence(first: false, typeId: 1)],
-                                         specials: [:], trimOffsets: try o.bool("trim_offsets", default: true))
+                                         specials: [:], trimOffsets: try o.bool("trim_offsets", default: true),
+                                         addPrefixSpace: try o.bool("add_prefix_space", default: true))
         case "TemplateProcessing":
             func items(_ key: String) throws(TokenizerError) -> [Item] {
                 var out: [Item] = []

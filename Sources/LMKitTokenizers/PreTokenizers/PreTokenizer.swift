@@ -200,7 +200,7 @@ struct ByteLevelPreTokenizer: PreTokenizer {
     func preTokenize(_ p: inout PreTokenized) {
         if addPrefixSpace, let first = p.pieces.first, p.text.bytes[first.lowerBound] != 0x20 {
             // Hugging Face prepends the space to every piece; with one piece (the usual case) that is the text.
-            p.text.insert([0x20], at: first.lowerBound)
+            p.text.insert([0x20], at: first.lowerBound, emptyAlignment: true)
             p.pieces = p.pieces.enumerated().map { i, r in i == 0 ? r.lowerBound..<(r.upperBound + 1) : (r.lowerBound + 1)..<(r.upperBound + 1) }
         }
         if useRegex {
@@ -273,9 +273,15 @@ struct MetaspacePreTokenizer: PreTokenizer {
         for (index, r) in p.pieces.enumerated() {
             let start = text.bytes.count
             let needsPrefix = prepend == .always || (prepend == .first && index == 0 && r.lowerBound == 0)
-            if needsPrefix && !old.bytes[r].starts(with: replacement) {
-                let anchor = old.originalRange(r.lowerBound..<r.lowerBound).lowerBound - old.base
-                for c in replacement { text.bytes.append(c); text.starts!.append(Int32(anchor)); text.ends!.append(Int32(anchor)) }
+            if needsPrefix && !r.isEmpty && old.bytes[r.lowerBound] != 0x20 && !old.bytes[r].starts(with: replacement) {
+                // Aligned to the piece's first character, as Hugging Face's prepend does.
+                let n = r.isEmpty ? 0 : min(UTF8Scanner.sequenceLength(old.bytes[r.lowerBound]), r.count)
+                let anchor = old.originalRange(r.lowerBound..<(r.lowerBound + n))
+                for c in replacement {
+                    text.bytes.append(c)
+                    text.starts!.append(Int32(anchor.lowerBound - old.base))
+                    text.ends!.append(Int32(anchor.upperBound - old.base))
+                }
             }
             for i in r {
                 let o = old.originalRange(i..<(i + 1))
