@@ -78,7 +78,14 @@ struct TokenizeCommand: ParsableCommand {
         } else {
             let tok = try TokenizerChoice.load(tokenizer)
             let options = EncodeOptions(addSpecialTokens: addSpecial, specialTokens: special)
-            rows = try tok.encodeBatch(inputs, options: options).enumerated().map { i, e in Row(text: inputs[i], tokens: e.tokens, ids: e.ids) }
+            let encodings: [Encoding]
+            do { encodings = try tok.encodeBatch(inputs, options: options) } catch {
+                if error.description.contains("special token") {
+                    throw ValidationError("\(error.description) (use --special allow or --special text)")
+                }
+                throw error
+            }
+            rows = encodings.enumerated().map { i, e in Row(text: inputs[i], tokens: e.tokens, ids: e.ids) }
         }
         if json {
             for r in rows { try printJSON(r) }
