@@ -80,15 +80,16 @@ struct TokenizersChapter: TourChapter {
                 total += 1
                 if !vocabulary.contains(w) {
                     unknown += 1
-                    if examples.count < 8 && w.count > 6 && !examples.contains(String(w)) { examples.append(String(w)) }
+                    if examples.count < 40 && w.count > 6 && !examples.contains(String(w)) { examples.append(String(w)) }
                 }
             }
         }
         let unknownRate = Double(unknown) / Double(max(total, 1))
         results["word_vocabulary_unknown_rate"] = unknownRate
-        c.say("  \(Format.fixed(unknownRate * 100, 1))% of \(total) words are [UNK], e.g. \(examples.joined(separator: ", "))")
-        c.say("\n  Subwords cover them with known pieces:")
-        for w in examples.prefix(4) {
+        c.say("  \(Format.fixed(unknownRate * 100, 1))% of \(total) words are [UNK], e.g. \(examples.prefix(8).joined(separator: ", "))")
+        c.say("\n  Subwords cover them with known pieces (some are whole GPT-2 tokens; rarer ones split):")
+        let split = try examples.filter { try gpt2.encodeIDs(" " + $0).count > 1 }
+        for w in Array(examples.prefix(1)) + split.filter({ $0 != examples.first }).prefix(4) {
             c.say("    \(w.padding(toLength: 16)) GPT-2: \(try gpt2.encode(" " + w).tokens.joined(separator: " | "))   BERT: \(try bert.encode(w, options: .init(addSpecialTokens: false)).tokens.joined(separator: " | "))")
         }
         let text = reviews.joined(separator: "\n")
