@@ -71,7 +71,10 @@ public struct Tokenizer: Sendable {
 
     /// Encodes a pair of texts (`[CLS] a [SEP] b [SEP]` for BERT, token types 0 then 1).
     public func encode(_ text: String, pair: String?, options: EncodeOptions = EncodeOptions()) throws(TokenizerError) -> Encoding {
-        let scratch = model.makeScratch()
+        try encode(text, pair: pair, options: options, scratch: model.makeScratch())
+    }
+
+    func encode(_ text: String, pair: String?, options: EncodeOptions, scratch: ModelScratch?) throws(TokenizerError) -> Encoding {
         var a = try encodeSequence(text, sequence: 0, scratch: scratch, policy: options.specialTokens)
         var b = try pair.map { (p) throws(TokenizerError) in try encodeSequence(p, sequence: 1, scratch: scratch, policy: options.specialTokens) }
         if let t = truncation { truncatePair(&a, &b, t, addSpecial: options.addSpecialTokens) }
@@ -88,9 +91,10 @@ public struct Tokenizer: Sendable {
         let results = ParallelResults<Result<Encoding, TokenizerError>>(count: inputs.count)
         let chunks = min(Parallel.threads, max(1, inputs.count))
         Parallel.forEach(chunks) { c in
+            let scratch = model.makeScratch()
             for i in (inputs.count * c / chunks)..<(inputs.count * (c + 1) / chunks) {
                 do throws(TokenizerError) {
-                    results.set(i, .success(try encode(inputs[i].0, pair: inputs[i].1, options: options)))
+                    results.set(i, .success(try encode(inputs[i].0, pair: inputs[i].1, options: options, scratch: scratch)))
                 } catch { results.set(i, .failure(error)) }
             }
         }
@@ -117,10 +121,15 @@ public struct Tokenizer: Sendable {
 
     /// Just the ids of one text, without post-processing: the fast path (no token strings built).
     public func encodeIDs(_ text: String, specialTokens: SpecialTokenPolicy = .reject) throws(TokenizerError) -> [Int] {
-        var bytes = Array(text.utf8)
-        return try bytes.withUnsafeMutableBufferPointer { (p) throws(TokenizerError) -> [Int] in
+        try encodeIDs(text, specialTokens: specialTokens, scratch: model.makeScratch())
+    }
+
+    /// `scratch` (the model's cache) may be shared by the calls one thread makes in a row.
+    func encodeIDs(_ text: String, specialTokens: SpecialTokenPolicy, scratch: ModelScratch?) throws(TokenizerError) -> [Int] {
+        let bytes = Array(text.utf8)
+        return try bytes.withUnsafeBufferPointer { (p) throws(TokenizerError) -> [Int] in
             var ids: [Int] = []
-            try run(UnsafeBufferPointer(p), scratch: model.makeScratch(), policy: specialTokens) { id, _, _ in ids.append(Int(id)) }
+            try run(p, scratch: scratch, policy: specialTokens) { id, _, _ in ids.append(Int(id)) }
             return ids
         }
     }
@@ -130,8 +139,9 @@ public struct Tokenizer: Sendable {
         let results = ParallelResults<Result<[Int], TokenizerError>>(count: texts.count)
         let chunks = min(Parallel.threads, max(1, texts.count))
         Parallel.forEach(chunks) { c in
+            let scratch = model.makeScratch() // one cache per worker, warm across its texts
             for i in (texts.count * c / chunks)..<(texts.count * (c + 1) / chunks) {
-                do throws(TokenizerError) { results.set(i, .success(try encodeIDs(texts[i], specialTokens: specialTokens))) }
+                do throws(TokenizerError) { results.set(i, .success(try encodeIDs(texts[i], specialTokens: specialTokens, scratch: scratch))) }
                 catch { results.set(i, .failure(error)) }
             }
         }
