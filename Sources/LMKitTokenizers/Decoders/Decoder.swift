@@ -1,7 +1,9 @@
 /// The last stage of a tokenizer, for going back: rewrites the token strings of a sequence of ids
 /// into text (`"Ġworld"` → `" world"`, `"##ing"` glued to the previous token, `"▁"` → `" "`).
 protocol Decoder: Sendable {
-    func decode(_ tokens: [String]) -> [String]
+    /// `continuing`: the tokens continue a text already decoded (a streaming window), so the
+    /// start-of-text rules (dropping the first token's space, no space before the first word) do not apply.
+    func decode(_ tokens: [String], continuing: Bool) -> [String]
 }
 
 enum DecoderType: String {
@@ -39,12 +41,12 @@ enum DecoderType: String {
 
 struct SequenceDecoder: Decoder {
     let steps: [any Decoder]
-    func decode(_ tokens: [String]) -> [String] { steps.reduce(tokens) { $1.decode($0) } }
+    func decode(_ tokens: [String], continuing: Bool) -> [String] { steps.reduce(tokens) { $1.decode($0, continuing: continuing) } }
 }
 
 /// Printable byte spellings back to bytes, then UTF-8 (invalid sequences become U+FFFD).
 struct ByteLevelDecoder: Decoder {
-    func decode(_ tokens: [String]) -> [String] {
+    func decode(_ tokens: [String], continuing: Bool) -> [String] {
         var bytes: [UInt8] = []
         for t in tokens { bytes += ByteUnicode.decode(t) ?? Array(t.utf8) }
         return [String(decoding: bytes, as: UTF8.self)]
@@ -54,10 +56,10 @@ struct ByteLevelDecoder: Decoder {
 struct WordPieceDecoder: Decoder {
     let prefix: String
     let cleanup: Bool
-    func decode(_ tokens: [String]) -> [String] {
+    func decode(_ tokens: [String], continuing: Bool) -> [String] {
         tokens.enumerated().map { i, t in
             var t = t
-            if i != 0 {
+            if i != 0 || continuing {
                 if t.hasPrefix(prefix) { t.removeFirst(prefix.count) } else { t = " " + t }
             }
             return cleanup ? WordPieceDecoder.cleanUp(t) : t
@@ -78,10 +80,10 @@ struct WordPieceDecoder: Decoder {
 struct MetaspaceDecoder: Decoder {
     let replacement: String
     let stripFirstSpace: Bool
-    func decode(_ tokens: [String]) -> [String] {
+    func decode(_ tokens: [String], continuing: Bool) -> [String] {
         tokens.enumerated().map { i, t in
             var s = t.replacingAll(replacement, with: " ")
-            if i == 0 && stripFirstSpace && s.hasPrefix(" ") { s.removeFirst() }
+            if i == 0 && !continuing && stripFirstSpace && s.hasPrefix(" ") { s.removeFirst() }
             return s
         }
     }
@@ -89,7 +91,7 @@ struct MetaspaceDecoder: Decoder {
 
 struct ReplaceDecoder: Decoder {
     let pattern: String, content: String
-    func decode(_ tokens: [String]) -> [String] { tokens.map { $0.replacingAll(pattern, with: content) } }
+    func decode(_ tokens: [String], continuing: Bool) -> [String] { tokens.map { $0.replacingAll(pattern, with: content) } }
 }
 
 /// Runs of `<0xXX>` tokens back to the text their bytes spell (U+FFFD per byte when invalid).
@@ -100,7 +102,7 @@ struct ByteFallbackDecoder: Decoder {
         return UInt8(String(decoding: u[3..<5], as: UTF8.self), radix: 16)
     }
 
-    func decode(_ tokens: [String]) -> [String] {
+    func decode(_ tokens: [String], continuing: Bool) -> [String] {
         var out: [String] = []
         var pending: [UInt8] = []
         func flush() {
@@ -118,16 +120,16 @@ struct ByteFallbackDecoder: Decoder {
 }
 
 struct FuseDecoder: Decoder {
-    func decode(_ tokens: [String]) -> [String] { [tokens.joined()] }
+    func decode(_ tokens: [String], continuing: Bool) -> [String] { [tokens.joined()] }
 }
 
 struct StripDecoder: Decoder {
     let content: Character, start: Int, stop: Int
-    func decode(_ tokens: [String]) -> [String] {
+    func decode(_ tokens: [String], continuing: Bool) -> [String] {
         tokens.map { t in
             var chars = Array(t)
             var lo = 0
-            while lo < min(start, chars.count) && chars[lo] == content { lo += 1 }
+            while !continuing && lo < min(start, chars.count) && chars[lo] == content { lo += 1 }
             var hi = chars.count
             var removed = 0
             while removed < stop && hi > lo && chars[hi - 1] == content { hi -= 1; removed += 1 }
@@ -139,7 +141,7 @@ struct StripDecoder: Decoder {
 
 struct BPESuffixDecoder: Decoder {
     let suffix: String
-    func decode(_ tokens: [String]) -> [String] {
+    func decode(_ tokens: [String], continuing: Bool) -> [String] {
         tokens.enumerated().map { i, t in t.replacingAll(suffix, with: i == tokens.count - 1 ? "" : " ") }
     }
 }

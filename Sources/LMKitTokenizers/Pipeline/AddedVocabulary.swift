@@ -11,6 +11,9 @@ public struct AddedToken: Sendable, Equatable {
     /// The match takes the whitespace on its left / right with it.
     public var lstrip: Bool
     public var rstrip: Bool
+    /// BERT's `never_split`: matched only as a whole whitespace-delimited word, then given to the model
+    /// as one piece without normalization or pre-tokenization (so WordPiece still applies to it).
+    public var neverSplit: Bool = false
 
     public init(id: Int, content: String, special: Bool = true, singleWord: Bool = false, lstrip: Bool = false, rstrip: Bool = false) {
         self.id = id; self.content = content; self.special = special
@@ -29,8 +32,10 @@ struct AddedVocabulary: Sendable {
 
     init(_ tokens: [AddedToken]) {
         self.tokens = tokens
-        byID = Dictionary(tokens.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        byContent = Dictionary(tokens.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
+        // Never-split words are not vocabulary entries of their own: ids and spellings stay the model's.
+        let entries = tokens.filter { !$0.neverSplit }
+        byID = Dictionary(entries.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        byContent = Dictionary(entries.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
         var table = ByteStringTable(capacity: max(tokens.count, 1))
         var lengths = [[Int]](repeating: [], count: 256)
         for (i, t) in tokens.enumerated() {
@@ -60,6 +65,7 @@ struct AddedVocabulary: Sendable {
                 if let k = table.lookup(UnsafeBufferPointer(rebasing: bytes[i..<(i + len)])) {
                     let t = tokens[Int(k)]
                     if t.singleWord && !isWordBoundary(bytes, i, i + len) { continue }
+                    if t.neverSplit && !((i == 0 || isWhitespace(bytes, before: i)) && (i + len == bytes.count || isWhitespace(bytes, at: i + len))) { continue }
                     if t.special {
                         switch policy {
                         case .reject:
@@ -83,6 +89,16 @@ struct AddedVocabulary: Sendable {
         }
         if textStart < bytes.count { out.append(.text(textStart..<bytes.count)) }
         return out
+    }
+
+    private func isWhitespace(_ b: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
+        UTF8Scanner.decode(b, at: i).scalar.characterClass.contains(.whitespace)
+    }
+
+    private func isWhitespace(_ b: UnsafeBufferPointer<UInt8>, before i: Int) -> Bool {
+        var k = i - 1
+        while k > 0 && b[k] & 0xC0 == 0x80 { k -= 1 }
+        return isWhitespace(b, at: k)
     }
 
     private func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }

@@ -106,13 +106,20 @@ extension Tokenizer {
 
     /// BERT's WordPiece from a `vocab.txt` (one token per line, id = line number), with BERT's
     /// normalization (lower-casing and accent stripping when `lowercase`) and `[CLS] … [SEP]`.
-    public static func bert(vocab path: String, lowercase: Bool = true) throws(TokenizerError) -> Tokenizer {
+    /// Words in `neverSplit` (whole whitespace-delimited words) skip normalization and punctuation
+    /// splitting and go to WordPiece as they are, as in BERT's `BasicTokenizer(never_split:)`.
+    public static func bert(vocab path: String, lowercase: Bool = true, neverSplit: [String] = []) throws(TokenizerError) -> Tokenizer {
         var tokens = try readLines(path).map { String($0).trimmingCharacters(in: .init(charactersIn: "\r")) }
         if tokens.last == "" { tokens.removeLast() }
         let model = try WordPieceModel(tokens: tokens, unkToken: "[UNK]")
         var added: [AddedToken] = []
         for name in ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] {
             if let id = model.id(of: name) { added.append(AddedToken(id: id, content: name)) }
+        }
+        for word in neverSplit where !word.isEmpty && !added.contains(where: { $0.content == word }) {
+            var t = AddedToken(id: model.id(of: word) ?? Int(model.unkID), content: word, special: false)
+            t.neverSplit = true
+            added.append(t)
         }
         guard let cls = model.id(of: "[CLS]"), let sep = model.id(of: "[SEP]") else { throw TokenizerError("\(path): the vocabulary has no [CLS] or [SEP]") }
         return Tokenizer(normalizer: BertNormalizer(cleanText: true, handleChineseChars: true, stripAccents: nil, lowercase: lowercase),

@@ -182,6 +182,11 @@ public struct Tokenizer: Sendable {
         var out = ModelOutput()
         for segment in try added.segments(bytes, policy: policy) {
             switch segment {
+            case .token(let t, let r) where t.neverSplit:
+                out.ids.removeAll(keepingCapacity: true)
+                out.ranges.removeAll(keepingCapacity: true)
+                model.tokenize(bytes, r, scratch: scratch, into: &out)
+                for k in 0..<out.ids.count { emit(out.ids[k], out.ranges[k], nil) }
             case .token(let t, let r):
                 emit(Int32(t.id), r, .added(t))
             case .text(let r):
@@ -294,27 +299,25 @@ public struct Tokenizer: Sendable {
     /// The text of `ids` (special tokens left out unless `skipSpecialTokens` is false). Ids outside
     /// the vocabulary are an error, not a crash.
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = true) throws(TokenizerError) -> String {
+        try decode(ids, skipSpecialTokens: skipSpecialTokens, continuing: false)
+    }
+
+    /// `continuing`: `ids` continue an already decoded text (see ``DecodeStream``).
+    func decode(_ ids: [Int], skipSpecialTokens: Bool, continuing: Bool) throws(TokenizerError) -> String {
         var tokens: [String] = []
         tokens.reserveCapacity(ids.count)
-        var pieces: [String] = []
-        func flush() {
-            guard !tokens.isEmpty else { return }
-            pieces += decoder?.decode(tokens) ?? [tokens.joined(separator: " ")]
-            tokens.removeAll()
-        }
         for id in ids {
             if let t = added.byID[id] {
                 if t.special && skipSpecialTokens { continue }
-                // Added tokens are not passed through the decoder (Hugging Face does the same).
-                flush()
-                pieces.append(t.content)
+                tokens.append(t.content)
                 continue
             }
             guard let t = model.token(of: id) else { throw TokenizerError("token id \(id) is outside the vocabulary (0..<\(vocabularySize))") }
             tokens.append(t)
         }
-        flush()
-        return pieces.joined()
+        // Added tokens go through the decoder too, as in Hugging Face tokenizers.
+        if let decoder { return decoder.decode(tokens, continuing: continuing).joined() }
+        return (continuing && !tokens.isEmpty ? " " : "") + tokens.joined(separator: " ")
     }
 
     /// The bytes of text that `id` stands for (for streaming; byte-level tokens may be partial UTF-8).
