@@ -139,15 +139,16 @@ extension Tokenizer {
 
     /// A `{"token": id}` map as an array indexed by id; ids must be unique, non-negative, and not absurdly sparse.
     static func vocabularyArray(_ o: JSONObject) throws(TokenizerError) -> [String] {
-        var maxID = -1
+        var entries: [(String, Int)] = []
+        entries.reserveCapacity(o.dict.count)
         for (t, v) in o.dict {
             guard let n = v as? Int, n >= 0 else { throw TokenizerError("\(o.path)[\"\(t)\"]: expected a non-negative integer id") }
-            maxID = max(maxID, n)
+            entries.append((t, n))
         }
+        let maxID = entries.map(\.1).max() ?? -1
         guard maxID < max(16, o.dict.count * 4) else { throw TokenizerError("\(o.path): id \(maxID) is far beyond the \(o.dict.count) entries") }
         var tokens = [String](repeating: "", count: maxID + 1)
-        for (t, v) in o.dict {
-            let n = v as! Int // checked above
+        for (t, n) in entries {
             guard tokens[n].isEmpty else { throw TokenizerError("\(o.path): id \(n) is given to both \"\(tokens[n])\" and \"\(t)\"") }
             tokens[n] = t
         }
