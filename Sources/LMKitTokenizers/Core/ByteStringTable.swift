@@ -45,6 +45,19 @@ struct ByteStringTable: Sendable {
         }
     }
 
+    /// The table of a vocabulary (spelling → id; the first id wins for a repeated spelling; empty
+    /// spellings are gaps) and the longest spelling in bytes.
+    static func vocabulary(_ tokens: [String]) -> (table: ByteStringTable, longest: Int) {
+        var table = ByteStringTable(capacity: tokens.count)
+        var longest = 0
+        for (i, t) in tokens.enumerated() where !t.isEmpty {
+            let b = Array(t.utf8)
+            if table.lookup(b) == nil { table.insert(b, value: Int32(i)) }
+            longest = max(longest, b.count)
+        }
+        return (table, longest)
+    }
+
     mutating func insert(_ key: [UInt8], value: Int32) {
         key.withUnsafeBufferPointer { _ = insert($0, value: value) }
     }

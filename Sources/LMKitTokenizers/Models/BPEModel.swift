@@ -285,13 +285,13 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
         var prev = (0..<n).map { $0 - 1 }
         var next = (0..<n).map { $0 + 1 == n ? -1 : $0 + 1 }
         var alive = [Bool](repeating: true, count: n)
-        var heap = MergeHeap()
+        var heap = BinaryHeap<MergeCandidate>()
         func push(_ i: Int) {
             let j = next[i]
             guard j >= 0 else { return }
             let a = s.ids[i], b = s.ids[j]
             if a < 0 || b < 0 || s.frozen[i] || s.frozen[j] { return }
-            if let m = merges.lookup(a, b) { heap.push(.init(priority: m.priority, position: i, left: a, right: b, merged: m.merged)) }
+            if let m = merges.lookup(a, b) { heap.push(MergeCandidate(priority: m.priority, position: i, left: a, right: b, merged: m.merged)) }
         }
         for i in 0..<(n - 1) { push(i) }
         while let e = heap.pop() {
@@ -341,47 +341,14 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
     }
 }
 
-/// A binary min-heap of candidate merges ordered by (priority, position).
-struct MergeHeap {
-    struct Entry {
-        var priority: Float
-        var position: Int
-        var left: Int32
-        var right: Int32
-        var merged: Int32
-        @inline(__always) func before(_ o: Entry) -> Bool {
-            priority < o.priority || (priority == o.priority && position < o.position)
-        }
-    }
-    private var items: [Entry] = []
-
-    mutating func push(_ e: Entry) {
-        items.append(e)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard items[i].before(items[parent]) else { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> Entry? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < items.count && items[l].before(items[m]) { m = l }
-                if r < items.count && items[r].before(items[m]) { m = r }
-                if m == i { break }
-                items.swapAt(i, m)
-                i = m
-            }
-        }
-        return top
+/// A candidate merge, ordered by (priority, position): the best pair first, the leftmost on ties.
+struct MergeCandidate: HeapElement {
+    var priority: Float
+    var position: Int
+    var left: Int32
+    var right: Int32
+    var merged: Int32
+    @inline(__always) func before(_ o: MergeCandidate) -> Bool {
+        priority < o.priority || (priority == o.priority && position < o.position)
     }
 }

@@ -17,18 +17,12 @@ final class UnigramModel: TokenizerModel, @unchecked Sendable {
     init(tokens: [String], scores: [Double], unkID: Int?, byteFallback: Bool) throws(TokenizerError) {
         self.tokens = tokens
         self.scores = scores
-        var vocab = ByteStringTable(capacity: tokens.count)
-        var longest = 1
-        for (i, t) in tokens.enumerated() where !t.isEmpty {
-            let b = Array(t.utf8)
-            if vocab.lookup(b) == nil { vocab.insert(b, value: Int32(i)) }
-            longest = max(longest, b.count)
-        }
+        let (vocab, longest) = ByteStringTable.vocabulary(tokens)
         self.vocab = vocab
         if let unkID, !(0..<tokens.count).contains(unkID) { throw TokenizerError("Unigram unk_id \(unkID) is outside the vocabulary of \(tokens.count)") }
         self.unkID = unkID.map(Int32.init)
         self.byteFallback = byteFallback
-        maxPieceBytes = longest
+        maxPieceBytes = max(1, longest)
         unkScore = (scores.min() ?? 0) - 10
         var byteIDs = [Int32](repeating: -1, count: 256)
         if byteFallback {

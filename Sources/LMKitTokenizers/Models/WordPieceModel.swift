@@ -17,13 +17,7 @@ final class WordPieceModel: TokenizerModel, @unchecked Sendable {
 
     init(tokens: [String], unkToken: String, continuingSubwordPrefix: String = "##", maxInputCharsPerWord: Int = 100) throws(TokenizerError) {
         self.tokens = tokens
-        var vocab = ByteStringTable(capacity: tokens.count)
-        var longest = 0
-        for (i, t) in tokens.enumerated() where !t.isEmpty {
-            let b = Array(t.utf8)
-            if vocab.lookup(b) == nil { vocab.insert(b, value: Int32(i)) }
-            longest = max(longest, b.count)
-        }
+        let (vocab, longest) = ByteStringTable.vocabulary(tokens)
         guard let unk = vocab.lookup(Array(unkToken.utf8)) else {
             throw TokenizerError("WordPiece vocabulary has no unknown token \"\(unkToken)\"")
         }

@@ -298,14 +298,7 @@ struct MetaspacePreTokenizer: PreTokenizer {
         guard split else { return }
         let rep = replacement
         p.split { b, range, out in
-            var matches: [Range<Int>] = []
-            var i = range.lowerBound
-            while i + rep.count <= range.upperBound {
-                if b[i] == rep[0] && (0..<rep.count).allSatisfy({ b[i + $0] == rep[$0] }) {
-                    matches.append(i..<(i + rep.count)); i += rep.count
-                } else { i += 1 }
-            }
-            SplitBehavior.mergedWithNext.apply(range, matches: matches, into: &out)
+            SplitBehavior.mergedWithNext.apply(range, matches: literalMatches(of: rep, in: b, range), into: &out)
         }
     }
 }
@@ -320,14 +313,7 @@ struct StringSplitPreTokenizer: PreTokenizer {
         guard !d.isEmpty else { return }
         let behavior = self.behavior
         p.split { b, range, out in
-            var matches: [Range<Int>] = []
-            var i = range.lowerBound
-            while i + d.count <= range.upperBound {
-                if b[i] == d[0] && (0..<d.count).allSatisfy({ b[i + $0] == d[$0] }) {
-                    matches.append(i..<(i + d.count)); i += d.count
-                } else { i += 1 }
-            }
-            behavior.apply(range, matches: matches, into: &out)
+            behavior.apply(range, matches: literalMatches(of: d, in: b, range), into: &out)
         }
     }
 }
@@ -338,14 +324,7 @@ struct PunctuationPreTokenizer: PreTokenizer {
     func preTokenize(_ p: inout PreTokenized) {
         let behavior = self.behavior
         p.split { b, range, out in
-            var matches: [Range<Int>] = []
-            var i = range.lowerBound
-            while i < range.upperBound {
-                let (s, n) = UTF8Scanner.decode(b, at: i)
-                if BertPreTokenizer.isPunctuation(s, s.characterClass) { matches.append(i..<(i + n)) }
-                i += n
-            }
-            behavior.apply(range, matches: matches, into: &out)
+            behavior.apply(range, matches: characterMatches(in: b, range) { BertPreTokenizer.isPunctuation($0, $0.characterClass) }, into: &out)
         }
     }
 }
@@ -354,16 +333,36 @@ struct PunctuationPreTokenizer: PreTokenizer {
 struct DigitsPreTokenizer: PreTokenizer {
     let individual: Bool
     func preTokenize(_ p: inout PreTokenized) {
-        let individual = self.individual
+        let behavior: SplitBehavior = individual ? .isolated : .contiguous
         p.split { b, range, out in
-            var matches: [Range<Int>] = []
-            var i = range.lowerBound
-            while i < range.upperBound {
-                let (s, n) = UTF8Scanner.decode(b, at: i)
-                if s.characterClass.contains(.number) { matches.append(i..<(i + n)) }
-                i += n
-            }
-            (individual ? SplitBehavior.isolated : .contiguous).apply(range, matches: matches, into: &out)
+            behavior.apply(range, matches: characterMatches(in: b, range) { $0.characterClass.contains(.number) }, into: &out)
         }
     }
+}
+
+/// Non-overlapping occurrences of `literal` in `b[range]`, left to right.
+func literalMatches(of literal: [UInt8], in b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> [Range<Int>] {
+    var matches: [Range<Int>] = []
+    var i = range.lowerBound
+    while i + literal.count <= range.upperBound {
+        if b[i] == literal[0] && (0..<literal.count).allSatisfy({ b[i + $0] == literal[$0] }) {
+            matches.append(i..<(i + literal.count))
+            i += literal.count
+        } else {
+            i += 1
+        }
+    }
+    return matches
+}
+
+/// The characters of `b[range]` for which `test` holds, as byte ranges.
+func characterMatches(in b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ test: (Unicode.Scalar) -> Bool) -> [Range<Int>] {
+    var matches: [Range<Int>] = []
+    var i = range.lowerBound
+    while i < range.upperBound {
+        let (s, n) = UTF8Scanner.decode(b, at: i)
+        if test(s) { matches.append(i..<(i + n)) }
+        i += n
+    }
+    return matches
 }

@@ -122,14 +122,14 @@ public struct TokenizerTrainer: Sendable {
                 pairWords[k, default: []].insert(Int32(w))
             }
         }
-        var heap = CountHeap()
-        for (k, c) in pairCounts { heap.push(count: c, key: k) }
+        var heap = BinaryHeap<PairCount>()
+        for (k, c) in pairCounts { heap.push(PairCount(count: c, key: k)) }
         var merges: [(String, String)] = []
         let wanted = vocabularySize - vocab.count
         while vocab.count < vocabularySize, let top = heap.pop() {
             let current = pairCounts[top.key] ?? 0
             if current != top.count {
-                if current > 0 { heap.push(count: current, key: top.key) }
+                if current > 0 { heap.push(PairCount(count: current, key: top.key)) }
                 continue
             }
             if current < max(1, minFrequency) { break }
@@ -171,7 +171,7 @@ public struct TokenizerTrainer: Sendable {
             }
             for (k, d) in changed where d != 0 {
                 let n = (pairCounts[k] ?? 0) + d
-                if n <= 0 { pairCounts[k] = nil; pairWords[k] = nil } else { pairCounts[k] = n; if d > 0 { heap.push(count: n, key: k) } }
+                if n <= 0 { pairCounts[k] = nil; pairWords[k] = nil } else { pairCounts[k] = n; if d > 0 { heap.push(PairCount(count: n, key: k)) } }
             }
             pairCounts[top.key] = nil
             pairWords[top.key] = nil
@@ -244,32 +244,9 @@ public struct TokenizerTrainer: Sendable {
     }
 }
 
-/// A max-heap of (count, pair) with ties broken by the smaller pair, so training is deterministic.
-struct CountHeap {
-    private var items: [(count: Int, key: UInt64)] = []
-    private func before(_ x: (count: Int, key: UInt64), _ y: (count: Int, key: UInt64)) -> Bool {
-        x.count > y.count || (x.count == y.count && x.key < y.key)
-    }
-    mutating func push(count: Int, key: UInt64) {
-        items.append((count, key))
-        var i = items.count - 1
-        while i > 0, before(items[i], items[(i - 1) / 2]) { items.swapAt(i, (i - 1) / 2); i = (i - 1) / 2 }
-    }
-    mutating func pop() -> (count: Int, key: UInt64)? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < items.count && before(items[l], items[m]) { m = l }
-                if r < items.count && before(items[r], items[m]) { m = r }
-                if m == i { break }
-                items.swapAt(i, m); i = m
-            }
-        }
-        return top
-    }
+/// A pair's count; the most frequent first, ties to the smaller pair, so training is deterministic.
+struct PairCount: HeapElement {
+    var count: Int
+    var key: UInt64
+    func before(_ o: PairCount) -> Bool { count > o.count || (count == o.count && key < o.key) }
 }
