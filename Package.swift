@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "LMKitAssets", targets: ["LMKitAssets"]),
         .library(name: "LMKitEmbeddings", targets: ["LMKitEmbeddings"]),
         .library(name: "LMKitTokenizers", targets: ["LMKitTokenizers"]),
+        .library(name: "LMKitModels", targets: ["LMKitModels"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,6 +56,7 @@ let package = Package(
             swiftSettings: fastMath
         ),
         .target(name: "LMKitTokenizers", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
+        .target(name: "LMKitModels", dependencies: ["LMKitNN"], swiftSettings: fastMath),
         .target(
             name: "LMKitTour",
             dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitTokenizers", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
@@ -75,6 +77,7 @@ let package = Package(
         .testTarget(name: "LMKitAssetsTests", dependencies: ["LMKitAssets", "TestSupport"]),
         .testTarget(name: "LMKitEmbeddingsTests", dependencies: ["LMKitEmbeddings", "LMKitPlot", "TestSupport"]),
         .testTarget(name: "LMKitTokenizersTests", dependencies: ["LMKitTokenizers", "TestSupport"]),
+        .testTarget(name: "LMKitModelsTests", dependencies: ["LMKitModels", "TestSupport"]),
         .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,197 @@
+// GPT-2: "Language Models are Unsupervised Multitask Learners", Radford et al. 2019.
+// Mirrors Hugging Face transformers `models/gpt2/modeling_gpt2.py` (GPT2LMHeadModel) and
+// nanoGPT `model.py`: token + position embeddings, pre-norm blocks of causal multi-head
+// self-attention and a GELU MLP, a final LayerNorm and an LM head tied to the token embedding.
+// Parameter names are the Hugging Face keys, so a checkpoint moves both ways.
+import Foundation
+import LMKitNN
+import LMKitTensor
+
+/// GPT-2's configuration; the coding keys are `config.json`'s.
+public struct GPT2Config: Codable, Sendable, Equatable {
+    public var vocabSize = 50257
+    /// Longest sequence (learned positions).
+    public var contextLength = 1024
+    public var width = 768
+    public var layers = 12
+    public var heads = 12
+    public var layerNormEpsilon = 1e-5
+    /// "gelu_new" (tanh approximation, GPT-2's) or "gelu" (exact).
+    public var activation = "gelu_new"
+    public var residualDropout = 0.1
+    public var embeddingDropout = 0.1
+    public var attentionDropout = 0.1
+    public var tieWordEmbeddings = true
+    public var bosTokenID: Int? = 50256
+    public var eosTokenID: Int? = 50256
+    public var modelType = "gpt2"
+    public var architectures: [String]? = ["GPT2LMHeadModel"]
+
+    enum CodingKeys: String, CodingKey {
+        case vocabSize = "vocab_size", contextLength = "n_positions", width = "n_embd", layers = "n_layer", heads = "n_head"
+        case layerNormEpsilon = "layer_norm_epsilon", activation = "activation_function"
+        case residualDropout = "resid_pdrop", embeddingDropout = "embd_pdrop", attentionDropout = "attn_pdrop"
+        case tieWordEmbeddings = "tie_word_embeddings", bosTokenID = "bos_token_id", eosTokenID = "eos_token_id"
+        case modelType = "model_type", architectures
+    }
+
+    public init(vocabSize: Int = 50257, contextLength: Int = 1024, width: Int = 768, layers: Int = 12, heads: Int = 12,
+                dropout: Double = 0.1) {
+        self.vocabSize = vocabSize; self.contextLength = contextLength; self.width = width
+        self.layers = layers; self.heads = heads
+        residualDropout = dropout; embeddingDropout = dropout; attentionDropout = dropout
+    }
+
+    /// Missing keys take Hugging Face's defaults (config files written by other tools omit some).
+    public init(from decoder: any Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = GPT2Config()
+        vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? d.vocabSize
+        contextLength = try c.decodeIfPresent(Int.self, forKey: .contextLength) ?? d.contextLength
+        width = try c.decodeIfPresent(Int.self, forKey: .width) ?? d.width
+        layers = try c.decodeIfPresent(Int.self, forKey: .layers) ?? d.layers
+        heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? d.heads
+        layerNormEpsilon = try c.decodeIfPresent(Double.self, forKey: .layerNormEpsilon) ?? d.layerNormEpsilon
+        activation = try c.decodeIfPresent(String.self, forKey: .activation) ?? d.activation
+        residualDropout = try c.decodeIfPresent(Double.self, forKey: .residualDropout) ?? d.residualDropout
+        embeddingDropout = try c.decodeIfPresent(Double.self, forKey: .embeddingDropout) ?? d.embeddingDropout
+        attentionDropout = try c.decodeIfPresent(Double.self, forKey: .attentionDropout) ?? d.attentionDropout
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
+        bosTokenID = try c.decodeIfPresent(Int.self, forKey: .bosTokenID)
+        eosTokenID = try c.decodeIfPresent(Int.self, forKey: .eosTokenID)
+        modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "gpt2"
+        architectures = try c.decodeIfPresent([String].self, forKey: .architectures)
+    }
+
+    /// Checks the numbers a model can be built from.
+    public func validate() throws(ModelError) {
+        guard vocabSize > 0, contextLength > 0, width > 0, layers > 0, heads > 0 else {
+            throw ModelError("config: vocab_size, n_positions, n_embd, n_layer and n_head must be positive")
+        }
+        guard width % heads == 0 else { throw ModelError("config: n_embd \(width) is not a multiple of n_head \(heads)") }
+        guard ["gelu_new", "gelu", "gelu_pytorch_tanh"].contains(activation) else {
+            throw ModelError("config: activation_function \"\(activation)\" is not supported (gelu_new, gelu_pytorch_tanh, gelu)")
+        }
+        guard modelType == "gpt2" else { throw ModelError("config: model_type \"\(modelType)\" is not gpt2") }
+    }
+}
+
+/// One transformer block: `x + attn(ln_1(x))`, then `x + mlp(ln_2(x))` (pre-norm).
+public final class GPT2Block: Module {
+    public let ln1: LayerNorm
+    public let attn: CausalSelfAttention
+    public let ln2: LayerNorm
+    public let mlp: MLP
+    let mlpDropout: Dropout
+
+    init(_ c: GPT2Config, generator: inout RandomGenerator) {
+        ln1 = LayerNorm(c.width, eps: c.layerNormEpsilon)
+        attn = CausalSelfAttention(width: c.width, heads: c.heads, dropout: c.residualDropout, generator: &generator)
+        ln2 = LayerNorm(c.width, eps: c.layerNormEpsilon)
+        mlp = MLP(width: c.width, hidden: 4 * c.width, approximateGELU: c.activation != "gelu", generator: &generator)
+        mlpDropout = Dropout(c.residualDropout, seed: generator.next())
+        super.init()
+        register("ln_1", ln1)
+        register("attn", attn)
+        register("ln_2", ln2)
+        register("mlp", mlp)
+        register("mlp_dropout", mlpDropout)
+    }
+
+    /// `x: [B, T, C]` → `[B, T, C]`.
+    func callAsFunction(_ x: Tensor, cache: KVCache?, layer: Int) -> Tensor {
+        let h = x + attn(ln1(x), cache: cache, layer: layer)   // (B, T, C)
+        return h + mlpDropout(mlp(ln2(h)))                      // (B, T, C)
+    }
+}
+
+/// The embeddings, blocks and final norm: Hugging Face's `GPT2Model`, named `transformer` in the LM.
+public final class GPT2Transformer: Module {
+    public let wte: Embedding
+    public let wpe: Embedding
+    public let blocks: [GPT2Block]
+    public let lnF: LayerNorm
+    let embeddingDropout: Dropout
+
+    init(_ c: GPT2Config, generator: inout RandomGenerator) {
+        wte = Embedding(c.vocabSize, c.width, generator: &generator)
+        wpe = Embedding(c.contextLength, c.width, generator: &generator)
+        blocks = (0..<c.layers).map { _ in GPT2Block(c, generator: &generator) }
+        lnF = LayerNorm(c.width, eps: c.layerNormEpsilon)
+        embeddingDropout = Dropout(c.embeddingDropout, seed: generator.next())
+        super.init()
+        register("wte", wte)
+        register("wpe", wpe)
+        register("drop", embeddingDropout)
+        register("h", list: blocks)
+        register("ln_f", lnF)
+    }
+}
+
+/// GPT-2 with its language-model head (Hugging Face `GPT2LMHeadModel`).
+///
+/// ```swift
+/// let model = try GPT2LMHeadModel(folder: "gpt2")        // config.json + model.safetensors
+/// let logits = model(Tensor(indices: ids, shape: [1, ids.count]))   // [1, T, 50257]
+/// ```
+public final class GPT2LMHeadModel: Module {
+    public let config: GPT2Config
+    public let transformer: GPT2Transformer
+
+    /// A freshly initialized model (GPT-2's initialization: normal(0, 0.02) weights, residual
+    /// projections scaled by 1/√(2·layers), zero biases).
+    public init(_ config: GPT2Config, seed: UInt64 = 0) throws(ModelError) {
+        try config.validate()
+        self.config = config
+        var g = RandomGenerator(seed: seed)
+        transformer = GPT2Transformer(config, generator: &g)
+        super.init()
+        register("transformer", transformer)
+        initializeWeights(generator: &g)
+    }
+
+    private func initializeWeights(generator g: inout RandomGenerator) {
+        let residualStd = 0.02 / (2 * Double(config.layers)).squareRoot()
+        for (name, p) in namedParameters() {
+            if name.hasSuffix(".bias") {
+                p.assign(Tensor.zeros(p.value.shape))
+            } else if name.contains("ln_") {
+                p.assign(Tensor.ones(p.value.shape))
+            } else {
+                let std = name.hasSuffix("c_proj.weight") ? residualStd : 0.02
+                p.assign(Tensor.randomNormal(p.value.shape, std: std, generator: &g))
+            }
+        }
+    }
+
+    /// Logits `[B, T, vocab]` for token ids `[B, T]`. With a cache, the ids continue the cached
+    /// positions and their keys/values are added to it.
+    public func callAsFunction(_ ids: Tensor, cache: KVCache? = nil) -> Tensor {
+        precondition(ids.rank == 2, "GPT-2 takes ids [B, T], got \(ids.shape)")
+        let (b, t) = (ids.shape[0], ids.shape[1])
+        let start = cache?.length ?? 0
+        precondition(start + t <= config.contextLength, "sequence of \(start + t) positions exceeds the context of \(config.contextLength)")
+        let positions = Tensor(indices: Array(start..<(start + t)), shape: [t])
+        var x = transformer.wte(ids) + transformer.wpe(positions)       // (B, T, C)
+        x = transformer.embeddingDropout(x)
+        for (l, block) in transformer.blocks.enumerated() { x = block(x, cache: cache, layer: l) }
+        x = transformer.lnF(x)                                            // (B, T, C)
+        // Tied head: logits = x · wteᵀ
+        return x.reshaped([b * t, config.width]).matmul(transformer.wte.weight.value.transposed())
+            .reshaped([b, t, config.vocabSize])                           // (B, T, V)
+    }
+
+    /// Mean cross-entropy of next-token prediction: `logits(ids)` against `targets` `[B, T]`.
+    public func loss(_ ids: Tensor, targets: Tensor) -> Tensor {
+        self(ids).crossEntropy(targets: targets)
+    }
+
+    /// A new cache for generation.
+    public func makeCache() -> KVCache { KVCache(layers: config.layers) }
+}
+
+/// A model file or configuration that cannot be used, with the reason.
+public struct ModelError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
