@@ -57,6 +57,8 @@ let package = Package(
         ),
         .target(name: "LMKitTokenizers", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
         .target(name: "LMKitModels", dependencies: ["LMKitNN"], swiftSettings: fastMath),
+        .target(name: "LMKitGeneration", dependencies: ["LMKitModels", "LMKitTokenizers"], swiftSettings: fastMath),
+        .target(name: "LMKitTraining", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(
             name: "LMKitTour",
             dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitTokenizers", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
@@ -77,7 +79,7 @@ let package = Package(
         .testTarget(name: "LMKitAssetsTests", dependencies: ["LMKitAssets", "TestSupport"]),
         .testTarget(name: "LMKitEmbeddingsTests", dependencies: ["LMKitEmbeddings", "LMKitPlot", "TestSupport"]),
         .testTarget(name: "LMKitTokenizersTests", dependencies: ["LMKitTokenizers", "TestSupport"]),
-        .testTarget(name: "LMKitModelsTests", dependencies: ["LMKitModels", "TestSupport"]),
+        .testTarget(name: "LMKitModelsTests", dependencies: ["LMKitModels", "LMKitGeneration", "LMKitTraining", "TestSupport"]),
         .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

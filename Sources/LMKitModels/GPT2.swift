@@ -22,6 +22,12 @@ public struct GPT2Config: Codable, Sendable, Equatable {
     public var embeddingDropout = 0.1
     public var attentionDropout = 0.1
     public var tieWordEmbeddings = true
+    /// Width of the MLP's hidden layer; nil: 4 × width.
+    public var innerWidth: Int? = nil
+    /// GPT-2 variants Hugging Face can express that LMKit does not implement (checked in `validate`).
+    public var scaleAttentionWeights = true
+    public var scaleAttentionByInverseLayerIndex = false
+    public var reorderAndUpcastAttention = false
     public var bosTokenID: Int? = 50256
     public var eosTokenID: Int? = 50256
     public var modelType = "gpt2"
@@ -32,7 +38,9 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         case layerNormEpsilon = "layer_norm_epsilon", activation = "activation_function"
         case residualDropout = "resid_pdrop", embeddingDropout = "embd_pdrop", attentionDropout = "attn_pdrop"
         case tieWordEmbeddings = "tie_word_embeddings", bosTokenID = "bos_token_id", eosTokenID = "eos_token_id"
-        case modelType = "model_type", architectures
+        case modelType = "model_type", architectures, innerWidth = "n_inner"
+        case scaleAttentionWeights = "scale_attn_weights", scaleAttentionByInverseLayerIndex = "scale_attn_by_inverse_layer_idx"
+        case reorderAndUpcastAttention = "reorder_and_upcast_attn"
     }
 
     public init(vocabSize: Int = 50257, contextLength: Int = 1024, width: Int = 768, layers: Int = 12, heads: Int = 12,
@@ -61,6 +69,10 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         eosTokenID = try c.decodeIfPresent(Int.self, forKey: .eosTokenID)
         modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "gpt2"
         architectures = try c.decodeIfPresent([String].self, forKey: .architectures)
+        innerWidth = try c.decodeIfPresent(Int.self, forKey: .innerWidth)
+        scaleAttentionWeights = try c.decodeIfPresent(Bool.self, forKey: .scaleAttentionWeights) ?? true
+        scaleAttentionByInverseLayerIndex = try c.decodeIfPresent(Bool.self, forKey: .scaleAttentionByInverseLayerIndex) ?? false
+        reorderAndUpcastAttention = try c.decodeIfPresent(Bool.self, forKey: .reorderAndUpcastAttention) ?? false
     }
 
     /// Checks the numbers a model can be built from.
@@ -73,6 +85,10 @@ public struct GPT2Config: Codable, Sendable, Equatable {
             throw ModelError("config: activation_function \"\(activation)\" is not supported (gelu_new, gelu_pytorch_tanh, gelu)")
         }
         guard modelType == "gpt2" else { throw ModelError("config: model_type \"\(modelType)\" is not gpt2") }
+        guard scaleAttentionWeights, !scaleAttentionByInverseLayerIndex else {
+            throw ModelError("config: scale_attn_weights false or scale_attn_by_inverse_layer_idx true is not supported")
+        }
+        if let innerWidth, innerWidth <= 0 { throw ModelError("config: n_inner must be positive") }
     }
 }
 
@@ -88,7 +104,7 @@ public final class GPT2Block: Module {
         ln1 = LayerNorm(c.width, eps: c.layerNormEpsilon)
         attn = CausalSelfAttention(width: c.width, heads: c.heads, dropout: c.residualDropout, generator: &generator)
         ln2 = LayerNorm(c.width, eps: c.layerNormEpsilon)
-        mlp = MLP(width: c.width, hidden: 4 * c.width, approximateGELU: c.activation != "gelu", generator: &generator)
+        mlp = MLP(width: c.width, hidden: c.innerWidth ?? 4 * c.width, approximateGELU: c.activation != "gelu", generator: &generator)
         mlpDropout = Dropout(c.residualDropout, seed: generator.next())
         super.init()
         register("ln_1", ln1)

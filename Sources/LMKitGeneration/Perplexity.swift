@@ -1,0 +1,55 @@
+import Foundation
+import LMKitModels
+import LMKitNN
+import LMKitTensor
+import LMKitTokenizers
+
+/// Perplexity of a model on a text: exp of the mean negative log-likelihood of each token given the
+/// ones before it. Long texts are scored in windows of the model's context that overlap by half, each
+/// token scored once with at least half a context before it (Hugging Face's "perplexity of
+/// fixed-length models" method).
+public enum Perplexity {
+    public struct Result: Codable, Sendable {
+        public var tokens: Int
+        /// Mean negative log-likelihood, nats per token.
+        public var nllPerToken: Double
+        public var perplexity: Double
+        /// Nats per character of the text (comparable across tokenizers).
+        public var nllPerCharacter: Double
+        public var seconds: Double
+    }
+
+    public static func evaluate(model: any CausalLanguageModel, tokenizer: Tokenizer, text: String, context: Int? = nil,
+                                progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
+        let start = Date()
+        let ids = try tokenizer.encodeIDs(text, specialTokens: .text)
+        guard ids.count >= 2 else { throw GenerationError("the text has \(ids.count) token(s); perplexity needs at least 2") }
+        guard ids.allSatisfy({ $0 < model.vocabularySize }) else { throw GenerationError("the tokenizer gives ids outside the model's vocabulary") }
+        let window = min(context ?? model.contextLength, model.contextLength)
+        let stride = max(1, window / 2)
+        var total = 0.0
+        var scored = 0
+        var begin = 0
+        var previousEnd = 0
+        while previousEnd < ids.count - 1 || begin == 0 {
+            let end = min(begin + window, ids.count - 1)   // inputs ids[begin..<end], targets ids[begin+1...end]
+            let input = Array(ids[begin..<end])
+            var targets = Array(ids[(begin + 1)...end])
+            let fresh = end - max(previousEnd, begin)      // score only targets not scored before
+            for i in 0..<(targets.count - fresh) { targets[i] = -100 }
+            let loss = GradMode.withoutGradient {
+                model.logits(Tensor(indices: input, shape: [1, input.count]), cache: nil)
+                    .crossEntropy(targets: Tensor(indices: targets, shape: [1, targets.count]))
+            }
+            total += loss.item() * Double(fresh)
+            scored += fresh
+            previousEnd = end
+            progress(end, ids.count - 1)
+            if end >= ids.count - 1 { break }
+            begin += stride
+        }
+        let nll = total / Double(scored)
+        return Result(tokens: scored, nllPerToken: nll, perplexity: Foundation.exp(nll),
+                      nllPerCharacter: total / Double(max(1, text.count)), seconds: Date().timeIntervalSince(start))
+    }
+}

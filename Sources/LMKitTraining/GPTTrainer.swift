@@ -1,0 +1,302 @@
+import Foundation
+import LMKitAssets
+import LMKitModels
+import LMKitNN
+import LMKitPlot
+import LMKitTensor
+import LMKitTokenizers
+
+/// Pretrains a GPT-2-architecture model on a text file (nanoGPT's `train.py`, in Swift).
+///
+/// The output folder holds:
+/// - `model/`: the best model so far (lowest validation loss) as a Hugging Face folder
+///   (`config.json`, `model.safetensors`, tokenizer files) for `lmkit generate` and `transformers`;
+/// - `checkpoint/`: the latest state (model, AdamW moments, step, every random generator, history),
+///   replaced atomically, from which `resume` continues exactly as if never stopped;
+/// - `log.csv` (one row per evaluation) and `loss.svg` (training and validation loss);
+/// - `data/`: the tokenized corpus (`train.bin`, `val.bin`, `meta.json`).
+public final class GPTTrainer {
+    /// One evaluation's numbers (a row of `log.csv`).
+    public struct Record: Codable, Sendable, Equatable {
+        public var step: Int
+        public var trainLoss: Double
+        public var validationLoss: Double
+        public var learningRate: Double
+        public var tokensPerSecond: Double
+        public var elapsedSeconds: Double
+    }
+
+    /// Where training is, for a progress bar.
+    public struct Progress: Sendable {
+        public let step: Int, maxSteps: Int
+        public let loss: Double
+        public let tokensPerSecond: Double
+        public let elapsedSeconds: Double
+        public let learningRate: Double
+        /// Set right after an evaluation.
+        public let evaluation: Record?
+    }
+
+    /// What a finished run reports.
+    public struct Summary: Codable, Sendable {
+        public var steps: Int
+        public var parameters: Int
+        public var bestValidationLoss: Double
+        public var finalTrainLoss: Double
+        public var finalValidationLoss: Double
+        public var seconds: Double
+        public var stoppedEarly: Bool
+        public var reason: String
+        public var modelFolder: String
+        public var history: [Record]
+    }
+
+    struct State: Codable {
+        var config: GPTTrainingConfig
+        var step: Int
+        var dataGenerator: RandomGenerator
+        var dropoutGenerators: [RandomGenerator]
+        var bestValidationLoss: Double
+        var evaluationsWithoutImprovement: Int
+        var elapsedSeconds: Double
+        var history: [Record]
+    }
+
+    public let config: GPTTrainingConfig
+    public let output: String
+    public let corpus: String
+    public let model: GPT2LMHeadModel
+    public let tokenizer: Tokenizer
+    let data: TokenData
+    let optimizer: Adam
+    private var state: State
+    private let tokenizerFiles: [(name: String, bytes: [UInt8])]
+
+    /// Sets up a run in `output` on `corpus`; with `resume`, continues the checkpoint there (its
+    /// configuration wins over `config`).
+    public init(config: GPTTrainingConfig, corpus: String, output: String, resume: Bool = false, assets: AssetStore = AssetStore()) throws {
+        let checkpoint = GPTTrainer.checkpointFolder(output)
+        var config = config
+        var resumed: State? = nil
+        if resume {
+            guard let folder = checkpoint, let data = FileManager.default.contents(atPath: folder + "/trainer_state.json") else {
+                throw TrainingError("\(output): no checkpoint to resume (run without --resume to start)")
+            }
+            do { resumed = try JSONDecoder().decode(State.self, from: data) } catch {
+                throw TrainingError("\(folder)/trainer_state.json: unreadable (\(error))")
+            }
+            config = resumed!.config
+        }
+        try config.validate()
+        self.config = config
+        self.output = output
+        self.corpus = corpus
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+
+        // Tokenizer.
+        var files: [(String, [UInt8])] = []
+        if config.tokenizer == "char" {
+            if let folder = checkpoint, resume, let json = FileManager.default.contents(atPath: folder + "/tokenizer.json") {
+                tokenizer = try Tokenizer(jsonData: json)
+                files = [("tokenizer.json", Array(json))]
+            } else {
+                guard let raw = FileManager.default.contents(atPath: corpus), let text = String(validating: raw, as: UTF8.self) else {
+                    throw TrainingError("\(corpus): cannot read it as UTF-8 text")
+                }
+                let made = try TokenizerTrainer.characterLevel(text: text)
+                tokenizer = made.tokenizer
+                files = [("tokenizer.json", Array(made.json))]
+            }
+        } else {
+            let path = config.tokenizer == "gpt2" ? try assets.folder(.gpt2) : config.tokenizer
+            tokenizer = try Tokenizer(contentsOf: path)
+            files = GPTTrainer.tokenizerFiles(at: path)
+        }
+        tokenizerFiles = files
+        data = try TokenData.prepare(corpus: corpus, tokenizer: tokenizer, tokenizerName: config.tokenizer,
+                                     folder: output + "/data", validationFraction: config.validationFraction)
+
+        // Model and optimizer.
+        let modelConfig = GPT2Config(vocabSize: tokenizer.vocabularySize, contextLength: config.context, width: config.width,
+                                     layers: config.layers, heads: config.heads, dropout: config.dropout)
+        model = try GPT2LMHeadModel(modelConfig, seed: config.seed)
+        optimizer = Adam.adamW(model.namedParameters(), learningRate: config.learningRate, beta1: config.beta1,
+                               beta2: config.beta2, weightDecay: config.weightDecay)
+        if let resumed, let folder = checkpoint {
+            try model.load(contentsOf: folder + "/model.safetensors")
+            try optimizer.load(state: try SafetensorsFile(path: folder + "/optimizer.safetensors").tensors())
+            let drops = GPTTrainer.dropouts(model)
+            guard drops.count == resumed.dropoutGenerators.count else { throw TrainingError("\(folder): dropout state does not fit the model") }
+            for (d, g) in zip(drops, resumed.dropoutGenerators) { d.generator = g }
+            state = resumed
+        } else {
+            state = State(config: config, step: 0, dataGenerator: RandomGenerator(seed: config.seed &+ 1), dropoutGenerators: [],
+                          bestValidationLoss: .infinity, evaluationsWithoutImprovement: 0, elapsedSeconds: 0, history: [])
+        }
+    }
+
+    /// The learning rate at `step`: linear warm-up, then cosine decay to the minimum.
+    public var schedule: WarmupCosineSchedule {
+        WarmupCosineSchedule(peak: config.learningRate, floor: config.minLearningRate, warmupSteps: config.warmupSteps, totalSteps: config.maxSteps)
+    }
+
+    /// Number of optimizer steps taken so far (continues after a resume).
+    public var step: Int { state.step }
+
+    /// Trains until `maxSteps`, early stopping, or the time limit; reports through `progress`.
+    /// `stopAfter` ends the run at that step as an interruption would (the checkpoint of the last
+    /// evaluation is what a resume continues from).
+    public func run(stopAfter: Int? = nil, progress: (Progress) -> Void = { _ in }) throws -> Summary {
+        let c = config
+        let tokensPerStep = Double(c.batchSize * c.gradientAccumulation * c.context)
+        let start = Date()
+        let elapsedBefore = state.elapsedSeconds
+        var recentLosses: [Double] = []
+        var lastTime = Date(), lastStep = state.step
+        var reason = "reached max steps \(c.maxSteps)"
+        var stoppedEarly = false
+        model.train()
+        while state.step < c.maxSteps {
+            let lr = schedule.learningRate(at: state.step)
+            optimizer.learningRate = lr
+            model.zeroGradients()
+            var stepLoss = 0.0
+            for _ in 0..<c.gradientAccumulation {
+                let (x, y) = data.batch(.train, size: c.batchSize, context: c.context, generator: &state.dataGenerator)
+                var loss = model.loss(x, targets: y)                                  // scalar
+                if c.gradientAccumulation > 1 { loss = loss * Tensor(1 / Double(c.gradientAccumulation), dtype: loss.dtype) }
+                loss.backward()
+                stepLoss += loss.item()
+            }
+            if c.gradientClip > 0 { _ = clipGradientNorm(model.parameters, maxNorm: c.gradientClip) }
+            optimizer.step()
+            state.step += 1
+            recentLosses.append(stepLoss)
+            if recentLosses.count > c.evalInterval { recentLosses.removeFirst() }
+            let now = Date()
+            let elapsed = elapsedBefore + now.timeIntervalSince(start)
+            let rate = Double(state.step - lastStep) * tokensPerStep / max(now.timeIntervalSince(lastTime), 1e-9)
+            var record: Record? = nil
+            let timeUp = c.maxMinutes > 0 && elapsed >= c.maxMinutes * 60
+            if state.step % c.evalInterval == 0 || state.step == c.maxSteps || timeUp {
+                let validation = evaluate()
+                let r = Record(step: state.step, trainLoss: recentLosses.reduce(0, +) / Double(recentLosses.count),
+                               validationLoss: validation, learningRate: lr, tokensPerSecond: rate, elapsedSeconds: elapsed)
+                record = r
+                state.history.append(r)
+                state.elapsedSeconds = elapsed
+                if validation < state.bestValidationLoss {
+                    state.bestValidationLoss = validation
+                    state.evaluationsWithoutImprovement = 0
+                    try saveModel(to: output + "/model")
+                } else {
+                    state.evaluationsWithoutImprovement += 1
+                }
+                try saveCheckpoint()
+                try writeLog()
+                lastTime = Date()
+                lastStep = state.step
+                if c.patience > 0 && state.evaluationsWithoutImprovement >= c.patience {
+                    reason = "validation loss did not improve for \(c.patience) evaluations (best \(String(format: "%.4f", state.bestValidationLoss)))"
+                    stoppedEarly = true
+                }
+                if timeUp { reason = "time limit of \(c.maxMinutes) minutes"; stoppedEarly = true }
+            }
+            progress(Progress(step: state.step, maxSteps: c.maxSteps, loss: stepLoss, tokensPerSecond: rate,
+                              elapsedSeconds: elapsed, learningRate: lr, evaluation: record))
+            if stoppedEarly { break }
+            if let stopAfter, state.step >= stopAfter { reason = "stopped at step \(stopAfter)"; break }
+        }
+        model.eval()
+        let last = state.history.last
+        return Summary(steps: state.step, parameters: model.parameterCount, bestValidationLoss: state.bestValidationLoss,
+                       finalTrainLoss: last?.trainLoss ?? .nan, finalValidationLoss: last?.validationLoss ?? .nan,
+                       seconds: state.elapsedSeconds, stoppedEarly: stoppedEarly, reason: reason,
+                       modelFolder: output + "/model", history: state.history)
+    }
+
+    /// Mean validation loss over `evalBatches` batches drawn with a generator of their own (the same
+    /// batches at every evaluation, and the training stream is left untouched).
+    func evaluate() -> Double {
+        model.eval()
+        defer { model.train() }
+        var g = RandomGenerator(seed: config.seed &+ 7919)
+        var total = 0.0
+        GradMode.withoutGradient {
+            for _ in 0..<config.evalBatches {
+                let (x, y) = data.batch(.validation, size: config.batchSize, context: config.context, generator: &g)
+                total += model.loss(x, targets: y).item()
+            }
+        }
+        return total / Double(config.evalBatches)
+    }
+
+    // MARK: Files
+
+    func saveModel(to folder: String) throws {
+        try model.save(folder: folder)
+        for (name, bytes) in tokenizerFiles { try AtomicFile.write(bytes, to: folder + "/" + name) }
+    }
+
+    /// Writes the checkpoint into a new folder, then swaps it in: a crash at any point leaves either
+    /// the previous checkpoint or the new one.
+    func saveCheckpoint() throws {
+        let fresh = output + "/checkpoint.new", current = output + "/checkpoint", old = output + "/checkpoint.old"
+        let fm = FileManager.default
+        try? fm.removeItem(atPath: fresh)
+        try fm.createDirectory(atPath: fresh, withIntermediateDirectories: true)
+        try model.save(to: fresh + "/model.safetensors")
+        try SafetensorsFile.write(optimizer.stateDict(), metadata: ["format": "lmkit-adamw"], to: fresh + "/optimizer.safetensors")
+        for (name, bytes) in tokenizerFiles { try AtomicFile.write(bytes, to: fresh + "/" + name) }
+        var s = state
+        s.dropoutGenerators = GPTTrainer.dropouts(model).map(\.generator)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try AtomicFile.write(Array(try encoder.encode(s)), to: fresh + "/trainer_state.json")
+        try? fm.removeItem(atPath: old)
+        if fm.fileExists(atPath: current) { try fm.moveItem(atPath: current, toPath: old) }
+        try fm.moveItem(atPath: fresh, toPath: current)
+        try? fm.removeItem(atPath: old)
+    }
+
+    /// The checkpoint to resume from: `checkpoint/`, or `checkpoint.old/` if a crash hit the swap.
+    static func checkpointFolder(_ output: String) -> String? {
+        for name in ["checkpoint", "checkpoint.old"] where FileManager.default.fileExists(atPath: output + "/" + name + "/trainer_state.json") {
+            return output + "/" + name
+        }
+        return nil
+    }
+
+    func writeLog() throws {
+        var csv = "step,train_loss,val_loss,learning_rate,tokens_per_s,elapsed_s\n"
+        for r in state.history {
+            csv += "\(r.step),\(r.trainLoss),\(r.validationLoss),\(r.learningRate),\(Int(r.tokensPerSecond)),\(String(format: "%.1f", r.elapsedSeconds))\n"
+        }
+        try AtomicFile.write(Array(csv.utf8), to: output + "/log.csv")
+        let plot = LinePlot(title: "GPT training on \((corpus as NSString).lastPathComponent)", xLabel: "step", yLabel: "loss (nats/token)",
+                            series: [.init(name: "train", points: state.history.map { (Double($0.step), $0.trainLoss) }),
+                                     .init(name: "validation", points: state.history.map { (Double($0.step), $0.validationLoss) })])
+        try AtomicFile.write(Array(plot.svg().utf8), to: output + "/loss.svg")
+    }
+
+    static func tokenizerFiles(at path: String) -> [(String, [UInt8])] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return [] }
+        if !isDirectory.boolValue {
+            let name = path.hasSuffix(".json") ? "tokenizer.json" : (path as NSString).lastPathComponent
+            return FileManager.default.contents(atPath: path).map { [(name, Array($0))] } ?? []
+        }
+        return ["tokenizer.json", "vocab.json", "merges.txt", "vocab.txt", "tokenizer_config.json"].compactMap { name in
+            FileManager.default.contents(atPath: path + "/" + name).map { (name, Array($0)) }
+        }
+    }
+
+    /// Every dropout layer of a model, in a fixed order (their random streams are checkpointed).
+    static func dropouts(_ module: Module) -> [Dropout] {
+        var out: [Dropout] = []
+        if let d = module as? Dropout { out.append(d) }
+        for c in module.children { out += dropouts(c.module) }
+        return out
+    }
+}

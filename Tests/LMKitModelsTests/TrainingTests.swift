@@ -1,0 +1,113 @@
+import Foundation
+import LMKitGeneration
+import LMKitModels
+import LMKitNN
+import LMKitTensor
+import LMKitTokenizers
+import LMKitTraining
+import Testing
+import TestSupport
+
+/// The GPT training loop, generation and perplexity on a small corpus: loss falls, checkpoints
+/// resume exactly, the saved model generates, the KV cache changes nothing but speed.
+@Suite(.serialized) struct TrainingTests {
+    let folder = TemporaryFolder(prefix: "lmkit-train")
+
+    /// About 60 KB of varied text from the tokenizer goldens' corpus.
+    func corpus() throws -> String {
+        let data = try #require(FileManager.default.contents(atPath: fixturePath("tokenizers/texts.json")))
+        let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let texts = (root["texts"] as? [[String: Any]] ?? []).compactMap { $0["text"] as? String }
+        let path = folder.path + "/corpus.txt"
+        try Data(texts.prefix(60).joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func tinyConfig() -> GPTTrainingConfig {
+        var c = GPTTrainingConfig()
+        c.layers = 2; c.width = 32; c.heads = 4; c.context = 32; c.batchSize = 8
+        c.maxSteps = 40; c.warmupSteps = 5; c.evalInterval = 10; c.evalBatches = 4; c.learningRate = 3e-3; c.minLearningRate = 3e-4
+        c.dropout = 0.1
+        return c
+    }
+
+    @Test func lossFallsAndTheModelFolderGenerates() throws {
+        let corpus = try corpus()
+        let out = folder.path + "/run"
+        let trainer = try GPTTrainer(config: tinyConfig(), corpus: corpus, output: out)
+        let summary = try trainer.run()
+        #expect(summary.steps == 40)
+        #expect(summary.history.count == 4)
+        let first = try #require(summary.history.first), last = try #require(summary.history.last)
+        #expect(last.trainLoss < first.trainLoss, "train loss \(first.trainLoss) → \(last.trainLoss)")
+        #expect(summary.bestValidationLoss < log(Double(trainer.tokenizer.vocabularySize)))
+        for file in ["model/config.json", "model/model.safetensors", "model/tokenizer.json", "checkpoint/trainer_state.json",
+                     "checkpoint/optimizer.safetensors", "log.csv", "loss.svg", "data/train.bin", "data/meta.json"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + file), "\(file)")
+        }
+        let csv = try String(contentsOfFile: out + "/log.csv", encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 5)
+
+        // The saved folder loads and generates; greedy decoding is the same with and without the cache.
+        let model = try GPT2LMHeadModel(folder: out + "/model")
+        model.eval()
+        let tokenizer = try Tokenizer(contentsOf: out + "/model")
+        let generator = Generator(model: model, tokenizer: tokenizer)
+        var streamed = ""
+        let cached = try generator.generate("The ", maxTokens: 40, sampling: .init(temperature: 0)) { streamed += $0 }
+        let uncached = try generator.generate("The ", maxTokens: 40, sampling: .init(temperature: 0), useCache: false)
+        #expect(cached.text == uncached.text)
+        #expect(streamed == cached.text)
+        #expect(cached.generatedTokens == 40)
+        // Beyond the 32-position context the cache restarts from the last half context.
+        let long = try generator.generate("The ", maxTokens: 70, sampling: .init(temperature: 0.8, topK: 10, seed: 3))
+        #expect(long.generatedTokens == 70)
+        let seededA = try generator.generate("A", maxTokens: 20, sampling: .init(temperature: 1, topP: 0.9, seed: 9))
+        let seededB = try generator.generate("A", maxTokens: 20, sampling: .init(temperature: 1, topP: 0.9, seed: 9))
+        #expect(seededA.text == seededB.text)
+        let stopped = try generator.generate("The ", maxTokens: 40, sampling: .init(temperature: 0), stopSequences: [String(cached.text.dropFirst(3).prefix(2))])
+        #expect(stopped.finishReason == "stop sequence" && stopped.text.count < cached.text.count)
+
+        let text = try String(contentsOfFile: corpus, encoding: .utf8)
+        let ppl = try Perplexity.evaluate(model: model, tokenizer: tokenizer, text: String(text.prefix(2000)))
+        #expect(ppl.tokens == (try tokenizer.encodeIDs(String(text.prefix(2000)), specialTokens: .text)).count - 1)
+        #expect(ppl.perplexity > 1 && ppl.perplexity < Double(tokenizer.vocabularySize))
+    }
+
+    @Test func resumeContinuesExactly() throws {
+        let corpus = try corpus()
+        var config = tinyConfig()
+        config.maxSteps = 20
+        let straight = try GPTTrainer(config: config, corpus: corpus, output: folder.path + "/straight")
+        _ = try straight.run()
+        let interrupted = try GPTTrainer(config: config, corpus: corpus, output: folder.path + "/resumed")
+        _ = try interrupted.run(stopAfter: 10)
+        let resumed = try GPTTrainer(config: config, corpus: corpus, output: folder.path + "/resumed", resume: true)
+        #expect(resumed.step == 10)
+        _ = try resumed.run()
+        let a = straight.model.stateDict(), b = resumed.model.stateDict()
+        for (name, t) in a {
+            let c = compare(try #require(b[name]), t, rtol: 0, atol: 0)
+            #expect(c.withinTolerance, "\(name): \(c)")
+        }
+    }
+
+    @Test func samplerOptions() throws {
+        let logits: [Float] = [0.1, 2.0, -1.0, 1.9]
+        var greedy = Sampler(.init(temperature: 0))
+        #expect(greedy.next(logits: logits, history: []) == 1)
+        var topOne = Sampler(.init(temperature: 1, topK: 1, seed: 4))
+        for _ in 0..<20 { #expect(topOne.next(logits: logits, history: []) == 1) }
+        var nucleus = Sampler(.init(temperature: 1, topP: 0.01, seed: 4))
+        #expect(nucleus.next(logits: logits, history: []) == 1)
+        var penalized = Sampler(.init(temperature: 0, repetitionPenalty: 2))
+        #expect(penalized.next(logits: logits, history: [1]) == 3)
+        var counts = [0, 0, 0, 0]
+        var s = Sampler(.init(temperature: 1, seed: 1))
+        for _ in 0..<4000 { counts[s.next(logits: logits, history: [])] += 1 }
+        let p1 = exp(2.0) / ([0.1, 2.0, -1.0, 1.9].map { exp($0) }.reduce(0, +))
+        #expect(abs(Double(counts[1]) / 4000 - p1) < 0.03, "\(counts)")
+        #expect(throws: GenerationError.self) { try SamplingOptions(temperature: -1).validate() }
+        #expect(throws: GenerationError.self) { try SamplingOptions(topP: 0).validate() }
+    }
+}
