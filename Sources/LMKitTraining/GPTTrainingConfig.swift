@@ -75,8 +75,8 @@ public struct GPTTrainingConfig: Codable, Sendable, Equatable {
         try need(width % heads == 0, "width \(width) is not a multiple of heads \(heads)")
         try need(dropout >= 0 && dropout < 1, "dropout \(dropout) must be in [0, 1)")
         try need(batchSize > 0 && gradientAccumulation > 0, "batch size and gradient accumulation must be positive")
-        try need(learningRate > 0 && minLearningRate >= 0 && minLearningRate <= learningRate, "need 0 ≤ min learning rate ≤ learning rate, learning rate > 0")
-        try need(maxSteps > 0 && warmupSteps >= 0 && warmupSteps < maxSteps, "need 0 ≤ warmup steps < max steps")
+        try need(learningRate > 0 && minLearningRate >= 0 && minLearningRate <= learningRate, "need 0 ≤ min learning rate (\(minLearningRate)) ≤ learning rate (\(learningRate)), learning rate > 0")
+        try need(maxSteps > 0 && warmupSteps >= 0 && warmupSteps < maxSteps, "warmup steps (\(warmupSteps)) must be at least 0 and less than max steps (\(maxSteps))")
         try need(evalInterval > 0 && evalBatches > 0 && patience >= 0 && maxMinutes >= 0, "eval interval and eval batches must be positive")
         try need(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && weightDecay >= 0 && gradientClip >= 0, "betas in [0, 1), weight decay and clip ≥ 0")
     }

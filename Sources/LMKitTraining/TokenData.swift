@@ -46,8 +46,14 @@ public final class TokenData: @unchecked Sendable {
         guard validationFraction > 0 && validationFraction < 0.5 else { throw TrainingError("validation fraction \(validationFraction) must be in (0, 0.5)") }
         // Cut at a line boundary near the split point, so each part tokenizes on its own.
         let bytes = Array(text.utf8)
-        var cut = Int(Double(bytes.count) * (1 - validationFraction))
+        let target = max(1, Int(Double(bytes.count) * (1 - validationFraction)))
+        var cut = target
         while cut < bytes.count && bytes[cut - 1] != 0x0A { cut += 1 }
+        if cut >= bytes.count {
+            // No line break after the split point: cut at a character boundary instead.
+            cut = target
+            while cut < bytes.count && bytes[cut] & 0xC0 == 0x80 { cut += 1 }
+        }
         let trainText = String(decoding: bytes[..<cut], as: UTF8.self)
         let valText = String(decoding: bytes[cut...], as: UTF8.self)
         let trainIDs = try tokenizer.encodeIDs(trainText, specialTokens: .text)

@@ -25,3 +25,9 @@ func writeStandardError(_ text: String) {
     _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
 }
 
+
+/// Writes to file descriptor 1 at once, unbuffered (streamed generation must appear as it comes).
+func writeStandardOutput(_ text: String) {
+    var bytes = Array(text.utf8)
+    _ = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
+}

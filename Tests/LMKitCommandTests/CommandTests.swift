@@ -18,7 +18,9 @@ import TestSupport
 
     struct Run { let status: Int32; let stdout: String; let stderr: String }
 
-    func lmkit(_ arguments: String...) throws -> Run {
+    func lmkit(_ arguments: String...) throws -> Run { try lmkit(arguments: arguments) }
+
+    func lmkit(arguments: [String]) throws -> Run {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import LMKitGeneration
+
+/// `lmkit eval`: measure models.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate models.",
+        subcommands: [PerplexityCommand.self]
+    )
+
+    struct PerplexityCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "perplexity",
+            abstract: "Perplexity of a language model on a text file.",
+            discussion: """
+            Every token is scored given the tokens before it, in windows of the model's context that
+            overlap by half (each token is scored once, with at least half a context before it).
+
+            --json prints one JSON object:
+              {"tokens": Int, "nllPerToken": Double, "perplexity": Double, "nllPerCharacter": Double, "seconds": Double}
+            """
+        )
+
+        @Option(help: "Model folder.") var model: String
+        @Argument(help: "UTF-8 text file.") var file: String
+        @Option(help: "Window length (default: the model's context).") var context: Int?
+        @Flag(help: "One JSON object instead of the report.") var json = false
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file): cannot read the file") }
+            guard let text = String(validating: data, as: UTF8.self) else { throw ValidationError("\(file): not valid UTF-8 text") }
+            if let context, context < 2 { throw ValidationError("--context must be at least 2") }
+            let (lm, tokenizer) = try ModelLoader.load(model)
+            let r = try Perplexity.evaluate(model: lm, tokenizer: tokenizer, text: text, context: context)
+            if json { try printJSON(r); return }
+            print("perplexity \(String(format: "%.3f", r.perplexity))  (\(String(format: "%.4f", r.nllPerToken)) nats/token, \(String(format: "%.4f", r.nllPerCharacter)) nats/char, \(r.tokens) tokens, \(String(format: "%.1f", r.seconds)) s)")
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import LMKitGeneration
+import LMKitModels
+import LMKitTokenizers
+
+/// `lmkit generate`: continue a prompt with a trained model, streaming the text.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Continue a prompt with a language model, streaming tokens as they come.",
+        discussion: """
+        --model is a model folder (config.json, model.safetensors and tokenizer files), such as the
+        OUT/model folder `lmkit train gpt` writes or a Hugging Face GPT-2 folder.
+
+        Sampling: --temperature 0 is greedy decoding (deterministic); otherwise tokens are drawn after
+        the repetition penalty, temperature, top-k and top-p, from a random stream seeded by --seed.
+        Generation stops at --max-tokens, at the model's end-of-text token, or before the first --stop
+        sequence.
+
+        --json prints one JSON object at the end instead of streaming:
+          {"prompt": String, "text": String, "promptTokens": Int, "generatedTokens": Int,
+           "finishReason": "length" | "stop token" | "stop sequence", "seconds": Double, "tokensPerSecond": Double}
+        """
+    )
+
+    @Option(help: "Model folder.")
+    var model: String
+
+    @Argument(help: "The prompt.")
+    var prompt: String
+
+    @Option(help: "Most tokens to generate.") var maxTokens = 200
+    @Option(help: "0: greedy.") var temperature = 1.0
+    @Option(help: "Keep the k most likely tokens (0: all).") var topK = 0
+    @Option(help: "Nucleus sampling: keep the most likely tokens up to this probability.") var topP = 1.0
+    @Option(help: "Penalty for tokens already in the text (1: off).") var repetitionPenalty = 1.0
+    @Option var seed: UInt64 = 0
+    @Option(help: "Stop before this text (repeatable).") var stop: [String] = []
+    @Flag(help: "Recompute the whole sequence for every token (to measure the KV cache).") var noCache = false
+    @Flag(help: "One JSON object at the end instead of streaming.") var json = false
+
+    func run() throws {
+        let (lm, tokenizer) = try ModelLoader.load(model)
+        let generator = Generator(model: lm, tokenizer: tokenizer)
+        let sampling = SamplingOptions(temperature: temperature, topK: topK, topP: topP, repetitionPenalty: repetitionPenalty, seed: seed)
+        let streaming = !json
+        if streaming { writeStandardOutput(prompt) }
+        let result = try generator.generate(prompt, maxTokens: maxTokens, sampling: sampling, stopSequences: stop, useCache: !noCache) { text in
+            if streaming { writeStandardOutput(text) }
+        }
+        if json { try printJSON(result); return }
+        writeStandardOutput("\n")
+        printError("(\(result.generatedTokens) tokens, \(String(format: "%.1f", result.tokensPerSecond)) tokens/s, stopped: \(result.finishReason))")
+    }
+}
+
+/// Models the command line can load.
+enum ModelLoader {
+    static func load(_ folder: String) throws -> (any CausalLanguageModel, Tokenizer) {
+        let configPath = (folder as NSString).appendingPathComponent("config.json")
+        guard let data = FileManager.default.contents(atPath: configPath) else {
+            throw ValidationError("--model \(folder): no config.json there (give a model folder, e.g. the model/ folder `lmkit train gpt` writes)")
+        }
+        let type = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["model_type"] as? String
+        guard type == "gpt2" else {
+            throw ValidationError("--model \(folder): model_type \(type.map { "\"\($0)\"" } ?? "missing") is not supported by this command yet (GPT-2 folders are)")
+        }
+        let model = try GPT2LMHeadModel(folder: folder)
+        model.eval()
+        let tokenizer = try Tokenizer(contentsOf: folder)
+        guard tokenizer.vocabularySize <= model.config.vocabSize else {
+            throw ValidationError("--model \(folder): the tokenizer has \(tokenizer.vocabularySize) tokens, the model \(model.config.vocabSize)")
+        }
+        return (model, tokenizer)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `lmkit train gpt`, `lmkit generate` and `lmkit eval perplexity`, as a user runs them.
+extension CommandTests {
+    @Test func trainThenGenerateThenEvaluate() throws {
+        let folder = TemporaryFolder(prefix: "lmkit-cli-gpt")
+        let corpus = folder.path + "/corpus.txt"
+        var lines: [String] = []
+        for i in 0..<400 { lines.append("line \(i % 10): to be or not to be, that is the question.") }
+        FileManager.default.createFile(atPath: corpus, contents: Data(lines.joined(separator: "\n").utf8))
+        let out = folder.path + "/run"
+        let common = ["--out", out, "--layers", "1", "--width", "32", "--heads", "2", "--context", "32", "--batch-size", "8",
+                      "--warmup-steps", "5", "--eval-interval", "20", "--eval-batches", "2"]
+        let train = try lmkit(arguments: ["train", "gpt", corpus] + common + ["--max-steps", "40", "--json"])
+        #expect(train.status == 0, "\(train.stderr)")
+        let summary = try json(train.stdout)
+        #expect(summary["steps"] as? Int == 40)
+        #expect((summary["bestValidationLoss"] as? Double ?? 9) < 2.5)
+        // Resume with the checkpoint's settings up to its max steps: nothing left to do.
+        let resumed = try lmkit(arguments: ["train", "gpt", corpus, "--out", out, "--resume", "--json"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let resumedSummary = try json(resumed.stdout)
+        #expect(resumedSummary["steps"] as? Int == 40)
+
+        let greedy = try lmkit(arguments: ["generate", "--model", out + "/model", "to be", "--max-tokens", "20", "--temperature", "0", "--json"])
+        #expect(greedy.status == 0, "\(greedy.stderr)")
+        let g = try json(greedy.stdout)
+        #expect(g["generatedTokens"] as? Int == 20)
+        let again = try json(try lmkit(arguments: ["generate", "--model", out + "/model", "to be", "--max-tokens", "20", "--temperature", "0", "--json"]).stdout)
+        #expect(again["text"] as? String == g["text"] as? String)
+        let streamed = try lmkit(arguments: ["generate", "--model", out + "/model", "to be", "--max-tokens", "20", "--temperature", "0"])
+        #expect(streamed.stdout == "to be" + (g["text"] as? String ?? "") + "\n")
+
+        let ppl = try lmkit(arguments: ["eval", "perplexity", "--model", out + "/model", corpus, "--json"])
+        #expect(ppl.status == 0, "\(ppl.stderr)")
+        let perplexity = try json(ppl.stdout)["perplexity"] as? Double
+        #expect((perplexity ?? 100) < 12, "\(perplexity ?? -1)")
+
+        let badModel = try lmkit(arguments: ["generate", "--model", folder.path, "x"])
+        #expect(badModel.status != 0 && badModel.stderr.contains("config.json"))
+        let badFlag = try lmkit(arguments: ["generate", "--model", out + "/model", "x", "--top-p", "0"])
+        #expect(badFlag.status != 0 && badFlag.stderr.contains("top-p"))
+        let badTrain = try lmkit(arguments: ["train", "gpt", corpus, "--out", folder.path + "/bad", "--width", "30", "--heads", "4"])
+        #expect(badTrain.status != 0 && badTrain.stderr.contains("width 30"))
+    }
+}
