@@ -61,10 +61,10 @@ let package = Package(
         .target(name: "LMKitTraining", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(
             name: "LMKitTour",
-            dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitTokenizers", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitTokenizers", "LMKitTraining", "LMKitGeneration", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: fastMath
         ),
-        .target(name: "LMKitBench", dependencies: ["LMKitNN", "LMKitTokenizers", "COpenBLAS"], swiftSettings: fastMath),
+        .target(name: "LMKitBench", dependencies: ["LMKitNN", "LMKitModels", "LMKitTokenizers", "COpenBLAS"], swiftSettings: fastMath),
         .executableTarget(
             name: "lmkit",
             dependencies: [

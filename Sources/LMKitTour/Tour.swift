@@ -18,10 +18,13 @@ public struct TourContext: Sendable {
     public let assets: AssetStore
     /// Seed for every random choice in the chapter.
     public let seed: UInt64
+    /// Shortened chapters (smaller models, fewer steps): a smoke run of the whole path in seconds.
+    public let quick: Bool
 
-    public init(assets: AssetStore = AssetStore(), seed: UInt64 = 42, narrate: @escaping @Sendable (String) -> Void) {
+    public init(assets: AssetStore = AssetStore(), seed: UInt64 = 42, quick: Bool = false, narrate: @escaping @Sendable (String) -> Void) {
         self.assets = assets
         self.seed = seed
+        self.quick = quick
         self.narrate = narrate
     }
 
@@ -42,7 +45,7 @@ public struct ChapterReport: Codable, Sendable {
 /// The guided walk through the study path, in order.
 public enum Tour {
     /// Every chapter that exists, in study-path order.
-    public static let chapters: [any TourChapter] = [TokenizersChapter(), TensorsChapter(), EmbeddingsChapter()]
+    public static let chapters: [any TourChapter] = [TokenizersChapter(), TensorsChapter(), EmbeddingsChapter(), GPTChapter()]
 
     /// The chapter called `name`, or nil.
     public static func chapter(named name: String) -> (any TourChapter)? {

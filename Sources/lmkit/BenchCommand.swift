@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark LMKit against reference implementations on this machine.",
-        subcommands: [Engine.self, Tokenizers.self]
+        subcommands: [Engine.self, Tokenizers.self, GPT.self]
     )
 
     struct Engine: ParsableCommand {
@@ -106,6 +106,47 @@ extension BenchCommand {
                     try AtomicFile.write(Array(ids.map { "\($0)\n" }.joined().utf8), to: dir + "/\(name).ids")
                 }
             }
+        }
+    }
+}
+
+extension BenchCommand {
+    struct GPT: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "GPT training step and generation speed (benchmarks/gpt runs it beside PyTorch).",
+            discussion: """
+            A training step (forward, cross-entropy, backward, clipping, AdamW) on random ids: tokens/s of the
+            median step and FLOP/s by nanoGPT's count (6·N + 12·L·H·Q·T per token), with the machine's sgemm
+            peak measured in the same run; then greedy generation with and without the KV cache.
+            Threads: LMKIT_THREADS (default: all cores).
+
+            --json prints one JSON object per line:
+              {"name": "train_tokens_per_s" | "train_flops_per_s" | "sgemm_peak_flops_per_s" |
+                       "generate_tokens_per_s_cache" | "generate_tokens_per_s_nocache",
+               "value": Double, "threads": Int}
+            """
+        )
+
+        @Option var layers = 6
+        @Option var width = 384
+        @Option var heads = 6
+        @Option var context = 256
+        @Option var batchSize = 16
+        @Option var vocab = 65
+        @Option(help: "Timed training steps (the median is reported).") var steps = 5
+        @Option(help: "Untimed training steps first.") var warmup = 2
+        @Option(help: "Tokens generated per timing.") var generateTokens = 128
+        @Flag(help: "One JSON object per line.") var json = false
+
+        func run() throws {
+            var bench = GPTBenchmark()
+            bench.layers = layers; bench.width = width; bench.heads = heads; bench.context = context
+            bench.batchSize = batchSize; bench.vocabulary = vocab; bench.steps = steps; bench.warmup = warmup
+            bench.generateTokens = generateTokens
+            let quiet = json
+            let rows = try bench.run { if !quiet { print("  " + $0) } }
+            if json { for r in rows { try printJSON(r) }; return }
+            for r in rows { print("\(r.name.padding(32)) \(Format.fixed(r.value, 1))") }
         }
     }
 }

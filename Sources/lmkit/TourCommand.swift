@@ -30,6 +30,9 @@ struct TourCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the results as JSON instead of the narration.")
     var json = false
 
+    @Flag(name: .long, help: "Shortened chapters (smaller models, fewer steps), for a quick look.")
+    var quick = false
+
     func run() throws {
         if list {
             for c in Tour.chapters { print("\(c.name)\t\(c.title)") }
@@ -43,7 +46,7 @@ struct TourCommand: ParsableCommand {
             selected = [c]
         }
         let quiet = json
-        let context = TourContext(seed: seed) { line in if !quiet { print(line) } }
+        let context = TourContext(seed: seed, quick: quick) { line in if !quiet { print(line) } }
         if !json {
             print("LMKit tour: \(selected.count) chapter\(selected.count == 1 ? "" : "s"). Assets: \(context.assets.root)")
         }

@@ -40,7 +40,7 @@ import TestSupport
     @Test func helpListsTheWorkingCommands() throws {
         let r = try lmkit("--help")
         #expect(r.status == 0)
-        for command in ["tour", "tokenize", "tokenizer", "embed", "bench", "assets"] { #expect(r.stdout.contains(command)) }
+        for command in ["tour", "tokenize", "tokenizer", "embed", "train", "generate", "eval", "bench", "assets"] { #expect(r.stdout.contains(command)) }
     }
 
     @Test func unknownChapterIsAClearError() throws {
@@ -53,7 +53,7 @@ import TestSupport
     @Test func tourListsChapters() throws {
         let r = try lmkit("tour", "--list")
         #expect(r.status == 0 && r.stdout.hasPrefix("tokenizers\t"))
-        #expect(r.stdout.contains("\ntensors\t") && r.stdout.contains("\nembeddings\t"))
+        #expect(r.stdout.contains("\ntensors\t") && r.stdout.contains("\nembeddings\t") && r.stdout.contains("\ngpt\t"))
     }
 
     @Test func tensorsChapterTrainsAndReportsJSON() throws {

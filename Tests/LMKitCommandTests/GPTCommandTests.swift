@@ -46,3 +46,16 @@ extension CommandTests {
         #expect(badTrain.status != 0 && badTrain.stderr.contains("width 30"))
     }
 }
+
+extension CommandTests {
+    @Test func gptChapterTrainsAndWrites() throws {
+        guard TestAssets.available(.shakespeare) else { return }
+        let r = try lmkit("tour", "--chapter", "gpt", "--quick", "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let chapters = try #require(try json(r.stdout)["chapters"] as? [[String: Any]])
+        let results = try #require(chapters.first?["results"] as? [String: Double])
+        #expect(results["steps"] == 90)
+        let first = try #require(results["validation_loss_first_eval"]), best = try #require(results["validation_loss_best"])
+        #expect(best < first && best < 3.0, "validation \(first) → \(best)")
+    }
+}
