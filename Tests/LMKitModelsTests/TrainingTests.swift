@@ -111,3 +111,40 @@ import TestSupport
         #expect(throws: GenerationError.self) { try SamplingOptions(topP: 0).validate() }
     }
 }
+
+extension TrainingTests {
+    /// A corpus whose held-out end is unlike the rest: as the model learns the training text, the
+    /// validation loss turns up, and training stops after `patience` evaluations without a new best.
+    @Test func earlyStoppingWhenValidationStopsImproving() throws {
+        var lines: [String] = []
+        for i in 0..<180 { lines.append(String(repeating: "abcab", count: 8) + " \(i % 3)") }
+        for _ in 0..<20 { lines.append(String(repeating: "zyxqw", count: 8)) }
+        let path = folder.path + "/skewed.txt"
+        try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
+        var config = tinyConfig()
+        config.maxSteps = 400; config.evalInterval = 10; config.patience = 2; config.dropout = 0; config.learningRate = 1e-2
+        let trainer = try GPTTrainer(config: config, corpus: path, output: folder.path + "/early")
+        let summary = try trainer.run()
+        #expect(summary.stoppedEarly && summary.steps < 400, "\(summary.reason) at \(summary.steps)")
+        #expect(summary.reason.contains("did not improve"))
+        // The saved model is the best one, not the last.
+        let best = try #require(summary.history.min { $0.validationLoss < $1.validationLoss })
+        #expect(best.validationLoss == summary.bestValidationLoss)
+    }
+
+    @Test func configFileAndGPT2Tokenizer() throws {
+        guard TestAssets.available(.gpt2) else { return }
+        let json = #"{"layers": 1, "width": 16, "heads": 2, "context": 16, "batch_size": 4, "max_steps": 6, "warmup_steps": 1, "eval_interval": 3, "eval_batches": 1, "tokenizer": "gpt2"}"#
+        let config = try JSONDecoder().decode(GPTTrainingConfig.self, from: Data(json.utf8))
+        #expect(config.layers == 1 && config.tokenizer == "gpt2" && config.learningRate == GPTTrainingConfig().learningRate)
+        let trainer = try GPTTrainer(config: config, corpus: try corpus(), output: folder.path + "/bpe")
+        #expect(trainer.tokenizer.vocabularySize == 50257)
+        _ = try trainer.run()
+        for file in ["vocab.json", "merges.txt", "config.json", "model.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: folder.path + "/bpe/model/" + file), "\(file)")
+        }
+        let model = try GPT2LMHeadModel(folder: folder.path + "/bpe/model")
+        #expect(model.config.vocabSize == 50257)
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(GPTTrainingConfig.self, from: Data(#"{"layers": "two"}"#.utf8)) }
+    }
+}
