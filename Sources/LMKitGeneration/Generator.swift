@@ -61,8 +61,8 @@ public final class Generator {
         // Prime the stream with the prompt so the first generated token decodes in context.
         for id in promptIDs { _ = try stream.step(id) }
         var generated = 0
-        var pending = Array(promptIDs.suffix(min(promptIDs.count, model.contextLength)))
-        if pending.count < promptIDs.count { cache.reset() }
+        // A prompt longer than the context keeps its last context's worth of tokens.
+        var pending = Array(promptIDs.suffix(model.contextLength))
         loop: while generated < maxTokens {
             if useCache && cache.length + pending.count > model.contextLength {
                 // Out of positions: start again from the last half-context of tokens.

@@ -82,10 +82,14 @@ public final class GPTTrainer {
             guard let folder = checkpoint, let data = FileManager.default.contents(atPath: folder + "/trainer_state.json") else {
                 throw TrainingError("\(output): no checkpoint to resume (run without --resume to start)")
             }
-            do { resumed = try JSONDecoder().decode(State.self, from: data) } catch {
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            let state: State
+            do { state = try decoder.decode(State.self, from: data) } catch {
                 throw TrainingError("\(folder)/trainer_state.json: unreadable (\(error))")
             }
-            config = resumed!.config
+            resumed = state
+            config = state.config
         }
         try config.validate()
         self.config = config
