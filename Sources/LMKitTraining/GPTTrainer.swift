@@ -112,7 +112,7 @@ public final class GPTTrainer {
                 files = [("tokenizer.json", Array(made.json))]
             }
         } else {
-            let path = config.tokenizer == "gpt2" ? try assets.folder(.gpt2) : config.tokenizer
+            let path = config.tokenizer == "gpt2" ? assets.folder(.gpt2) : config.tokenizer
             tokenizer = try Tokenizer(contentsOf: path)
             files = GPTTrainer.tokenizerFiles(at: path)
         }
