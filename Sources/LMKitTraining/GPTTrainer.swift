@@ -112,7 +112,11 @@ public final class GPTTrainer {
                 files = [("tokenizer.json", Array(made.json))]
             }
         } else {
-            let path = config.tokenizer == "gpt2" ? assets.folder(.gpt2) : config.tokenizer
+            var path = config.tokenizer
+            if path == "gpt2" {
+                _ = try assets.path(.gpt2, "merges.txt") // a missing asset is an error naming `scripts/fetch-assets`
+                path = assets.folder(.gpt2)
+            }
             tokenizer = try Tokenizer(contentsOf: path)
             files = GPTTrainer.tokenizerFiles(at: path)
         }
