@@ -56,7 +56,7 @@ public final class Generator {
         var text = ""
         var emitted = 0          // characters of `text` already handed to onText
         var reason = "length"
-        let cache = model.makeCache()
+        let cache = model.makeDecodingCache()
         let holdBack = stopSequences.map(\.count).max().map { max(0, $0 - 1) } ?? 0
         // Prime the stream with the prompt so the first generated token decodes in context.
         for id in promptIDs { _ = try stream.step(id) }

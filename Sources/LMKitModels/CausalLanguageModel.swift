@@ -1,19 +1,38 @@
 import LMKitNN
 import LMKitTensor
 
-/// A decoder that predicts the next token: what generation and perplexity evaluation need from a
-/// model (GPT-2 here; the Llama family and Gemma in the same shape).
+/// What a decoder keeps between generation steps: a transformer's keys and values, a recurrent
+/// network's hidden state.
+public protocol DecodingCache: AnyObject {
+    /// Positions seen so far.
+    var length: Int { get }
+    /// Forgets everything.
+    func reset()
+}
+
+extension KVCache: DecodingCache {}
+
+/// A model that predicts the next token: what generation, perplexity and the training loop need
+/// (GPT-2 and the recurrent language models here; the Llama family and Gemma in the same shape).
 public protocol CausalLanguageModel: AnyObject {
-    /// Longest sequence the model can attend over.
+    /// Longest sequence the model attends over (for a recurrent model: the length it was trained on).
     var contextLength: Int { get }
     var vocabularySize: Int { get }
     /// Logits `[B, T, vocab]` for ids `[B, T]` that continue what `cache` holds.
-    func logits(_ ids: Tensor, cache: KVCache?) -> Tensor
-    func makeCache() -> KVCache
+    func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor
+    func makeDecodingCache() -> any DecodingCache
+    /// Mean next-token cross-entropy of `ids` `[B, T]` against `targets` `[B, T]`.
+    func loss(_ ids: Tensor, targets: Tensor) -> Tensor
+    /// Writes a model folder (`config.json`, `model.safetensors`) that loads back.
+    func save(folder: String) throws
 }
+
+/// A language model that is also a module (parameters, train/eval mode): what the trainer trains.
+public typealias TrainableLanguageModel = Module & CausalLanguageModel
 
 extension GPT2LMHeadModel: CausalLanguageModel {
     public var contextLength: Int { config.contextLength }
     public var vocabularySize: Int { config.vocabSize }
-    public func logits(_ ids: Tensor, cache: KVCache?) -> Tensor { self(ids, cache: cache) }
+    public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: cache as? KVCache) }
+    public func makeDecodingCache() -> any DecodingCache { makeCache() }
 }

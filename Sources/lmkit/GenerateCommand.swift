@@ -63,8 +63,13 @@ enum ModelLoader {
             throw ValidationError("--model \(folder): no config.json there (give a model folder, e.g. the model/ folder `lmkit train gpt` writes)")
         }
         let type = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["model_type"] as? String
+        if type == "lmkit_recurrent" {
+            let model = try RecurrentLanguageModel(folder: folder)
+            model.eval()
+            return (model, try Tokenizer(contentsOf: folder))
+        }
         guard type == "gpt2" else {
-            throw ValidationError("--model \(folder): model_type \(type.map { "\"\($0)\"" } ?? "missing") is not supported by this command yet (GPT-2 folders are)")
+            throw ValidationError("--model \(folder): model_type \(type.map { "\"\($0)\"" } ?? "missing") is not supported by this command yet (GPT-2 and LMKit recurrent folders are)")
         }
         let model = try GPT2LMHeadModel(folder: folder)
         model.eval()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LMKitAssets
+import LMKitNN
 import LMKitTraining
 
 /// `lmkit train`: train models from scratch.
@@ -8,107 +9,142 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train language models from scratch.",
-        subcommands: [GPT.self]
+        subcommands: [GPT.self, RNN.self]
     )
 
     struct GPT: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Pretrain a GPT (GPT-2 architecture) on a text file.",
-            discussion: """
-            Tokenizes CORPUS once (character-level by default, or --tokenizer gpt2 / a tokenizer path),
-            then trains with AdamW, linear warm-up and cosine decay, gradient clipping and accumulation,
-            dropout, and a validation loss every --eval-interval steps. Training stops at --max-steps,
-            after --patience evaluations without a better validation loss, or after --max-minutes.
-
-            OUT/model/ is the best model so far (a Hugging Face folder: config.json, model.safetensors,
-            tokenizer files) for `lmkit generate --model OUT/model`; OUT/checkpoint/ the latest state,
-            from which --resume continues exactly; OUT/log.csv and OUT/loss.svg the loss curves.
-            Hyperparameters come from flags, or from --config FILE (JSON with the flag names in
-            snake_case, e.g. {"layers": 6, "learning_rate": 1e-3}); flags given on the command line win.
-
-            --json prints one JSON object when training ends:
-              {"steps": Int, "parameters": Int, "bestValidationLoss": Double, "finalTrainLoss": Double,
-               "finalValidationLoss": Double, "seconds": Double, "stoppedEarly": Bool, "reason": String,
-               "modelFolder": String, "history": [{"step", "trainLoss", "validationLoss", "learningRate",
-               "tokensPerSecond", "elapsedSeconds"}]}
-            """
+            discussion: TrainingOptions.discussion
         )
 
-        @Argument(help: "Training text (default: the Shakespeare asset).")
-        var corpus: String?
+        @OptionGroup var options: TrainingOptions
 
-        @Option(help: "Output folder.")
-        var out: String
+        func run() throws { try options.train(architecture: "gpt", forgetBias: nil) }
+    }
 
-        @Option(help: "JSON file of hyperparameters.")
-        var config: String?
+    struct RNN: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rnn",
+            abstract: "Train a recurrent language model (RNN, LSTM or GRU) on a text file.",
+            discussion: """
+            The model is an embedding, --layers recurrent layers of --width units (dropout between them), and a
+            linear head; the data, loop, checkpoints and files are those of `lmkit train gpt`. --heads is unused.
 
-        @Flag(help: "Continue the checkpoint in --out (its hyperparameters are used).")
-        var resume = false
+            """ + TrainingOptions.discussion
+        )
 
-        @Option var layers: Int?
-        @Option var width: Int?
-        @Option var heads: Int?
-        @Option(help: "Context length in tokens.") var context: Int?
-        @Option var dropout: Double?
-        @Option(help: "char, gpt2, or a tokenizer file/folder.") var tokenizer: String?
-        @Option var batchSize: Int?
-        @Option var gradientAccumulation: Int?
-        @Option var learningRate: Double?
-        @Option var minLearningRate: Double?
-        @Option var warmupSteps: Int?
-        @Option var maxSteps: Int?
-        @Option var weightDecay: Double?
-        @Option var gradientClip: Double?
-        @Option var evalInterval: Int?
-        @Option var evalBatches: Int?
-        @Option(help: "Evaluations without improvement before stopping (0: never).") var patience: Int?
-        @Option(help: "Stop after this many minutes (0: no limit).") var maxMinutes: Double?
-        @Option var seed: UInt64?
+        @Option(help: "rnn (Elman, tanh), lstm or gru.") var cell: RecurrentCell = .lstm
+        @Option(help: "LSTM forget-gate bias at initialization (default: PyTorch's uniform init).") var forgetBias: Double?
+        @OptionGroup var options: TrainingOptions
 
-        @Flag(help: "Print one JSON object at the end instead of the report.")
-        var json = false
+        func run() throws { try options.train(architecture: cell.rawValue, forgetBias: forgetBias) }
+    }
+}
 
-        func run() throws {
-            var c = GPTTrainingConfig()
-            if let config {
-                guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("\(config): cannot read the file") }
-                do { c = try JSONDecoder().decode(GPTTrainingConfig.self, from: data) } catch {
-                    throw ValidationError("\(config): not a training config (\(error))")
-                }
+extension RecurrentCell: ExpressibleByArgument {}
+
+/// The flags `lmkit train gpt` and `lmkit train rnn` share.
+struct TrainingOptions: ParsableArguments {
+    static let discussion = """
+    Tokenizes CORPUS once (character-level by default, or --tokenizer gpt2 / a tokenizer path),
+    then trains with AdamW, linear warm-up and cosine decay, gradient clipping and accumulation,
+    dropout, and a validation loss every --eval-interval steps. Training stops at --max-steps,
+    after --patience evaluations without a better validation loss, or after --max-minutes.
+
+    OUT/model/ is the best model so far (config.json, model.safetensors, tokenizer files; a GPT's
+    folder is a Hugging Face GPT-2 folder) for `lmkit generate --model OUT/model`; OUT/checkpoint/
+    the latest state, from which --resume continues exactly; OUT/log.csv and OUT/loss.svg the loss
+    curves. Hyperparameters come from flags, or from --config FILE (JSON with the flag names in
+    snake_case, e.g. {"layers": 6, "learning_rate": 1e-3}); flags given on the command line win.
+
+    --json prints one JSON object when training ends:
+      {"steps": Int, "parameters": Int, "bestValidationLoss": Double, "finalTrainLoss": Double,
+       "finalValidationLoss": Double, "seconds": Double, "stoppedEarly": Bool, "reason": String,
+       "modelFolder": String, "history": [{"step", "trainLoss", "validationLoss", "learningRate",
+       "tokensPerSecond", "elapsedSeconds"}]}
+    """
+
+    @Argument(help: "Training text (default: the Shakespeare asset).")
+    var corpus: String?
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    @Option(help: "JSON file of hyperparameters.")
+    var config: String?
+
+    @Flag(help: "Continue the checkpoint in --out (its hyperparameters are used).")
+    var resume = false
+
+    @Option var layers: Int?
+    @Option var width: Int?
+    @Option var heads: Int?
+    @Option(help: "Context length in tokens.") var context: Int?
+    @Option var dropout: Double?
+    @Option(help: "char, gpt2, or a tokenizer file/folder.") var tokenizer: String?
+    @Option var batchSize: Int?
+    @Option var gradientAccumulation: Int?
+    @Option var learningRate: Double?
+    @Option var minLearningRate: Double?
+    @Option var warmupSteps: Int?
+    @Option var maxSteps: Int?
+    @Option var weightDecay: Double?
+    @Option var gradientClip: Double?
+    @Option var evalInterval: Int?
+    @Option var evalBatches: Int?
+    @Option(help: "Evaluations without improvement before stopping (0: never).") var patience: Int?
+    @Option(help: "Stop after this many minutes (0: no limit).") var maxMinutes: Double?
+    @Option var seed: UInt64?
+
+    @Flag(help: "Print one JSON object at the end instead of the report.")
+    var json = false
+
+    func train(architecture: String, forgetBias: Double?) throws {
+        var c = TrainingConfig()
+        if let config {
+            guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("\(config): cannot read the file") }
+            do { c = try JSONDecoder().decode(TrainingConfig.self, from: data) } catch {
+                throw ValidationError("\(config): not a training config (\(error))")
             }
-            if let layers { c.layers = layers }; if let width { c.width = width }; if let heads { c.heads = heads }
-            if let context { c.context = context }; if let dropout { c.dropout = dropout }; if let tokenizer { c.tokenizer = tokenizer }
-            if let batchSize { c.batchSize = batchSize }; if let gradientAccumulation { c.gradientAccumulation = gradientAccumulation }
-            if let learningRate { c.learningRate = learningRate }; if let minLearningRate { c.minLearningRate = minLearningRate }
-            if let warmupSteps { c.warmupSteps = warmupSteps }; if let maxSteps { c.maxSteps = maxSteps }
-            if let weightDecay { c.weightDecay = weightDecay }; if let gradientClip { c.gradientClip = gradientClip }
-            if let evalInterval { c.evalInterval = evalInterval }; if let evalBatches { c.evalBatches = evalBatches }
-            if let patience { c.patience = patience }; if let maxMinutes { c.maxMinutes = maxMinutes }; if let seed { c.seed = seed }
-            let path = try corpus ?? AssetStore().path(.shakespeare, "shakespeare.txt")
-            let trainer = try GPTTrainer(config: c, corpus: path, output: out, resume: resume)
-            let quiet = json
-            if !quiet {
-                let t = trainer.config
-                print("GPT: \(t.layers) layers, width \(t.width), \(t.heads) heads, context \(t.context), \(trainer.model.parameterCount) parameters, vocabulary \(trainer.tokenizer.vocabularySize) (\(t.tokenizer))")
-                print("training on \(path): batch \(t.batchSize)×\(t.gradientAccumulation), learning rate \(t.learningRate) → \(t.minLearningRate), \(t.maxSteps) steps\(resume ? ", resuming at step \(trainer.step)" : "")")
-            }
-            let bar = isatty(2) != 0 && !quiet
-            let summary = try trainer.run { p in
-                if bar {
-                    let width = 24, filled = min(width, width * p.step / max(p.maxSteps, 1))
-                    let eta = p.tokensPerSecond > 0 ? Double(p.maxSteps - p.step) * p.elapsedSeconds / Double(max(p.step, 1)) : 0
-                    writeStandardError("\r  step \(p.step)/\(p.maxSteps) [\(String(repeating: "█", count: filled))\(String(repeating: " ", count: width - filled))] loss \(String(format: "%.3f", p.loss))  \(Int(p.tokensPerSecond)) tok/s  ETA \(Int(eta))s   ")
-                }
-                if let r = p.evaluation, !quiet {
-                    if bar { writeStandardError("\r\u{1B}[K") }
-                    print("step \(r.step): train \(String(format: "%.4f", r.trainLoss))  val \(String(format: "%.4f", r.validationLoss))  lr \(String(format: "%.2e", r.learningRate))  \(Int(r.tokensPerSecond)) tok/s  \(Int(r.elapsedSeconds)) s")
-                }
-            }
-            if bar { writeStandardError("\n") }
-            if json { try printJSON(summary); return }
-            print("done: \(summary.reason); best validation loss \(String(format: "%.4f", summary.bestValidationLoss)) after \(Int(summary.seconds)) s")
-            print("model: \(summary.modelFolder)   log: \(out)/log.csv   curve: \(out)/loss.svg")
         }
+        c.architecture = architecture
+        if let forgetBias { c.forgetBias = forgetBias }
+        if let layers { c.layers = layers }; if let width { c.width = width }; if let heads { c.heads = heads }
+        if let context { c.context = context }; if let dropout { c.dropout = dropout }; if let tokenizer { c.tokenizer = tokenizer }
+        if let batchSize { c.batchSize = batchSize }; if let gradientAccumulation { c.gradientAccumulation = gradientAccumulation }
+        if let learningRate { c.learningRate = learningRate }; if let minLearningRate { c.minLearningRate = minLearningRate }
+        if let warmupSteps { c.warmupSteps = warmupSteps }; if let maxSteps { c.maxSteps = maxSteps }
+        if let weightDecay { c.weightDecay = weightDecay }; if let gradientClip { c.gradientClip = gradientClip }
+        if let evalInterval { c.evalInterval = evalInterval }; if let evalBatches { c.evalBatches = evalBatches }
+        if let patience { c.patience = patience }; if let maxMinutes { c.maxMinutes = maxMinutes }; if let seed { c.seed = seed }
+        let path = try corpus ?? AssetStore().path(.shakespeare, "shakespeare.txt")
+        let trainer = try LanguageModelTrainer(config: c, corpus: path, output: out, resume: resume)
+        if resume && trainer.config.architecture != architecture {
+            throw ValidationError("\(out) holds a \(trainer.config.architecture) checkpoint; resume it with the matching command")
+        }
+        let quiet = json
+        if !quiet {
+            let t = trainer.config
+            let shape = t.architecture == "gpt" ? "GPT: \(t.layers) layers, width \(t.width), \(t.heads) heads" : "\(t.architecture.uppercased()): \(t.layers) layers of \(t.width) units"
+            print("\(shape), context \(t.context), \(trainer.model.parameterCount) parameters, vocabulary \(trainer.tokenizer.vocabularySize) (\(t.tokenizer))")
+            print("training on \(path): batch \(t.batchSize)×\(t.gradientAccumulation), learning rate \(t.learningRate) → \(t.minLearningRate), \(t.maxSteps) steps\(resume ? ", resuming at step \(trainer.step)" : "")")
+        }
+        let bar = isatty(2) != 0 && !quiet
+        let summary = try trainer.run { p in
+            if bar {
+                let width = 24, filled = min(width, width * p.step / max(p.maxSteps, 1))
+                let eta = p.tokensPerSecond > 0 ? Double(p.maxSteps - p.step) * p.elapsedSeconds / Double(max(p.step, 1)) : 0
+                writeStandardError("\r  step \(p.step)/\(p.maxSteps) [\(String(repeating: "█", count: filled))\(String(repeating: " ", count: width - filled))] loss \(String(format: "%.3f", p.loss))  \(Int(p.tokensPerSecond)) tok/s  ETA \(Int(eta))s   ")
+            }
+            if let r = p.evaluation, !quiet {
+                if bar { writeStandardError("\r\u{1B}[K") }
+                print("step \(r.step): train \(String(format: "%.4f", r.trainLoss))  val \(String(format: "%.4f", r.validationLoss))  lr \(String(format: "%.2e", r.learningRate))  \(Int(r.tokensPerSecond)) tok/s  \(Int(r.elapsedSeconds)) s")
+            }
+        }
+        if bar { writeStandardError("\n") }
+        if json { try printJSON(summary); return }
+        print("done: \(summary.reason); best validation loss \(String(format: "%.4f", summary.bestValidationLoss)) after \(Int(summary.seconds)) s")
+        print("model: \(summary.modelFolder)   log: \(out)/log.csv   curve: \(out)/loss.svg")
     }
 }

@@ -59,3 +59,24 @@ extension CommandTests {
         #expect(best < first && best < 3.0, "validation \(first) → \(best)")
     }
 }
+
+extension CommandTests {
+    @Test func trainRecurrentThenGenerate() throws {
+        let folder = TemporaryFolder(prefix: "lmkit-cli-rnn")
+        let corpus = folder.path + "/corpus.txt"
+        FileManager.default.createFile(atPath: corpus, contents: Data(String(repeating: "abcdefgh ijklmnop\n", count: 300).utf8))
+        let out = folder.path + "/run"
+        let train = try lmkit(arguments: ["train", "rnn", corpus, "--cell", "gru", "--out", out, "--layers", "1", "--width", "24", "--context", "24",
+                                          "--batch-size", "8", "--max-steps", "30", "--warmup-steps", "3", "--eval-interval", "15", "--eval-batches", "2",
+                                          "--learning-rate", "1e-2", "--json"])
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect((try json(train.stdout))["steps"] as? Int == 30)
+        let g = try lmkit(arguments: ["generate", "--model", out + "/model", "abc", "--max-tokens", "10", "--temperature", "0", "--json"])
+        #expect(g.status == 0, "\(g.stderr)")
+        #expect((try json(g.stdout))["generatedTokens"] as? Int == 10)
+        let wrong = try lmkit(arguments: ["train", "gpt", corpus, "--out", out, "--resume"])
+        #expect(wrong.status != 0 && wrong.stderr.contains("gru checkpoint"), "\(wrong.stderr)")
+        let badCell = try lmkit(arguments: ["train", "rnn", corpus, "--cell", "transformer", "--out", folder.path + "/x"])
+        #expect(badCell.status != 0)
+    }
+}

@@ -23,8 +23,8 @@ import TestSupport
         return path
     }
 
-    func tinyConfig() -> GPTTrainingConfig {
-        var c = GPTTrainingConfig()
+    func tinyConfig() -> TrainingConfig {
+        var c = TrainingConfig()
         c.layers = 2; c.width = 32; c.heads = 4; c.context = 32; c.batchSize = 8
         c.maxSteps = 40; c.warmupSteps = 5; c.evalInterval = 10; c.evalBatches = 4; c.learningRate = 3e-3; c.minLearningRate = 3e-4
         c.dropout = 0.1
@@ -34,7 +34,7 @@ import TestSupport
     @Test func lossFallsAndTheModelFolderGenerates() throws {
         let corpus = try corpus()
         let out = folder.path + "/run"
-        let trainer = try GPTTrainer(config: tinyConfig(), corpus: corpus, output: out)
+        let trainer = try LanguageModelTrainer(config: tinyConfig(), corpus: corpus, output: out)
         let summary = try trainer.run()
         #expect(summary.steps == 40)
         #expect(summary.history.count == 4)
@@ -78,11 +78,11 @@ import TestSupport
         let corpus = try corpus()
         var config = tinyConfig()
         config.maxSteps = 20
-        let straight = try GPTTrainer(config: config, corpus: corpus, output: folder.path + "/straight")
+        let straight = try LanguageModelTrainer(config: config, corpus: corpus, output: folder.path + "/straight")
         _ = try straight.run()
-        let interrupted = try GPTTrainer(config: config, corpus: corpus, output: folder.path + "/resumed")
+        let interrupted = try LanguageModelTrainer(config: config, corpus: corpus, output: folder.path + "/resumed")
         _ = try interrupted.run(stopAfter: 10)
-        let resumed = try GPTTrainer(config: config, corpus: corpus, output: folder.path + "/resumed", resume: true)
+        let resumed = try LanguageModelTrainer(config: config, corpus: corpus, output: folder.path + "/resumed", resume: true)
         #expect(resumed.step == 10)
         _ = try resumed.run()
         let a = straight.model.stateDict(), b = resumed.model.stateDict()
@@ -123,7 +123,7 @@ extension TrainingTests {
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
         var config = tinyConfig()
         config.maxSteps = 400; config.evalInterval = 10; config.patience = 2; config.dropout = 0; config.learningRate = 1e-2
-        let trainer = try GPTTrainer(config: config, corpus: path, output: folder.path + "/early")
+        let trainer = try LanguageModelTrainer(config: config, corpus: path, output: folder.path + "/early")
         let summary = try trainer.run()
         #expect(summary.stoppedEarly && summary.steps < 400, "\(summary.reason) at \(summary.steps)")
         #expect(summary.reason.contains("did not improve"))
@@ -135,9 +135,9 @@ extension TrainingTests {
     @Test func configFileAndGPT2Tokenizer() throws {
         guard TestAssets.available(.gpt2) else { return }
         let json = #"{"layers": 1, "width": 16, "heads": 2, "context": 16, "batch_size": 4, "max_steps": 6, "warmup_steps": 1, "eval_interval": 3, "eval_batches": 1, "tokenizer": "gpt2"}"#
-        let config = try JSONDecoder().decode(GPTTrainingConfig.self, from: Data(json.utf8))
-        #expect(config.layers == 1 && config.tokenizer == "gpt2" && config.learningRate == GPTTrainingConfig().learningRate)
-        let trainer = try GPTTrainer(config: config, corpus: try corpus(), output: folder.path + "/bpe")
+        let config = try JSONDecoder().decode(TrainingConfig.self, from: Data(json.utf8))
+        #expect(config.layers == 1 && config.tokenizer == "gpt2" && config.learningRate == TrainingConfig().learningRate)
+        let trainer = try LanguageModelTrainer(config: config, corpus: try corpus(), output: folder.path + "/bpe")
         #expect(trainer.tokenizer.vocabularySize == 50257)
         _ = try trainer.run()
         for file in ["vocab.json", "merges.txt", "config.json", "model.safetensors"] {
@@ -145,6 +145,33 @@ extension TrainingTests {
         }
         let model = try GPT2LMHeadModel(folder: folder.path + "/bpe/model")
         #expect(model.config.vocabSize == 50257)
-        #expect(throws: (any Error).self) { try JSONDecoder().decode(GPTTrainingConfig.self, from: Data(#"{"layers": "two"}"#.utf8)) }
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(TrainingConfig.self, from: Data(#"{"layers": "two"}"#.utf8)) }
+    }
+}
+
+extension TrainingTests {
+    /// RNN, LSTM and GRU language models through the same trainer: the loss falls, the saved folder
+    /// loads back, and generation carrying the state equals re-running the whole sequence.
+    @Test(arguments: RecurrentCell.allCases)
+    func recurrentModelsTrainSaveAndGenerate(cell: RecurrentCell) throws {
+        var config = tinyConfig()
+        config.architecture = cell.rawValue
+        config.maxSteps = 30
+        config.forgetBias = cell == .lstm ? 1 : nil
+        let out = folder.path + "/\(cell.rawValue)"
+        let trainer = try LanguageModelTrainer(config: config, corpus: try corpus(), output: out)
+        let summary = try trainer.run()
+        let first = try #require(summary.history.first), last = try #require(summary.history.last)
+        #expect(last.trainLoss < first.trainLoss, "\(cell): \(first.trainLoss) → \(last.trainLoss)")
+        let model = try RecurrentLanguageModel(folder: out + "/model")
+        model.eval()
+        #expect(model.config.cell == cell)
+        let tokenizer = try Tokenizer(contentsOf: out + "/model")
+        let generator = Generator(model: model, tokenizer: tokenizer)
+        let cached = try generator.generate("The ", maxTokens: 25, sampling: .init(temperature: 0))
+        let uncached = try generator.generate("The ", maxTokens: 25, sampling: .init(temperature: 0), useCache: false)
+        #expect(cached.text == uncached.text)
+        let ppl = try Perplexity.evaluate(model: model, tokenizer: tokenizer, text: "The quick brown fox jumps over the lazy dog. " + String(repeating: "To be or not to be. ", count: 10))
+        #expect(ppl.perplexity.isFinite && ppl.perplexity > 1)
     }
 }

@@ -22,6 +22,16 @@ extension LayerGradientTests {
     }
 }
 
+@Test func lstmForgetBiasInitialization() {
+    var g = RandomGenerator(seed: 1)
+    let lstm = Recurrent(.lstm, inputSize: 3, hiddenSize: 4, layers: 2, forgetBias: 1, generator: &g)
+    for l in 0..<2 {
+        let b = lstm.biasIH[l]!.value.doubles
+        #expect(Array(b[4..<8]) == [1, 1, 1, 1], "layer \(l) forget block \(b[4..<8])")
+        #expect(b[0..<4].allSatisfy { abs($0) <= 0.5 } && b[8..<16].allSatisfy { abs($0) <= 0.5 })
+    }
+}
+
 /// RNN, LSTM and GRU against PyTorch's `nn.RNN` / `nn.LSTM` / `nn.GRU` in float64
 /// (Tools/golden/rnn_parity.py): outputs, final states, and the gradients of every weight, the
 /// input and the initial state; a zero initial state; truncated backpropagation through time.

@@ -22,7 +22,7 @@ struct GPTChapter: TourChapter {
             c.say("  (skipped: run `scripts/fetch-assets --only shakespeare`)")
             return [:]
         }
-        var config = GPTTrainingConfig()
+        var config = TrainingConfig()
         if c.quick {
             config.layers = 2; config.width = 48; config.heads = 4; config.context = 48; config.batchSize = 8
             config.maxSteps = 90; config.warmupSteps = 10; config.evalInterval = 30; config.evalBatches = 2
@@ -37,7 +37,7 @@ struct GPTChapter: TourChapter {
         config.seed = c.seed
         let output = c.assets.root + "/tour/gpt"
         try? FileManager.default.removeItem(atPath: output)
-        let trainer = try GPTTrainer(config: config, corpus: try c.assets.path(.shakespeare, "shakespeare.txt"), output: output)
+        let trainer = try LanguageModelTrainer(config: config, corpus: try c.assets.path(.shakespeare, "shakespeare.txt"), output: output)
         let vocabulary = trainer.tokenizer.vocabularySize
         c.say("""
 

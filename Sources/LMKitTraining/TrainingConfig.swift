@@ -1,17 +1,21 @@
-/// Everything a GPT training run is set up with; the coding keys are the config file's
+/// Everything a language-model training run is set up with; the coding keys are the config file's
 /// (`lmkit train gpt --config run.json`), and every field is also a command-line flag.
 ///
 /// The defaults train a 3.2M-parameter character-level model (4 layers, 256 wide, 128 characters of
 /// context), sized so that two CPU cores reach a Shakespeare validation loss near 1.6 nats/char in
 /// about a quarter of an hour.
-public struct GPTTrainingConfig: Codable, Sendable, Equatable {
+public struct TrainingConfig: Codable, Sendable, Equatable {
     // Model.
+    /// "gpt" (GPT-2 architecture), or a recurrent network: "rnn", "lstm", "gru".
+    public var architecture = "gpt"
     public var layers = 4
     public var width = 256
     public var heads = 4
     public var context = 128
     /// Dropout on embeddings and residual branches (attention probabilities are not dropped).
     public var dropout = 0.1
+    /// LSTM forget-gate bias at initialization (nil: PyTorch's uniform initialization).
+    public var forgetBias: Double? = nil
     /// "char" (a character vocabulary built from the corpus), "gpt2" (the GPT-2 BPE asset), or the
     /// path of a tokenizer file or folder.
     public var tokenizer = "char"
@@ -42,7 +46,7 @@ public struct GPTTrainingConfig: Codable, Sendable, Equatable {
     public var seed: UInt64 = 1337
 
     enum CodingKeys: String, CodingKey {
-        case layers, width, heads, context, dropout, tokenizer
+        case architecture, layers, width, heads, context, dropout, tokenizer, forgetBias = "forget_bias"
         case batchSize = "batch_size", gradientAccumulation = "gradient_accumulation", learningRate = "learning_rate"
         case minLearningRate = "min_learning_rate", warmupSteps = "warmup_steps", maxSteps = "max_steps"
         case weightDecay = "weight_decay", beta1, beta2, gradientClip = "gradient_clip"
@@ -55,8 +59,9 @@ public struct GPTTrainingConfig: Codable, Sendable, Equatable {
     /// Reads a config file; keys it does not give keep their defaults.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        var d = GPTTrainingConfig()
+        var d = TrainingConfig()
         func read<T: Decodable>(_ key: CodingKeys, _ into: inout T) throws { if let v = try c.decodeIfPresent(T.self, forKey: key) { into = v } }
+        try read(.architecture, &d.architecture); d.forgetBias = try c.decodeIfPresent(Double.self, forKey: .forgetBias)
         try read(.layers, &d.layers); try read(.width, &d.width); try read(.heads, &d.heads); try read(.context, &d.context)
         try read(.dropout, &d.dropout); try read(.tokenizer, &d.tokenizer); try read(.batchSize, &d.batchSize)
         try read(.gradientAccumulation, &d.gradientAccumulation); try read(.learningRate, &d.learningRate)
@@ -72,7 +77,8 @@ public struct GPTTrainingConfig: Codable, Sendable, Equatable {
     public func validate() throws(TrainingError) {
         func need(_ ok: Bool, _ what: String) throws(TrainingError) { if !ok { throw TrainingError(what) } }
         try need(layers > 0 && width > 0 && heads > 0 && context > 1, "layers, width, heads must be positive and context at least 2")
-        try need(width % heads == 0, "width \(width) is not a multiple of heads \(heads)")
+        try need(["gpt", "rnn", "lstm", "gru"].contains(architecture), "architecture \"\(architecture)\" is not gpt, rnn, lstm or gru")
+        try need(architecture != "gpt" || width % heads == 0, "width \(width) is not a multiple of heads \(heads)")
         try need(dropout >= 0 && dropout < 1, "dropout \(dropout) must be in [0, 1)")
         try need(batchSize > 0 && gradientAccumulation > 0, "batch size and gradient accumulation must be positive")
         try need(learningRate > 0 && minLearningRate >= 0 && minLearningRate <= learningRate, "need 0 ≤ min learning rate (\(minLearningRate)) ≤ learning rate (\(learningRate)), learning rate > 0")

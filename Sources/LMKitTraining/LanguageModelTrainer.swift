@@ -6,7 +6,8 @@ import LMKitPlot
 import LMKitTensor
 import LMKitTokenizers
 
-/// Pretrains a GPT-2-architecture model on a text file (nanoGPT's `train.py`, in Swift).
+/// Pretrains a language model on a text file (nanoGPT's `train.py`, in Swift): a GPT-2-architecture
+/// transformer, or a recurrent network (RNN, LSTM, GRU) with the same data, loop and files.
 ///
 /// The output folder holds:
 /// - `model/`: the best model so far (lowest validation loss) as a Hugging Face folder
@@ -15,7 +16,7 @@ import LMKitTokenizers
 ///   replaced atomically, from which `resume` continues exactly as if never stopped;
 /// - `log.csv` (one row per evaluation) and `loss.svg` (training and validation loss);
 /// - `data/`: the tokenized corpus (`train.bin`, `val.bin`, `meta.json`).
-public final class GPTTrainer {
+public final class LanguageModelTrainer {
     /// One evaluation's numbers (a row of `log.csv`).
     public struct Record: Codable, Sendable, Equatable {
         public var step: Int
@@ -52,7 +53,7 @@ public final class GPTTrainer {
     }
 
     struct State: Codable {
-        var config: GPTTrainingConfig
+        var config: TrainingConfig
         var step: Int
         var dataGenerator: RandomGenerator
         var dropoutGenerators: [RandomGenerator]
@@ -62,10 +63,10 @@ public final class GPTTrainer {
         var history: [Record]
     }
 
-    public let config: GPTTrainingConfig
+    public let config: TrainingConfig
     public let output: String
     public let corpus: String
-    public let model: GPT2LMHeadModel
+    public let model: any TrainableLanguageModel
     public let tokenizer: Tokenizer
     let data: TokenData
     let optimizer: Adam
@@ -74,8 +75,8 @@ public final class GPTTrainer {
 
     /// Sets up a run in `output` on `corpus`; with `resume`, continues the checkpoint there (its
     /// configuration wins over `config`).
-    public init(config: GPTTrainingConfig, corpus: String, output: String, resume: Bool = false, assets: AssetStore = AssetStore()) throws {
-        let checkpoint = GPTTrainer.checkpointFolder(output)
+    public init(config: TrainingConfig, corpus: String, output: String, resume: Bool = false, assets: AssetStore = AssetStore()) throws {
+        let checkpoint = LanguageModelTrainer.checkpointFolder(output)
         var config = config
         var resumed: State? = nil
         if resume {
@@ -118,22 +119,20 @@ public final class GPTTrainer {
                 path = assets.folder(.gpt2)
             }
             tokenizer = try Tokenizer(contentsOf: path)
-            files = GPTTrainer.tokenizerFiles(at: path)
+            files = LanguageModelTrainer.tokenizerFiles(at: path)
         }
         tokenizerFiles = files
         data = try TokenData.prepare(corpus: corpus, tokenizer: tokenizer, tokenizerName: config.tokenizer,
                                      folder: output + "/data", validationFraction: config.validationFraction)
 
         // Model and optimizer.
-        let modelConfig = GPT2Config(vocabSize: tokenizer.vocabularySize, contextLength: config.context, width: config.width,
-                                     layers: config.layers, heads: config.heads, dropout: config.dropout)
-        model = try GPT2LMHeadModel(modelConfig, seed: config.seed)
+        model = try LanguageModelTrainer.makeModel(config, vocabulary: tokenizer.vocabularySize)
         optimizer = Adam.adamW(model.namedParameters(), learningRate: config.learningRate, beta1: config.beta1,
                                beta2: config.beta2, weightDecay: config.weightDecay)
         if let resumed, let folder = checkpoint {
             try model.load(contentsOf: folder + "/model.safetensors")
             try optimizer.load(state: try SafetensorsFile(path: folder + "/optimizer.safetensors").tensors())
-            let drops = GPTTrainer.dropouts(model)
+            let drops = LanguageModelTrainer.dropouts(model)
             guard drops.count == resumed.dropoutGenerators.count else { throw TrainingError("\(folder): dropout state does not fit the model") }
             for (d, g) in zip(drops, resumed.dropoutGenerators) { d.generator = g }
             state = resumed
@@ -141,6 +140,17 @@ public final class GPTTrainer {
             state = State(config: config, step: 0, dataGenerator: RandomGenerator(seed: config.seed &+ 1), dropoutGenerators: [],
                           bestValidationLoss: .infinity, evaluationsWithoutImprovement: 0, elapsedSeconds: 0, history: [])
         }
+    }
+
+    /// A fresh model of the configured architecture.
+    static func makeModel(_ c: TrainingConfig, vocabulary: Int) throws -> any TrainableLanguageModel {
+        if let cell = RecurrentCell(rawValue: c.architecture) {
+            return try RecurrentLanguageModel(RecurrentLMConfig(cell: cell, vocabSize: vocabulary, embeddingSize: c.width, hiddenSize: c.width,
+                                                                layers: c.layers, dropout: c.dropout, contextLength: c.context,
+                                                                forgetBias: c.forgetBias), seed: c.seed)
+        }
+        return try GPT2LMHeadModel(GPT2Config(vocabSize: vocabulary, contextLength: c.context, width: c.width, layers: c.layers,
+                                              heads: c.heads, dropout: c.dropout), seed: c.seed)
     }
 
     /// The learning rate at `step`: linear warm-up, then cosine decay to the minimum.
@@ -257,7 +267,7 @@ public final class GPTTrainer {
         try SafetensorsFile.write(optimizer.stateDict(), metadata: ["format": "lmkit-adamw"], to: fresh + "/optimizer.safetensors")
         for (name, bytes) in tokenizerFiles { try AtomicFile.write(bytes, to: fresh + "/" + name) }
         var s = state
-        s.dropoutGenerators = GPTTrainer.dropouts(model).map(\.generator)
+        s.dropoutGenerators = LanguageModelTrainer.dropouts(model).map(\.generator)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -282,7 +292,7 @@ public final class GPTTrainer {
             csv += "\(r.step),\(r.trainLoss),\(r.validationLoss),\(r.learningRate),\(Int(r.tokensPerSecond)),\(String(format: "%.1f", r.elapsedSeconds))\n"
         }
         try AtomicFile.write(Array(csv.utf8), to: output + "/log.csv")
-        let plot = LinePlot(title: "GPT training on \((corpus as NSString).lastPathComponent)", xLabel: "step", yLabel: "loss (nats/token)",
+        let plot = LinePlot(title: "\(config.architecture.uppercased()) training on \((corpus as NSString).lastPathComponent)", xLabel: "step", yLabel: "loss (nats/token)",
                             series: [.init(name: "train", points: state.history.map { (Double($0.step), $0.trainLoss) }),
                                      .init(name: "validation", points: state.history.map { (Double($0.step), $0.validationLoss) })])
         try AtomicFile.write(Array(plot.svg().utf8), to: output + "/loss.svg")
