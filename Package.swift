@@ -57,6 +57,7 @@ let package = Package(
         ),
         .target(name: "LMKitTokenizers", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
         .target(name: "LMKitModels", dependencies: ["LMKitNN"], swiftSettings: fastMath),
+        .target(name: "LMKitExperiments", dependencies: ["LMKitTraining", "LMKitPlot"], swiftSettings: fastMath),
         .target(name: "LMKitGeneration", dependencies: ["LMKitModels", "LMKitTokenizers"], swiftSettings: fastMath),
         .target(name: "LMKitTraining", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(
@@ -68,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "lmkit",
             dependencies: [
-                "LMKitTour", "LMKitBench", "LMKitAssets", "LMKitEmbeddings", "LMKitPlot", "LMKitTokenizers", "LMKitNN", "LMKitModels", "LMKitGeneration", "LMKitTraining",
+                "LMKitTour", "LMKitBench", "LMKitAssets", "LMKitEmbeddings", "LMKitPlot", "LMKitTokenizers", "LMKitNN", "LMKitModels", "LMKitGeneration", "LMKitTraining", "LMKitExperiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath
@@ -79,6 +80,7 @@ let package = Package(
         .testTarget(name: "LMKitAssetsTests", dependencies: ["LMKitAssets", "TestSupport"]),
         .testTarget(name: "LMKitEmbeddingsTests", dependencies: ["LMKitEmbeddings", "LMKitPlot", "TestSupport"]),
         .testTarget(name: "LMKitTokenizersTests", dependencies: ["LMKitTokenizers", "TestSupport"]),
+        .testTarget(name: "LMKitExperimentsTests", dependencies: ["LMKitExperiments"]),
         .testTarget(name: "LMKitModelsTests", dependencies: ["LMKitModels", "LMKitGeneration", "LMKitTraining", "TestSupport"]),
         .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "TestSupport"]),
     ],

@@ -80,3 +80,16 @@ extension CommandTests {
         #expect(badCell.status != 0)
     }
 }
+
+extension CommandTests {
+    @Test func vanishingGradientExperimentPrintsAndDraws() throws {
+        let folder = TemporaryFolder(prefix: "lmkit-cli-exp")
+        let svg = folder.path + "/vg.svg"
+        let r = try lmkit(arguments: ["experiment", "gradients", "--hidden", "16", "--length", "20", "--out", svg, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try jsonLines(r.stdout)
+        #expect(rows.count == 15) // distances 1, 2, 5, 10, 20 for three cells
+        #expect(FileManager.default.fileExists(atPath: svg))
+        #expect(try lmkit(arguments: ["experiment", "gradients", "--length", "1"]).status != 0)
+    }
+}
