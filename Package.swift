@@ -57,7 +57,7 @@ let package = Package(
         ),
         .target(name: "LMKitTokenizers", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
         .target(name: "LMKitModels", dependencies: ["LMKitNN"], swiftSettings: fastMath),
-        .target(name: "LMKitExperiments", dependencies: ["LMKitTraining", "LMKitPlot"], swiftSettings: fastMath),
+        .target(name: "LMKitExperiments", dependencies: ["LMKitModels", "LMKitPlot"], swiftSettings: fastMath),
         .target(name: "LMKitGeneration", dependencies: ["LMKitModels", "LMKitTokenizers"], swiftSettings: fastMath),
         .target(name: "LMKitTraining", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(
@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "LMKitAssetsTests", dependencies: ["LMKitAssets", "TestSupport"]),
         .testTarget(name: "LMKitEmbeddingsTests", dependencies: ["LMKitEmbeddings", "LMKitPlot", "TestSupport"]),
         .testTarget(name: "LMKitTokenizersTests", dependencies: ["LMKitTokenizers", "TestSupport"]),
-        .testTarget(name: "LMKitExperimentsTests", dependencies: ["LMKitExperiments"]),
+        .testTarget(name: "LMKitExperimentsTests", dependencies: ["LMKitExperiments", "LMKitModels"]),
         .testTarget(name: "LMKitModelsTests", dependencies: ["LMKitModels", "LMKitGeneration", "LMKitTraining", "TestSupport"]),
         .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "TestSupport"]),
     ],

@@ -20,3 +20,15 @@ import Testing
         #expect(e.picture(rows).contains("<polyline"))
     }
 }
+
+@Suite struct ParallelismTests {
+    @Test func bothModelsAreMeasuredAtEveryLength() throws {
+        var e = ParallelismExperiment()
+        e.lengths = [8, 16]; e.batchSize = 2; e.steps = 1; e.lstmHidden = 16; e.transformerWidth = 16
+        let rows = try e.run()
+        #expect(rows.count == 4)
+        #expect(rows.allSatisfy { $0.tokensPerSecond > 0 && $0.parameters > 0 })
+        #expect(Set(rows.map(\.model)) == ["LSTM", "transformer"])
+        #expect(e.picture(rows).contains("<polyline"))
+    }
+}
