@@ -57,12 +57,12 @@ let package = Package(
         ),
         .target(name: "LMKitTokenizers", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
         .target(name: "LMKitModels", dependencies: ["LMKitNN"], swiftSettings: fastMath),
-        .target(name: "LMKitExperiments", dependencies: ["LMKitModels", "LMKitPlot"], swiftSettings: fastMath),
+        .target(name: "LMKitExperiments", dependencies: ["LMKitModels", "LMKitTraining", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(name: "LMKitGeneration", dependencies: ["LMKitModels", "LMKitTokenizers"], swiftSettings: fastMath),
         .target(name: "LMKitTraining", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(
             name: "LMKitTour",
-            dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitTokenizers", "LMKitTraining", "LMKitGeneration", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitTokenizers", "LMKitTraining", "LMKitGeneration", "LMKitExperiments", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: fastMath
         ),
         .target(name: "LMKitBench", dependencies: ["LMKitNN", "LMKitModels", "LMKitTokenizers", "COpenBLAS"], swiftSettings: fastMath),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LMKitAssets
 import LMKitExperiments
 import LMKitTensor
 
@@ -8,7 +9,7 @@ struct ExperimentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "experiment",
         abstract: "Run an experiment that measures a claim of the study path; prints a table and writes a picture.",
-        subcommands: [Gradients.self, Throughput.self]
+        subcommands: [Memory.self, Gradients.self, Throughput.self, Quality.self]
     )
 
     struct Gradients: ParsableCommand {
@@ -91,6 +92,86 @@ struct ExperimentCommand: ParsableCommand {
                 guard let a = rows.first(where: { $0.model == "LSTM" && $0.length == t }),
                       let b = rows.first(where: { $0.model == "transformer" && $0.length == t }) else { continue }
                 print(String(t).padding(8) + String(Int(a.tokensPerSecond)).padding(15) + String(Int(b.tokensPerSecond)).padding(22) + String(format: "%.1f×", b.tokensPerSecond / a.tokensPerSecond))
+            }
+            print("picture: \(out)")
+        }
+    }
+
+    struct Memory: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Long-range dependency: delayed recall accuracy vs distance k for RNN, LSTM, GRU and a transformer.",
+            discussion: """
+            Each model reads k + 1 random symbols and must name the first at the last position. For every k
+            each model trains from scratch (--steps steps of --batch-size fresh sequences), then answers 512
+            new ones. Chance is 1 / --symbols.
+
+            --json prints one JSON object per line:
+              {"model": "RNN" | "LSTM" | "GRU" | "transformer", "parameters": Int, "distance": Int,
+               "accuracy": Double, "seconds": Double}
+            """
+        )
+
+        @Option(parsing: .upToNextOption, help: "Distances k.") var distances: [Int] = [5, 10, 20, 40, 80]
+        @Option var steps = 300
+        @Option var batchSize = 32
+        @Option var symbols = 8
+        @Option(help: "Write the picture here (SVG).") var out = "memory.svg"
+        @Flag var json = false
+
+        func run() throws {
+            guard !distances.isEmpty, distances.allSatisfy({ $0 >= 1 }), steps > 0, batchSize > 0, symbols >= 2 else {
+                throw ValidationError("--distances must be at least 1, --steps and --batch-size positive, --symbols at least 2")
+            }
+            var e = LongRangeMemoryExperiment()
+            e.distances = distances; e.steps = steps; e.batchSize = batchSize; e.symbols = symbols
+            let quiet = json
+            let rows = try e.run { if !quiet { print("  " + $0) } }
+            try AtomicFile.write(Array(e.picture(rows).utf8), to: out)
+            if json { for r in rows { try printJSON(r) }; return }
+            let names = ["RNN", "LSTM", "GRU", "transformer"]
+            print("parameters: " + names.map { n in "\(n) \(rows.first { $0.model == n }?.parameters ?? 0)" }.joined(separator: ", "))
+            print("k".padding(6) + names.map { $0.padding(13) }.joined())
+            for k in distances {
+                print(String(k).padding(6) + names.map { n in
+                    String(format: "%.3f", rows.first { $0.model == n && $0.distance == k }?.accuracy ?? .nan).padding(13)
+                }.joined())
+            }
+            print("chance: \(String(format: "%.3f", 1 / Double(symbols)));  picture: \(out)")
+        }
+    }
+
+    struct Quality: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Equal-time quality: validation loss of an LSTM and a GPT of equal size after the same training time.",
+            discussion: """
+            Character-level Shakespeare (or CORPUS); a 2-layer LSTM (256 units) and a 4-layer GPT (width 160),
+            about 1.1M and 1.3M parameters, each trained for --minutes with the same batches and schedule
+            (the cosine decay is fitted to the steps that fit in the time). Output folders go under --work.
+
+            --json prints one JSON object per line:
+              {"model": "LSTM" | "GPT", "parameters": Int, "steps": Int, "seconds": Double,
+               "bestValidationLoss": Double, "curve": [[seconds, validation loss]]}
+            """
+        )
+
+        @Argument(help: "Training text (default: the Shakespeare asset).") var corpus: String?
+        @Option var minutes = 5.0
+        @Option(help: "Folder for the two runs.") var work = "quality-runs"
+        @Option(help: "Write the picture here (SVG).") var out = "quality.svg"
+        @Flag var json = false
+
+        func run() throws {
+            guard minutes > 0 else { throw ValidationError("--minutes must be positive") }
+            let path = try corpus ?? AssetStore().path(.shakespeare, "shakespeare.txt")
+            var e = EqualTimeQualityExperiment(corpus: path, output: work)
+            e.minutes = minutes
+            let quiet = json
+            let rows = try e.run { line in if !quiet { print("  " + line) } }
+            try AtomicFile.write(Array(e.picture(rows).utf8), to: out)
+            if json { for r in rows { try printJSON(r) }; return }
+            print("model  parameters  steps  seconds  best validation loss")
+            for r in rows {
+                print(r.model.padding(7) + String(r.parameters).padding(12) + String(r.steps).padding(7) + String(Int(r.seconds)).padding(9) + String(format: "%.3f", r.bestValidationLoss))
             }
             print("picture: \(out)")
         }

@@ -93,3 +93,22 @@ extension CommandTests {
         #expect(try lmkit(arguments: ["experiment", "gradients", "--length", "1"]).status != 0)
     }
 }
+
+extension CommandTests {
+    @Test func rnnChapterRunsQuick() throws {
+        let r = try lmkit("tour", "--chapter", "rnn", "--quick", "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let chapters = try #require(try json(r.stdout)["chapters"] as? [[String: Any]])
+        let results = try #require(chapters.first?["results"] as? [String: Double])
+        let rnn = try #require(results["gradient_relative_rnn_k50"]), lstm = try #require(results["gradient_relative_lstm_k50"])
+        #expect(rnn < lstm, "RNN \(rnn) vs LSTM \(lstm)")
+        #expect(try #require(results["throughput_ratio_t64"]) > 0)
+    }
+
+    @Test func qualityExperimentRejectsBadInput() throws {
+        let r = try lmkit(arguments: ["experiment", "quality", "--minutes", "0"])
+        #expect(r.status != 0 && r.stderr.contains("--minutes"))
+        let m = try lmkit(arguments: ["experiment", "memory", "--distances", "0"])
+        #expect(m.status != 0 && m.stderr.contains("--distances"))
+    }
+}

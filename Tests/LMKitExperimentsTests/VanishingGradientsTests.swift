@@ -32,3 +32,17 @@ import Testing
         #expect(e.picture(rows).contains("<polyline"))
     }
 }
+
+@Suite struct LongRangeMemoryTests {
+    /// At a short distance every model learns delayed recall; the budget of parameters is shared.
+    @Test func shortDistancesAreLearnedByAll() throws {
+        var e = LongRangeMemoryExperiment()
+        e.distances = [2]; e.steps = 150; e.batchSize = 16; e.symbols = 4
+        let rows = try e.run()
+        #expect(rows.count == 4)
+        for r in rows { #expect(r.accuracy > 0.9, "\(r.model): \(r.accuracy)") }
+        let sizes = rows.map(\.parameters)
+        #expect(Double(sizes.max()!) / Double(sizes.min()!) < 1.6, "\(sizes)")
+        #expect(e.picture(rows).contains("chance"))
+    }
+}
