@@ -35,7 +35,7 @@ struct RNNChapter: TourChapter {
         c.say("""
 
         2. Memory over distance. Read k + 1 random symbols, then name the first. Each model (about 20,000
-        parameters each) trains from scratch for every k; accuracy on new sequences (chance 0.125):
+        parameters) trains from scratch for every k; accuracy on new sequences (chance 0.125):
         """)
         var mem = LongRangeMemoryExperiment()
         mem.distances = c.quick ? [3, 12] : [5, 20, 40]
