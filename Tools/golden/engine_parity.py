@@ -26,13 +26,14 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+
+from safetensors_header import canonicalize_header
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_OUT = os.path.join(REPO_ROOT, "Tests", "Fixtures", "engine", "engine_parity.safetensors")
@@ -385,22 +386,6 @@ def make_ops():
     out["ops.cross_entropy"] = loss.detach().reshape(1).clone()
     out["ops.grad.cross_entropy"] = xi.grad.clone()
     return out
-
-
-def canonicalize_header(path):
-    """safetensors writes __metadata__ in hash order; rewrite the header with
-    sorted metadata keys so that regenerating gives a byte-identical file."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    new = {"__metadata__": dict(sorted(meta.items()))}
-    new.update(header)
-    text = json.dumps(new, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    text += b" " * (-len(text) % 8)  # keep the data 8-byte aligned, as safetensors does
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
 
 
 def main():

@@ -63,7 +63,6 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 import argparse
 import json
 import shutil
-import struct
 import sys
 
 import torch
@@ -71,6 +70,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 import transformers
 from safetensors.torch import load_file, save_file
+
+from safetensors_header import canonicalize_header
 from transformers import GPT2Config, GPT2LMHeadModel
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -199,22 +200,6 @@ def check_folder(model_dir, tensors):
         diff = (logits - tensors["logits"]).abs().max().item()
         assert diff <= tol, (impl, diff)
         print(f"reloaded {os.path.relpath(model_dir, REPO_ROOT)} ({impl}): max |logits - golden| = {diff:.3g}")
-
-
-def canonicalize_header(path):
-    """safetensors writes __metadata__ in hash order; rewrite the header with
-    sorted metadata keys so that regenerating gives a byte-identical file."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    new = {"__metadata__": dict(sorted(meta.items()))}
-    new.update(header)
-    text = json.dumps(new, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    text += b" " * (-len(text) % 8)  # keep the data 8-byte aligned, as safetensors does
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
 
 
 def main():

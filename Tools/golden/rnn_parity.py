@@ -68,12 +68,13 @@ is byte-identical across runs with the same versions:
 import argparse
 import json
 import os
-import struct
 import sys
 
 import torch
 import torch.nn as nn
 from safetensors.torch import load_file, save_file
+
+from safetensors_header import canonicalize_header
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_OUT = os.path.join(REPO_ROOT, "Tests", "Fixtures", "rnn", "rnn_parity.safetensors")
@@ -260,22 +261,6 @@ def make_tbptt(m, x, h0, c0, w_out, full_output):
     assert (m.weight_hh_l0.grad - grad).abs().max().item() > 1e-3, "detach made no difference"
     m.zero_grad(set_to_none=True)
     return {"lstm.tbptt.output2": y2.detach().clone(), "lstm.tbptt.grad.weight_hh_l0": grad}
-
-
-def canonicalize_header(path):
-    """safetensors writes __metadata__ in hash order; rewrite the header with
-    sorted metadata keys so that regenerating gives a byte-identical file."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    new = {"__metadata__": dict(sorted(meta.items()))}
-    new.update(header)
-    text = json.dumps(new, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    text += b" " * (-len(text) % 8)  # keep the data 8-byte aligned, as safetensors does
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
 
 
 def main():
