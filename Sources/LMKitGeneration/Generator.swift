@@ -73,7 +73,7 @@ public final class Generator {
             let logits = GradMode.withoutGradient {
                 model.logits(Tensor(indices: input, shape: [1, input.count]), cache: useCache ? cache : nil)  // (1, T, V)
             }
-            let last = logits.sliced(axis: 1, range: (input.count - 1)..<input.count).contiguous().floats()
+            let last = logits.sliced(axis: 1, range: (input.count - 1)..<input.count).scalars(as: Float.self)
             let next = sampler.next(logits: last, history: ids)
             generated += 1
             if stopTokens.contains(next) { reason = "stop token"; break }
@@ -99,13 +99,5 @@ public final class Generator {
         let seconds = Date().timeIntervalSince(start)
         return Result(prompt: prompt, text: text, promptTokens: promptIDs.count, generatedTokens: generated,
                       finishReason: reason, seconds: seconds, tokensPerSecond: Double(generated) / max(seconds, 1e-9))
-    }
-}
-
-extension Tensor {
-    /// The values as Float, in row-major order.
-    func floats() -> [Float] {
-        let c = converted(to: .float32).contiguous()
-        return Array(UnsafeBufferPointer(start: c.storage.base.assumingMemoryBound(to: Float.self) + c.offset, count: c.count))
     }
 }

@@ -31,7 +31,7 @@ public enum Perplexity {
         var scored = 0
         var begin = 0
         var previousEnd = 0
-        while previousEnd < ids.count - 1 || begin == 0 {
+        while true {
             let end = min(begin + window, ids.count - 1)   // inputs ids[begin..<end], targets ids[begin+1...end]
             let input = Array(ids[begin..<end])
             var targets = Array(ids[(begin + 1)...end])

@@ -88,24 +88,8 @@ public struct Tokenizer: Sendable {
 
     /// Encodes many texts or pairs in parallel; pads them when ``padding`` is set.
     public func encodeBatch(_ inputs: [(String, String?)], options: EncodeOptions = EncodeOptions()) throws(TokenizerError) -> [Encoding] {
-        let results = ParallelResults<Result<Encoding, TokenizerError>>(count: inputs.count)
-        let chunks = min(Parallel.threads, max(1, inputs.count))
-        Parallel.forEach(chunks) { c in
-            let scratch = model.makeScratch()
-            for i in (inputs.count * c / chunks)..<(inputs.count * (c + 1) / chunks) {
-                do throws(TokenizerError) {
-                    results.set(i, .success(try encode(inputs[i].0, pair: inputs[i].1, options: options, scratch: scratch)))
-                } catch { results.set(i, .failure(error)) }
-            }
-        }
-        var out: [Encoding] = []
-        out.reserveCapacity(inputs.count)
-        for (i, r) in results.values.enumerated() {
-            switch r {
-            case .success(let e)?: out.append(e)
-            case .failure(let e)?: throw TokenizerError("text \(i): \(e.description)")
-            case nil: throw TokenizerError("text \(i): not encoded")
-            }
+        var out = try mapInParallel(inputs.count) { (i, scratch) throws(TokenizerError) in
+            try encode(inputs[i].0, pair: inputs[i].1, options: options, scratch: scratch)
         }
         if let p = padding {
             var length: Int
@@ -136,19 +120,27 @@ public struct Tokenizer: Sendable {
 
     /// The ids of many texts, in parallel (the batch form of ``encodeIDs(_:specialTokens:)``).
     public func encodeIDsBatch(_ texts: [String], specialTokens: SpecialTokenPolicy = .reject) throws(TokenizerError) -> [[Int]] {
-        let results = ParallelResults<Result<[Int], TokenizerError>>(count: texts.count)
-        let chunks = min(Parallel.threads, max(1, texts.count))
+        try mapInParallel(texts.count) { (i, scratch) throws(TokenizerError) in
+            try encodeIDs(texts[i], specialTokens: specialTokens, scratch: scratch)
+        }
+    }
+
+    /// `body(i, scratch)` for every i in `0..<count`, split over the cores in contiguous runs; each
+    /// worker keeps one model cache, warm across its items. The first failure is thrown, naming its item.
+    private func mapInParallel<T>(_ count: Int, _ body: (Int, ModelScratch?) throws(TokenizerError) -> T) throws(TokenizerError) -> [T] {
+        let results = ParallelResults<Result<T, TokenizerError>>(count: count)
+        let chunks = min(Parallel.threads, max(1, count))
         Parallel.forEach(chunks) { c in
-            let scratch = model.makeScratch() // one cache per worker, warm across its texts
-            for i in (texts.count * c / chunks)..<(texts.count * (c + 1) / chunks) {
-                do throws(TokenizerError) { results.set(i, .success(try encodeIDs(texts[i], specialTokens: specialTokens, scratch: scratch))) }
-                catch { results.set(i, .failure(error)) }
+            let scratch = model.makeScratch()
+            for i in (count * c / chunks)..<(count * (c + 1) / chunks) {
+                do throws(TokenizerError) { results.set(i, .success(try body(i, scratch))) } catch { results.set(i, .failure(error)) }
             }
         }
-        var out: [[Int]] = []
+        var out: [T] = []
+        out.reserveCapacity(count)
         for (i, r) in results.values.enumerated() {
             switch r {
-            case .success(let ids)?: out.append(ids)
+            case .success(let v)?: out.append(v)
             case .failure(let e)?: throw TokenizerError("text \(i): \(e.description)")
             case nil: throw TokenizerError("text \(i): not encoded")
             }
