@@ -82,6 +82,38 @@ open class Module {
         childSlots.append((name, module))
     }
 
+    /// Registers `module` under a dotted path such as `attention.self.query`, creating plain container
+    /// modules for the names in between, as nested PyTorch modules name their weights.
+    public func register(_ module: Module, atPath path: String) {
+        let (parent, name) = container(for: path)
+        parent.register(name, module)
+    }
+
+    /// Registers `parameter` under a dotted path such as `cls.predictions.bias`.
+    @discardableResult
+    public func register(_ parameter: Parameter, atPath path: String) -> Parameter {
+        let (parent, name) = container(for: path)
+        return parent.register(name, parameter)
+    }
+
+    /// The module that holds the last name of `path`, created as needed, and that name.
+    private func container(for path: String) -> (Module, String) {
+        var parts = path.split(separator: ".").map(String.init)
+        precondition(!parts.isEmpty, "register(_:atPath:): empty path")
+        let last = parts.removeLast()
+        var parent: Module = self
+        for part in parts {
+            if let existing = parent.childSlots.first(where: { $0.name == part })?.module {
+                parent = existing
+            } else {
+                let container = Module()
+                parent.register(part, container)
+                parent = container
+            }
+        }
+        return (parent, last)
+    }
+
     /// Registers a list of children as `name.0`, `name.1`, … (PyTorch's `ModuleList`).
     public func register(_ name: String, list: [Module]) {
         let container = Module()

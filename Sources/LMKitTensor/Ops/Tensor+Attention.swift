@@ -16,6 +16,19 @@ extension Tensor {
     /// - Returns: `[B, H, Tq, Dv]`.
     public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, causal: Bool = false,
                                                  mask: Tensor? = nil, scale: Double? = nil) -> Tensor {
+        attention(query: query, key: key, value: value, causal: causal, mask: mask, scale: scale).output
+    }
+
+    /// ``scaledDotProductAttention(query:key:value:causal:mask:scale:)`` that also returns the attention
+    /// probabilities `[B, H, Tq, Tk]` (what Hugging Face's `output_attentions=True` gives). The weights
+    /// are a constant: gradients flow through the output only.
+    public static func scaledDotProductAttentionWithWeights(query: Tensor, key: Tensor, value: Tensor, causal: Bool = false,
+                                                            mask: Tensor? = nil, scale: Double? = nil) -> (output: Tensor, weights: Tensor) {
+        attention(query: query, key: key, value: value, causal: causal, mask: mask, scale: scale)
+    }
+
+    private static func attention(query: Tensor, key: Tensor, value: Tensor, causal: Bool, mask: Tensor?,
+                                  scale: Double?) -> (output: Tensor, weights: Tensor) {
         precondition(query.rank == 4 && key.rank == 4 && value.rank == 4, "attention needs [B, H, T, D] tensors, got \(query.shape), \(key.shape), \(value.shape)")
         let (b, h, tq, d) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
         let (hkv, tk, dv) = (key.shape[1], key.shape[2], value.shape[3])
@@ -50,7 +63,7 @@ extension Tensor {
         if query.dtype == .float32 { run(Float.self) } else { run(Double.self) }
         Tensor.record(&out, .attention(q: q.detached(), k: k.detached(), v: v.detached(), probs: probs, scale: s),
                       inputs: [query, key, value])
-        return out
+        return (out, probs)
     }
 
     /// An additive key-padding mask `[B, 1, 1, T]` from a `[B, T]` 0/1 attention mask (1 = real

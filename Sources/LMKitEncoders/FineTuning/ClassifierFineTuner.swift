@@ -1,0 +1,207 @@
+// Transfer learning for text classification (Howard & Ruder 2018; Devlin et al. 2019, §4): a
+// classification head on a pre-trained encoder, trained either with the whole encoder (full
+// fine-tuning) or on its frozen features (the cheap baseline: only the head learns, so the encoder
+// runs once per text instead of once per step). AdamW, linear warm-up and decay, gradient clipping,
+// validation each epoch, early stopping on validation loss, and the best epoch's weights kept.
+import Foundation
+import LMKitModels
+import LMKitNN
+import LMKitTensor
+
+/// Settings of a fine-tuning run.
+public struct FineTuneOptions: Sendable, Codable {
+    public var epochs = 4
+    public var batchSize = 16
+    /// Peak learning rate; nil: 5e-5 for full fine-tuning, 1e-3 for a frozen encoder.
+    public var learningRate: Double?
+    public var weightDecay = 0.01
+    /// Share of the steps spent warming up.
+    public var warmupFraction = 0.1
+    /// Train only the head on the frozen encoder's features.
+    public var freezeEncoder = false
+    /// Epochs without a better validation loss before stopping; 0: never stop early.
+    public var patience = 2
+    public var gradientClip = 1.0
+    public var seed: UInt64 = 42
+    /// End with the weights of the epoch with the lowest validation loss (else: the last epoch's,
+    /// which cross-validation needs so that the held-out fold chooses nothing).
+    public var restoreBest = true
+
+    public init() {}
+
+    public var peakLearningRate: Double { learningRate ?? (freezeEncoder ? 1e-3 : 5e-5) }
+}
+
+/// One epoch of a run.
+public struct EpochRecord: Codable, Sendable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var validationLoss: Double
+    public var validationAccuracy: Double
+    public var seconds: Double
+}
+
+/// What a run did.
+public struct FineTuneResult: Codable, Sendable {
+    public var history: [EpochRecord]
+    /// The epoch whose weights the model holds (lowest validation loss, or the last one).
+    public var bestEpoch: Int
+    /// Metrics of that epoch on the validation texts.
+    public var validation: ClassificationMetrics
+    public var stoppedEarly: Bool
+    public var seconds: Double
+    public var trainTexts: Int, validationTexts: Int
+}
+
+/// Trains a ``SequenceClassificationModel`` on labelled texts.
+public final class ClassifierFineTuner {
+    public let model: SequenceClassificationModel
+    public let tokenizer: EncoderTokenizer
+    public let options: FineTuneOptions
+
+    public init(model: SequenceClassificationModel, tokenizer: EncoderTokenizer, options: FineTuneOptions) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.options = options
+    }
+
+    /// Class ids of `data`'s labels; a label the model does not know is an error.
+    func classIDs(_ data: [LabeledText]) throws -> [Int] {
+        let index = Dictionary(uniqueKeysWithValues: model.labels.enumerated().map { ($0.element, $0.offset) })
+        return try data.map { d in
+            guard let id = index[d.label] else {
+                throw DataError("label \"\(d.label)\" is not one of the model's labels \(model.labels)")
+            }
+            return id
+        }
+    }
+
+    /// Trains on `train`, validating on `validation` after each epoch; the model ends with the
+    /// weights of the epoch with the lowest validation loss. `progress` sees each epoch.
+    public func run(train: [LabeledText], validation: [LabeledText], progress: (EpochRecord) -> Void = { _ in }) throws -> FineTuneResult {
+        guard !train.isEmpty, !validation.isEmpty else { throw DataError("fine-tuning needs training and validation texts (got \(train.count) and \(validation.count))") }
+        guard options.epochs > 0, options.batchSize > 0 else { throw DataError("epochs and batch size must be positive") }
+        let start = Date()
+        let trainIDs = try classIDs(train), validationIDs = try classIDs(validation)
+
+        // What learns: everything, or the head on frozen features.
+        model.unfreeze()
+        var trainable = model.namedParameters()
+        var trainFeatures: Tensor?, validationFeatures: Tensor?
+        if options.freezeEncoder {
+            model.encoder.freeze()
+            for p in model.headParameters { p.setTrainable(true) }
+            trainable = trainable.filter { $0.parameter.isTrainable }
+            trainFeatures = try clsFeatures(train.map(\.text))
+            validationFeatures = try clsFeatures(validation.map(\.text))
+        }
+        let optimizer = Adam.adamW(trainable, learningRate: options.peakLearningRate, weightDecay: options.weightDecay)
+        let stepsPerEpoch = (train.count + options.batchSize - 1) / options.batchSize
+        let totalSteps = stepsPerEpoch * options.epochs
+        let schedule = WarmupLinearSchedule(peak: options.peakLearningRate,
+                                            warmupSteps: Int((Double(totalSteps) * options.warmupFraction).rounded()),
+                                            totalSteps: totalSteps)
+        var rng = RandomGenerator(seed: options.seed)
+        var history: [EpochRecord] = []
+        var best: (loss: Double, epoch: Int, weights: [String: Tensor], metrics: ClassificationMetrics)?
+        var stale = 0, step = 0, stoppedEarly = false
+
+        for epoch in 1...options.epochs {
+            let epochStart = Date()
+            model.train()
+            var order = Array(train.indices)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            var lossSum = 0.0
+            for s in 0..<stepsPerEpoch {
+                let rows = Array(order[(s * options.batchSize)..<min(order.count, (s + 1) * options.batchSize)])
+                let targets = Tensor(indices: rows.map { trainIDs[$0] }, shape: [rows.count])
+                optimizer.learningRate = schedule.learningRate(at: step)
+                model.zeroGradients()
+                let logits: Tensor
+                if let features = trainFeatures {
+                    logits = model.head(features.gatheringRows(Tensor(indices: rows, shape: [rows.count])))
+                } else {
+                    let batch = try tokenizer.batch(rows.map { train[$0].text })
+                    logits = model(batch.ids, typeIDs: batch.typeIDs, attentionMask: batch.attentionMask)
+                }
+                let loss = logits.crossEntropy(targets: targets)
+                loss.backward()
+                if options.gradientClip > 0 { clipGradientNorm(trainable.map(\.parameter), maxNorm: options.gradientClip) }
+                optimizer.step()
+                lossSum += loss.item() * Double(rows.count)
+                step += 1
+            }
+            let (validationLoss, metrics) = try evaluate(validation.map(\.text), ids: validationIDs, features: validationFeatures)
+            let record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(train.count), validationLoss: validationLoss,
+                                     validationAccuracy: metrics.accuracy, seconds: Date().timeIntervalSince(epochStart))
+            history.append(record)
+            progress(record)
+            if best == nil || validationLoss < best!.loss {
+                best = (validationLoss, epoch, options.restoreBest ? copyWeights(trainable) : [:], metrics)
+                stale = 0
+            } else {
+                stale += 1
+                if options.patience > 0 && stale >= options.patience && epoch < options.epochs { stoppedEarly = true; break }
+            }
+        }
+        var chosen = best!
+        if options.restoreBest {
+            for (name, p) in trainable { p.assign(chosen.weights[name]!) }
+        } else {
+            let (loss, metrics) = try evaluate(validation.map(\.text), ids: validationIDs, features: validationFeatures)
+            chosen = (loss, history.count, [:], metrics)
+        }
+        model.unfreeze()
+        model.eval()
+        return FineTuneResult(history: history, bestEpoch: chosen.epoch, validation: chosen.metrics, stoppedEarly: stoppedEarly,
+                              seconds: Date().timeIntervalSince(start), trainTexts: train.count, validationTexts: validation.count)
+    }
+
+    /// Mean cross-entropy and metrics of the model on labelled texts (evaluation mode, no gradients).
+    public func evaluate(_ data: [LabeledText]) throws -> (loss: Double, metrics: ClassificationMetrics) {
+        try evaluate(data.map(\.text), ids: try classIDs(data), features: nil)
+    }
+
+    func evaluate(_ texts: [String], ids: [Int], features: Tensor?) throws -> (loss: Double, metrics: ClassificationMetrics) {
+        model.eval()
+        defer { model.train() }
+        var predicted = [Int](repeating: 0, count: texts.count)
+        var lossSum = 0.0
+        let n = model.labels.count
+        for group in lengthSortedBatches(texts, size: 64) {
+            let logits: Tensor = try GradMode.withoutGradient {
+                if let features { return model.head(features.gatheringRows(Tensor(indices: group, shape: [group.count]))) }
+                let batch = try tokenizer.batch(group.map { texts[$0] })
+                return model(batch.ids, typeIDs: batch.typeIDs, attentionMask: batch.attentionMask)
+            }
+            lossSum += logits.crossEntropy(targets: Tensor(indices: group.map { ids[$0] }, shape: [group.count])).item() * Double(group.count)
+            let values = logits.scalars(as: Float.self)
+            for (row, i) in group.enumerated() {
+                predicted[i] = (0..<n).max { values[row * n + $0] < values[row * n + $1] }!
+            }
+        }
+        return (lossSum / Double(texts.count), ClassificationMetrics(labels: model.labels, truth: ids, predicted: predicted))
+    }
+
+    /// The frozen encoder's `[CLS]` hidden states `[N, C]` (evaluation mode: no dropout).
+    func clsFeatures(_ texts: [String]) throws -> Tensor {
+        model.encoder.eval()
+        var rows = [[Float]](repeating: [], count: texts.count)
+        for group in lengthSortedBatches(texts, size: 32) {
+            let batch = try tokenizer.batch(group.map { texts[$0] })
+            let cls = GradMode.withoutGradient {
+                model.encoder(batch.ids, typeIDs: batch.typeIDs, attentionMask: batch.attentionMask).lastHiddenState.selected(axis: 1, index: 0).contiguous()
+            }
+            let v = cls.scalars(as: Float.self), c = cls.shape[1]
+            for (r, i) in group.enumerated() { rows[i] = Array(v[r * c..<(r + 1) * c]) }
+        }
+        return Tensor(shape: [texts.count, model.config.width], scalars: rows.flatMap { $0 })
+    }
+
+    /// Independent copies of the trainable weights (the optimizer updates them in place).
+    func copyWeights(_ named: [(name: String, parameter: Parameter)]) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (name, p) in named { out[name] = Tensor(shape: p.value.shape, scalars: p.value.scalars(as: Float.self)) }
+        return out
+    }
+}

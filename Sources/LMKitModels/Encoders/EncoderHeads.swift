@@ -1,0 +1,111 @@
+// Task heads on a BERT-family encoder, named as Hugging Face names them, so `*ForSequenceClassification`
+// and `*ForMaskedLM` checkpoints load and save both ways:
+//   BERT:       bert.* + classifier            | bert.* (no pooler) + cls.predictions.{transform.dense, transform.LayerNorm, bias}
+//   DistilBERT: distilbert.* + pre_classifier + classifier | distilbert.* + vocab_transform, vocab_layer_norm, vocab_projector.bias
+// The masked-LM decoder matrix is the word-embedding matrix (tied weights).
+import LMKitNN
+import LMKitTensor
+
+/// `*ForSequenceClassification`: BERT classifies its pooled `[CLS]` vector; DistilBERT passes the
+/// `[CLS]` hidden state through `pre_classifier` and ReLU first. Logits `[B, labels]`.
+public final class SequenceClassificationModel: Module {
+    public private(set) var config: EncoderConfig
+    public let encoder: TransformerEncoder
+    public let preClassifier: Linear?
+    public let classifier: Linear
+    let dropout: Dropout
+
+    /// A model with a new, randomly initialized head for `labels` (names by class id).
+    public init(_ config: EncoderConfig, labels: [String], seed: UInt64 = 0) throws(ModelError) {
+        guard labels.count >= 2 else { throw ModelError("a classifier needs at least two labels, got \(labels)") }
+        guard Set(labels).count == labels.count else { throw ModelError("labels must be distinct: \(labels)") }
+        var c = config
+        c.labels = labels
+        self.config = c
+        encoder = try TransformerEncoder(c, pooler: c.family == .bert, seed: seed)
+        var g = RandomGenerator(seed: seed &+ 0x5EED)
+        preClassifier = c.family == .distilbert ? EncoderInit.linear(c.width, c.width, std: c.initializerRange, generator: &g) : nil
+        classifier = EncoderInit.linear(c.width, labels.count, std: c.initializerRange, generator: &g)
+        dropout = Dropout(c.classifierDropout, seed: g.next())
+        super.init()
+        register(c.family.prefix, encoder)
+        if let preClassifier { register("pre_classifier", preClassifier) }
+        register("classifier", classifier)
+        register("dropout", dropout)
+    }
+
+    public var labels: [String] { config.labels }
+
+    /// `ids`, `typeIDs`, `attentionMask`: `[B, T]` → logits `[B, labels]`.
+    public func callAsFunction(_ ids: Tensor, typeIDs: Tensor? = nil, attentionMask: Tensor? = nil) -> Tensor {
+        logits(encoder(ids, typeIDs: typeIDs, attentionMask: attentionMask).lastHiddenState)
+    }
+
+    /// The head alone, on the encoder's last hidden state `[B, T, C]`.
+    public func logits(_ lastHiddenState: Tensor) -> Tensor {
+        head(lastHiddenState.selected(axis: 1, index: 0))
+    }
+
+    /// The head on the `[CLS]` hidden states `[B, C]`: BERT's pooler (dense, tanh) or DistilBERT's
+    /// pre-classifier (dense, ReLU), dropout, then the classifier.
+    public func head(_ cls: Tensor) -> Tensor {
+        let pooled = if let preClassifier { preClassifier(cls).relu() } else { encoder.pooler!(cls).tanh() }
+        return classifier(dropout(pooled))
+    }
+
+    /// The parameters of ``head(_:)`` (what the frozen-encoder baseline trains): the classifier, and
+    /// DistilBERT's pre-classifier or BERT's pooler.
+    public var headParameters: [Parameter] {
+        var out = classifier.parameters
+        if let preClassifier { out += preClassifier.parameters }
+        if let pooler = encoder.pooler { out += pooler.parameters }
+        return out
+    }
+}
+
+/// `*ForMaskedLM`: a transform (dense, activation, LayerNorm) on every hidden state, then the tied
+/// word-embedding matrix and an output bias. Logits `[B, T, vocabulary]`.
+public final class MaskedLanguageModel: Module {
+    public let config: EncoderConfig
+    public let encoder: TransformerEncoder
+    public let transform: Linear
+    public let transformNorm: LayerNorm
+    public let outputBias: Parameter
+
+    public init(_ config: EncoderConfig, seed: UInt64 = 0) throws(ModelError) {
+        self.config = config
+        encoder = try TransformerEncoder(config, pooler: false, seed: seed)
+        var g = RandomGenerator(seed: seed &+ 0x5EED)
+        transform = EncoderInit.linear(config.width, config.width, std: config.initializerRange, generator: &g)
+        transformNorm = LayerNorm(config.width, eps: config.layerNormEpsilon)
+        outputBias = Parameter(.zeros([config.vocabularySize]))
+        super.init()
+        register(config.family.prefix, encoder)
+        switch config.family {
+        case .bert:
+            register(transform, atPath: "cls.predictions.transform.dense")
+            register(transformNorm, atPath: "cls.predictions.transform.LayerNorm")
+            register(outputBias, atPath: "cls.predictions.bias")
+        case .distilbert:
+            register("vocab_transform", transform)
+            register("vocab_layer_norm", transformNorm)
+            register(outputBias, atPath: "vocab_projector.bias")
+        }
+    }
+
+    /// `ids`, `typeIDs`, `attentionMask`: `[B, T]` → logits `[B, T, vocabulary]`.
+    public func callAsFunction(_ ids: Tensor, typeIDs: Tensor? = nil, attentionMask: Tensor? = nil) -> Tensor {
+        logits(encoder(ids, typeIDs: typeIDs, attentionMask: attentionMask).lastHiddenState)
+    }
+
+    /// The head alone, on the encoder's last hidden state `[B, T, C]`.
+    public func logits(_ lastHiddenState: Tensor) -> Tensor {
+        let h = transform(lastHiddenState)
+        let activated = switch config.activation {
+        case "relu": h.relu()
+        case "gelu": h.gelu(approximate: false)
+        default: h.gelu(approximate: true)
+        }
+        return Tensor.linear(transformNorm(activated), weight: encoder.embeddings.word.weight.value, bias: outputBias.value)
+    }
+}
