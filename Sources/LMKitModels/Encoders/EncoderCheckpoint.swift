@@ -61,13 +61,16 @@ public enum EncoderCheckpoint {
         return (encoder, head)
     }
 
-    /// Loads `module`'s parameters strictly from `tensors`, after filling in fresh values for the
-    /// keys in `optional` that `tensors` lacks (reported as newly initialized).
-    static func load(_ module: Module, _ tensors: [String: Tensor], optional: (String) -> Bool, source: String,
-                     report: inout LoadReport) throws(ModelError) {
+    /// Loads `module`'s parameters strictly from `tensors`, after drawing fresh values for the
+    /// (linear-layer) keys in `optional` that `tensors` lacks: N(0, `std`) weights, zero biases,
+    /// reported as newly initialized.
+    static func load(_ module: Module, _ tensors: [String: Tensor], optional: (String) -> Bool, std: Double, seed: UInt64 = 0,
+                     source: String, report: inout LoadReport) throws(ModelError) {
         var all = tensors
+        var generator = RandomGenerator(seed: seed &+ 0x4EAD)
         for (name, p) in module.namedParameters() where all[name] == nil && optional(name) {
-            all[name] = p.value
+            let shape = p.value.shape
+            all[name] = shape.count >= 2 ? Tensor.randomNormal(shape, std: std, generator: &generator) : Tensor.zeros(shape)
             report.newlyInitialized.append(name)
         }
         do { try module.load(all) } catch { throw ModelError("\(source): \(error.description)") }
@@ -88,9 +91,9 @@ extension TransformerEncoder {
     public static func load(folder: String) throws(ModelError) -> (TransformerEncoder, EncoderCheckpoint.LoadReport) {
         let config = try EncoderCheckpoint.config(folder: folder)
         let (encoderTensors, head) = try EncoderCheckpoint.split(try folderTensors(folder), family: config.family, source: folder)
-        let model = try TransformerEncoder(config, pooler: encoderTensors["pooler.dense.weight"] != nil)
+        let model = try TransformerEncoder(config, pooler: encoderTensors["pooler.dense.weight"] != nil, randomInit: false)
         var report = EncoderCheckpoint.LoadReport(ignored: head.keys.sorted())
-        try EncoderCheckpoint.load(model, encoderTensors, optional: { _ in false }, source: folder, report: &report)
+        try EncoderCheckpoint.load(model, encoderTensors, optional: { _ in false }, std: config.initializerRange, source: folder, report: &report)
         return (model, report)
     }
 
@@ -126,7 +129,7 @@ extension SequenceClassificationModel {
             useHead = true
             chosen = folderLabels
         }
-        let model = try SequenceClassificationModel(config, labels: chosen, seed: seed)
+        let model = try SequenceClassificationModel(config, labels: chosen, seed: seed, randomInit: false)
         let prefix = config.family.prefix + "."
         var tensors = Dictionary(uniqueKeysWithValues: encoderTensors.map { (prefix + $0.key, $0.value) })
         var report = EncoderCheckpoint.LoadReport()
@@ -136,7 +139,7 @@ extension SequenceClassificationModel {
         }
         report.ignored.sort()
         try EncoderCheckpoint.load(model, tensors, optional: { name in !useHead && headKeys.contains(name) || name.hasPrefix(prefix + "pooler.") },
-                                   source: folder, report: &report)
+                                   std: config.initializerRange, seed: seed, source: folder, report: &report)
         return (model, report)
     }
 
@@ -153,7 +156,7 @@ extension MaskedLanguageModel {
     public static func load(folder: String) throws(ModelError) -> (MaskedLanguageModel, EncoderCheckpoint.LoadReport) {
         let config = try EncoderCheckpoint.config(folder: folder)
         let (encoderTensors, head) = try EncoderCheckpoint.split(try folderTensors(folder), family: config.family, source: folder)
-        let model = try MaskedLanguageModel(config)
+        let model = try MaskedLanguageModel(config, randomInit: false)
         let prefix = config.family.prefix + "."
         var tensors: [String: Tensor] = [:]
         var report = EncoderCheckpoint.LoadReport()
@@ -166,7 +169,7 @@ extension MaskedLanguageModel {
         if !headKeys.contains(where: { tensors[$0] != nil }) {
             throw ModelError("\(folder): no masked-LM head in the checkpoint (expected \(headKeys.sorted().joined(separator: ", "))); architectures: \(config.architectures)")
         }
-        try EncoderCheckpoint.load(model, tensors, optional: { _ in false }, source: folder, report: &report)
+        try EncoderCheckpoint.load(model, tensors, optional: { _ in false }, std: config.initializerRange, source: folder, report: &report)
         return (model, report)
     }
 

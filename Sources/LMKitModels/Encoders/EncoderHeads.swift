@@ -15,18 +15,19 @@ public final class SequenceClassificationModel: Module {
     public let classifier: Linear
     let dropout: Dropout
 
-    /// A model with a new, randomly initialized head for `labels` (names by class id).
-    public init(_ config: EncoderConfig, labels: [String], seed: UInt64 = 0) throws(ModelError) {
+    /// A model with a new, randomly initialized head for `labels` (names by class id); with
+    /// `randomInit` false every weight starts at zero (for a checkpoint to replace).
+    public init(_ config: EncoderConfig, labels: [String], seed: UInt64 = 0, randomInit: Bool = true) throws(ModelError) {
         guard labels.count >= 2 else { throw ModelError("a classifier needs at least two labels, got \(labels)") }
         guard Set(labels).count == labels.count else { throw ModelError("labels must be distinct: \(labels)") }
         var c = config
         c.labels = labels
         self.config = c
-        encoder = try TransformerEncoder(c, pooler: c.family == .bert, seed: seed)
-        var g = RandomGenerator(seed: seed &+ 0x5EED)
-        preClassifier = c.family == .distilbert ? EncoderInit.linear(c.width, c.width, std: c.initializerRange, generator: &g) : nil
-        classifier = EncoderInit.linear(c.width, labels.count, std: c.initializerRange, generator: &g)
-        dropout = Dropout(c.classifierDropout, seed: g.next())
+        encoder = try TransformerEncoder(c, pooler: c.family == .bert, seed: seed, randomInit: randomInit)
+        var i = EncoderInit(random: randomInit, std: c.initializerRange, seed: seed &+ 0x5EED)
+        preClassifier = c.family == .distilbert ? i.linear(c.width, c.width) : nil
+        classifier = i.linear(c.width, labels.count)
+        dropout = Dropout(c.classifierDropout, seed: i.generator.next())
         super.init()
         register(c.family.prefix, encoder)
         if let preClassifier { register("pre_classifier", preClassifier) }
@@ -72,11 +73,11 @@ public final class MaskedLanguageModel: Module {
     public let transformNorm: LayerNorm
     public let outputBias: Parameter
 
-    public init(_ config: EncoderConfig, seed: UInt64 = 0) throws(ModelError) {
+    public init(_ config: EncoderConfig, seed: UInt64 = 0, randomInit: Bool = true) throws(ModelError) {
         self.config = config
-        encoder = try TransformerEncoder(config, pooler: false, seed: seed)
-        var g = RandomGenerator(seed: seed &+ 0x5EED)
-        transform = EncoderInit.linear(config.width, config.width, std: config.initializerRange, generator: &g)
+        encoder = try TransformerEncoder(config, pooler: false, seed: seed, randomInit: randomInit)
+        var i = EncoderInit(random: randomInit, std: config.initializerRange, seed: seed &+ 0x5EED)
+        transform = i.linear(config.width, config.width)
         transformNorm = LayerNorm(config.width, eps: config.layerNormEpsilon)
         outputBias = Parameter(.zeros([config.vocabularySize]))
         super.init()

@@ -34,12 +34,12 @@ public final class EncoderEmbeddings: Module {
     public let norm: LayerNorm
     let dropout: Dropout
 
-    init(_ c: EncoderConfig, generator: inout RandomGenerator) {
-        word = Embedding(c.vocabularySize, c.width, generator: &generator)
-        position = Embedding(c.maxPositions, c.width, generator: &generator)
-        tokenType = c.typeVocabularySize > 0 ? Embedding(c.typeVocabularySize, c.width, generator: &generator) : nil
+    init(_ c: EncoderConfig, initializer i: inout EncoderInit) {
+        word = i.embedding(c.vocabularySize, c.width)
+        position = i.embedding(c.maxPositions, c.width)
+        tokenType = c.typeVocabularySize > 0 ? i.embedding(c.typeVocabularySize, c.width) : nil
         norm = LayerNorm(c.width, eps: c.layerNormEpsilon)
-        dropout = Dropout(c.hiddenDropout, seed: generator.next())
+        dropout = Dropout(c.hiddenDropout, seed: i.generator.next())
         super.init()
         register("word_embeddings", word)
         register("position_embeddings", position)
@@ -70,20 +70,19 @@ public final class EncoderLayer: Module {
     let activation: String
     let attentionDropout: Dropout, outputDropout: Dropout
 
-    init(_ c: EncoderConfig, naming n: EncoderNaming, generator: inout RandomGenerator) {
-        func linear(_ i: Int, _ o: Int) -> Linear { EncoderInit.linear(i, o, std: c.initializerRange, generator: &generator) }
-        query = linear(c.width, c.width)
-        key = linear(c.width, c.width)
-        value = linear(c.width, c.width)
-        attentionOutput = linear(c.width, c.width)
+    init(_ c: EncoderConfig, naming n: EncoderNaming, initializer i: inout EncoderInit) {
+        query = i.linear(c.width, c.width)
+        key = i.linear(c.width, c.width)
+        value = i.linear(c.width, c.width)
+        attentionOutput = i.linear(c.width, c.width)
         attentionNorm = LayerNorm(c.width, eps: c.layerNormEpsilon)
-        feedForwardIn = linear(c.width, c.intermediateSize)
-        feedForwardOut = linear(c.intermediateSize, c.width)
+        feedForwardIn = i.linear(c.width, c.intermediateSize)
+        feedForwardOut = i.linear(c.intermediateSize, c.width)
         outputNorm = LayerNorm(c.width, eps: c.layerNormEpsilon)
         heads = c.heads
         activation = c.activation
-        attentionDropout = Dropout(c.hiddenDropout, seed: generator.next())
-        outputDropout = Dropout(c.hiddenDropout, seed: generator.next())
+        attentionDropout = Dropout(c.hiddenDropout, seed: i.generator.next())
+        outputDropout = Dropout(c.hiddenDropout, seed: i.generator.next())
         super.init()
         register(query, atPath: n.query)
         register(key, atPath: n.key)
@@ -141,19 +140,18 @@ public final class TransformerEncoder: Module {
     public let layers: [EncoderLayer]
     public let pooler: Linear?
 
-    public init(_ config: EncoderConfig, pooler: Bool? = nil, seed: UInt64 = 0) throws(ModelError) {
+    /// A new encoder: weights drawn as Hugging Face initializes them with `randomInit`, else zeros
+    /// (for loading a checkpoint right after, without drawing millions of numbers first).
+    public init(_ config: EncoderConfig, pooler: Bool? = nil, seed: UInt64 = 0, randomInit: Bool = true) throws(ModelError) {
         try config.validate()
         self.config = config
-        var g = RandomGenerator(seed: seed)
-        embeddings = EncoderEmbeddings(config, generator: &g)
-        EncoderInit.normal(embeddings.word.weight, std: config.initializerRange, generator: &g)
-        EncoderInit.normal(embeddings.position.weight, std: config.initializerRange, generator: &g)
-        if let t = embeddings.tokenType { EncoderInit.normal(t.weight, std: config.initializerRange, generator: &g) }
+        var i = EncoderInit(random: randomInit, std: config.initializerRange, seed: seed)
+        embeddings = EncoderEmbeddings(config, initializer: &i)
         let naming = EncoderNaming.of(config.family)
-        layers = (0..<config.layers).map { _ in EncoderLayer(config, naming: naming, generator: &g) }
+        layers = (0..<config.layers).map { _ in EncoderLayer(config, naming: naming, initializer: &i) }
         let withPooler = pooler ?? (config.family == .bert)
         precondition(!withPooler || config.family == .bert, "only BERT has a pooler")
-        self.pooler = withPooler ? EncoderInit.linear(config.width, config.width, std: config.initializerRange, generator: &g) : nil
+        self.pooler = withPooler ? i.linear(config.width, config.width) : nil
         super.init()
         register("embeddings", embeddings)
         for (i, layer) in layers.enumerated() { register(layer, atPath: "\(naming.layers).\(i)") }
@@ -187,16 +185,26 @@ public final class TransformerEncoder: Module {
 }
 
 /// Hugging Face's initialization of new BERT weights (`_init_weights`): N(0, initializer_range)
-/// for matrices, zero biases; LayerNorm starts at weight 1, bias 0.
-enum EncoderInit {
-    static func linear(_ i: Int, _ o: Int, std: Double, generator g: inout RandomGenerator) -> Linear {
-        let l = Linear(i, o, generator: &g)
-        normal(l.weight, std: std, generator: &g)
-        if let b = l.bias { b.assign(.zeros([o])) }
-        return l
+/// for matrices and embeddings, zero biases (LayerNorm starts at weight 1, bias 0). With `random`
+/// false every matrix starts at zero instead, for weights that a checkpoint replaces at once.
+struct EncoderInit {
+    let random: Bool
+    let std: Double
+    var generator: RandomGenerator
+
+    init(random: Bool, std: Double, seed: UInt64) {
+        self.random = random
+        self.std = std
+        generator = RandomGenerator(seed: seed)
     }
 
-    static func normal(_ p: Parameter, std: Double, generator g: inout RandomGenerator) {
-        p.assign(.randomNormal(p.value.shape, std: std, generator: &g))
+    mutating func matrix(_ shape: [Int]) -> Tensor {
+        random ? .randomNormal(shape, std: std, generator: &generator) : .zeros(shape)
     }
+
+    mutating func linear(_ inputs: Int, _ outputs: Int) -> Linear {
+        Linear(weight: matrix([outputs, inputs]), bias: .zeros([outputs]))
+    }
+
+    mutating func embedding(_ count: Int, _ width: Int) -> Embedding { Embedding(weight: matrix([count, width])) }
 }

@@ -15,6 +15,16 @@ public final class Linear: Module {
         if let b = self.bias { register("bias", b) }
     }
 
+    /// A layer with the given `weight: [out, in]` and `bias: [out]`.
+    public init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.rank == 2 && (bias == nil || bias!.shape == [weight.shape[0]]), "Linear(weight: \(weight.shape), bias: \(bias?.shape ?? []))")
+        self.weight = Parameter(weight)
+        self.bias = bias.map { Parameter($0) }
+        super.init()
+        register("weight", self.weight)
+        if let b = self.bias { register("bias", b) }
+    }
+
     public var inFeatures: Int { weight.value.shape[1] }
     public var outFeatures: Int { weight.value.shape[0] }
 
@@ -32,6 +42,14 @@ public final class Embedding: Module {
         weight = Parameter(.randomNormal([count, dim], generator: &generator))
         super.init()
         register("weight", weight)
+    }
+
+    /// A table with the given rows `[count, dim]`.
+    public init(weight: Tensor) {
+        precondition(weight.rank == 2, "Embedding(weight:) takes a [count, dim] table, got \(weight.shape)")
+        self.weight = Parameter(weight)
+        super.init()
+        register("weight", self.weight)
     }
 
     public func callAsFunction(_ ids: Tensor) -> Tensor { weight.value.gatheringRows(ids) }
