@@ -4,6 +4,7 @@
 // The targets follow the stack, lower never importing higher:
 //   COpenBLAS → LMKitTensor (tensor engine + autograd + safetensors)
 //             → LMKitNN (modules, layers, optimizers), LMKitEmbeddings (word vectors)
+//             → LMKitModels (GPT-2, BERT/DistilBERT, RNN LMs) → LMKitGeneration, LMKitTraining, LMKitEncoders
 //             → LMKitTour, LMKitBench (applications) → lmkit (the command)
 // LMKitAssets (where real models and data live on disk) and LMKitPlot (SVG pictures) sit beside the
 // engine and import nothing.
@@ -71,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "lmkit",
             dependencies: [
-                "LMKitTour", "LMKitBench", "LMKitAssets", "LMKitEmbeddings", "LMKitPlot", "LMKitTokenizers", "LMKitNN", "LMKitModels", "LMKitGeneration", "LMKitTraining", "LMKitExperiments",
+                "LMKitTour", "LMKitBench", "LMKitAssets", "LMKitEmbeddings", "LMKitPlot", "LMKitTokenizers", "LMKitNN", "LMKitModels", "LMKitGeneration", "LMKitTraining", "LMKitExperiments", "LMKitEncoders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath

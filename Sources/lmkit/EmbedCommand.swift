@@ -7,8 +7,8 @@ import LMKitTour
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
-        abstract: "Word vectors: similarity, nearest neighbours, analogies (GloVe 6B 50d by default).",
-        subcommands: [Similarity.self, Similar.self, Analogy.self, DoesntMatch.self, Evaluate.self, Train.self, Plot.self]
+        abstract: "Word vectors: similarity, nearest neighbours, analogies (GloVe 6B 50d by default); sentence embeddings.",
+        subcommands: [Sentence.self, Similarity.self, Similar.self, Analogy.self, DoesntMatch.self, Evaluate.self, Train.self, Plot.self]
     )
 
     /// Where the vectors come from.

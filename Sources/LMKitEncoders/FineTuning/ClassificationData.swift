@@ -62,7 +62,7 @@ public enum ClassificationData {
     }
 
     /// Distinct labels: numerically when all are integers, else alphabetically.
-    static func orderedLabels(_ labels: [String]) -> [String] {
+    public static func orderedLabels(_ labels: [String]) -> [String] {
         let distinct = Array(Set(labels))
         if distinct.allSatisfy({ Int($0) != nil }) { return distinct.sorted { Int($0)! < Int($1)! } }
         return distinct.sorted()
