@@ -29,7 +29,7 @@ public enum DefaultSentimentClassifier {
         let minilm = (try store.path(.minilm) as NSString).deletingLastPathComponent
         let sentences = try store.path(.gensimData, "pang_lee_polarity.cor")
         log("no sentiment model yet: fine-tuning all-MiniLM-L6-v2 on the 200 Pang & Lee sentences (\(sentences)), once")
-        let data = try ClassificationData.load(sentences)
+        let data = try ClassificationData.load(sentences, encoding: .cp1252) // the file is Windows-1252 (its dashes are 0x97)
         let renamed = data.train.map { LabeledText(text: $0.text, label: $0.label == "pos" ? "POSITIVE" : "NEGATIVE") }
         let (train, validation) = ClassificationData.split(renamed, validationFraction: 0.2, seed: 42)
         let (model, _) = try SequenceClassificationModel.load(folder: minilm, labels: ["NEGATIVE", "POSITIVE"], seed: 42)

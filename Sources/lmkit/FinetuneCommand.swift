@@ -52,6 +52,7 @@ struct FinetuneCommand: ParsableCommand {
         @Argument(help: "The labelled texts (see below).") var data: String
         @Option(help: "Column or key holding the text (CSV/TSV/JSONL).") var textColumn = "text"
         @Option(help: "Column or key holding the label (CSV/TSV/JSONL).") var labelColumn = "label"
+        @Option(help: "Encoding of the data files: utf-8, latin-1 or cp1252.") var encoding = "utf-8"
         @Option(help: "Validation texts (same formats); default: a share of DATA.") var validation: String?
         @Option(help: "Share of DATA held out for validation when --validation is not given.") var validationFraction = 0.2
         @Option(help: "Test texts, scored once at the end (an aclImdb folder brings its own test/).") var test: String?
@@ -105,9 +106,15 @@ struct FinetuneCommand: ParsableCommand {
                     throw ValidationError("--out \(out) exists and is not a model folder; choose a new folder")
                 }
             }
-            let dataset = try ClassificationData.load(data, textColumn: textColumn, labelColumn: labelColumn)
-            let extraValidation = try validation.map { try ClassificationData.load($0, textColumn: textColumn, labelColumn: labelColumn).train }
-            let testSet = try test.map { try ClassificationData.load($0, textColumn: textColumn, labelColumn: labelColumn).train } ?? dataset.test
+            guard let textEncoding = TextEncoding(rawValue: encoding) else {
+                throw ValidationError("--encoding must be one of \(TextEncoding.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            func load(_ path: String) throws -> ClassificationDataset {
+                try ClassificationData.load(path, textColumn: textColumn, labelColumn: labelColumn, encoding: textEncoding)
+            }
+            let dataset = try load(data)
+            let extraValidation = try validation.map { try load($0).train }
+            let testSet = try test.map { try load($0).train } ?? dataset.test
             let labels = ClassificationData.orderedLabels(dataset.train.map(\.label) + (extraValidation ?? []).map(\.label) + (testSet ?? []).map(\.label))
             guard labels.count >= 2 else { throw ValidationError("\(data): only one label (\(labels.first ?? "")); a classifier needs at least two") }
             func say(_ s: String) { if !json { printError(s) } }

@@ -27,23 +27,62 @@ public struct DataError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
+/// How a data file's bytes become text.
+public enum TextEncoding: String, Sendable, CaseIterable {
+    case utf8 = "utf-8"
+    /// ISO-8859-1: every byte is the code point of the same number.
+    case latin1 = "latin-1"
+    /// Windows-1252: Latin-1 with typographic characters at 0x80-0x9F (the Pang & Lee sentences use
+    /// its em dash, 0x97).
+    case cp1252
+
+    /// The text, or nil when the bytes are not valid in this encoding.
+    public func decode(_ data: Data) -> String? {
+        switch self {
+        case .utf8: return String(validating: data, as: UTF8.self)
+        case .latin1: return String(String.UnicodeScalarView(data.map { Unicode.Scalar($0) }))
+        case .cp1252:
+            var scalars = String.UnicodeScalarView()
+            for b in data {
+                if b >= 0x80 && b < 0xA0 {
+                    let code = TextEncoding.cp1252High[Int(b - 0x80)]
+                    guard code != 0, let u = Unicode.Scalar(code) else { return nil }
+                    scalars.append(u)
+                } else {
+                    scalars.append(Unicode.Scalar(b))
+                }
+            }
+            return String(scalars)
+        }
+    }
+
+    /// Windows-1252 at 0x80-0x9F (0: undefined).
+    static let cp1252High: [UInt32] = [
+        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+        0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+    ]
+}
+
 public enum ClassificationData {
     /// Reads `path`: a `.csv`/`.tsv` file with a header naming `textColumn` and `labelColumn`, a
     /// `.jsonl` file of objects with those keys, a fastText file (`__label__X text` per line), a folder
     /// with one subfolder of `.txt` files per label, or an aclImdb-style folder with `train/` (and
     /// `test/`) laid out that way. aclImdb's unlabelled `unsup/` folder is skipped.
-    public static func load(_ path: String, textColumn: String = "text", labelColumn: String = "label") throws(DataError) -> ClassificationDataset {
+    /// Files are read as `encoding` (UTF-8 by default).
+    public static func load(_ path: String, textColumn: String = "text", labelColumn: String = "label",
+                            encoding: TextEncoding = .utf8) throws(DataError) -> ClassificationDataset {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw DataError("\(path): no such file or folder") }
         if isDirectory.boolValue {
             let train = (path as NSString).appendingPathComponent("train")
             if isFolder(train) {
                 let testPath = (path as NSString).appendingPathComponent("test")
-                return ClassificationDataset(train: try folderPerLabel(train), test: isFolder(testPath) ? try folderPerLabel(testPath) : nil, source: path)
+                return ClassificationDataset(train: try folderPerLabel(train, encoding: encoding),
+                                             test: isFolder(testPath) ? try folderPerLabel(testPath, encoding: encoding) : nil, source: path)
             }
-            return ClassificationDataset(train: try folderPerLabel(path), test: nil, source: path)
+            return ClassificationDataset(train: try folderPerLabel(path, encoding: encoding), test: nil, source: path)
         }
-        let text = try readText(path)
+        let text = try readText(path, encoding: encoding)
         let lower = path.lowercased()
         let rows: [LabeledText]
         if lower.hasSuffix(".csv") {
@@ -73,17 +112,35 @@ public enum ClassificationData {
         return FileManager.default.fileExists(atPath: path, isDirectory: &d) && d.boolValue
     }
 
-    static func readText(_ path: String) throws(DataError) -> String {
+    static func readText(_ path: String, encoding: TextEncoding) throws(DataError) -> String {
         guard let data = FileManager.default.contents(atPath: path) else { throw DataError("\(path): cannot read the file") }
-        guard var text = String(validating: data, as: UTF8.self) else {
-            throw DataError("\(path): not valid UTF-8 (convert it, e.g. with iconv -t UTF-8)")
+        guard var text = encoding.decode(data) else {
+            let bad = encoding == .utf8 ? firstInvalidUTF8(data) : nil
+            throw DataError("\(path): not valid \(encoding.rawValue)" + (bad.map { " (byte 0x\(String(data[$0], radix: 16, uppercase: true)) at offset \($0))" } ?? "")
+                            + "; give its encoding (--encoding latin-1 or cp1252) or convert it (iconv -t UTF-8)")
         }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         return text
     }
 
+    /// Offset of the first byte that breaks UTF-8.
+    static func firstInvalidUTF8(_ data: Data) -> Int? {
+        var offset = 0
+        var decoder = UTF8()
+        var iterator = data.makeIterator()
+        var start = 0
+        loop: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let s): offset += UTF8.width(s); start = offset
+            case .emptyInput: break loop
+            case .error: return start
+            }
+        }
+        return nil
+    }
+
     /// One subfolder per label, each holding `.txt` files (read in name order).
-    static func folderPerLabel(_ path: String) throws(DataError) -> [LabeledText] {
+    static func folderPerLabel(_ path: String, encoding: TextEncoding) throws(DataError) -> [LabeledText] {
         let entries: [String]
         do { entries = try FileManager.default.contentsOfDirectory(atPath: path).sorted() } catch {
             throw DataError("\(path): cannot list the folder")
@@ -97,7 +154,7 @@ public enum ClassificationData {
                 throw DataError("\(folder): cannot list the folder")
             }
             for f in files {
-                let text = try readText((folder as NSString).appendingPathComponent(f))
+                let text = try readText((folder as NSString).appendingPathComponent(f), encoding: encoding)
                 out.append(LabeledText(text: text.trimmingCharacters(in: .whitespacesAndNewlines), label: label))
             }
         }
