@@ -8,7 +8,8 @@ import LMKitTensor
 /// model whose encoder sits under `bert.` / `distilbert.` beside its head. Loading accepts both,
 /// renames the `gamma`/`beta` LayerNorm keys of old checkpoints, drops buffers (`position_ids`) and the
 /// copies of tied weights, and sets aside the heads of other tasks (named in ``LoadReport/ignored``).
-/// Anything else that does not fit is an error naming every key.
+/// Anything else that does not fit is an error naming every key. Loaded models are in evaluation
+/// mode (dropout off), as `from_pretrained` leaves them.
 public enum EncoderCheckpoint {
     /// Keys of encoder weights when they carry no prefix.
     static let encoderRoots = ["embeddings.", "encoder.", "pooler.", "transformer."]
@@ -94,6 +95,7 @@ extension TransformerEncoder {
         let model = try TransformerEncoder(config, pooler: encoderTensors["pooler.dense.weight"] != nil, randomInit: false)
         var report = EncoderCheckpoint.LoadReport(ignored: head.keys.sorted())
         try EncoderCheckpoint.load(model, encoderTensors, optional: { _ in false }, std: config.initializerRange, source: folder, report: &report)
+        model.eval()
         return (model, report)
     }
 
@@ -140,6 +142,7 @@ extension SequenceClassificationModel {
         report.ignored.sort()
         try EncoderCheckpoint.load(model, tensors, optional: { name in !useHead && headKeys.contains(name) || name.hasPrefix(prefix + "pooler.") },
                                    std: config.initializerRange, seed: seed, source: folder, report: &report)
+        model.eval()
         return (model, report)
     }
 
@@ -170,6 +173,7 @@ extension MaskedLanguageModel {
             throw ModelError("\(folder): no masked-LM head in the checkpoint (expected \(headKeys.sorted().joined(separator: ", "))); architectures: \(config.architectures)")
         }
         try EncoderCheckpoint.load(model, tensors, optional: { _ in false }, std: config.initializerRange, source: folder, report: &report)
+        model.eval()
         return (model, report)
     }
 
