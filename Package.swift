@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "LMKitTraining", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(
             name: "LMKitTour",
-            dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitTokenizers", "LMKitTraining", "LMKitGeneration", "LMKitExperiments", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitTokenizers", "LMKitTraining", "LMKitGeneration", "LMKitExperiments", "LMKitEncoders", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: fastMath
         ),
         .target(name: "LMKitBench", dependencies: ["LMKitNN", "LMKitModels", "LMKitTokenizers", "COpenBLAS"], swiftSettings: fastMath),

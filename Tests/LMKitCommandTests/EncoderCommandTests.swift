@@ -103,3 +103,20 @@ extension CommandTests {
         #expect(intoSource.status != 0 && intoSource.stderr.contains("is the model folder itself"))
     }
 }
+
+extension CommandTests {
+    @Test func encodersChapterMeasuresSimilarityAttentionAndFineTuning() throws {
+        guard TestAssets.available(.minilm), TestAssets.available(.gensimData) else { return }
+        let r = try lmkit("tour", "--chapter", "encoders", "--quick", "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let chapters = try #require(try json(r.stdout)["chapters"] as? [[String: Any]])
+        let results = try #require(chapters.first?["results"] as? [String: Double])
+        #expect(try #require(results["similarity_paraphrase_guitar"]) > 0.5)
+        #expect(try #require(results["similarity_unrelated_guitar_market"]) < 0.2)
+        #expect(try #require(results["attention_it_to_animal"]) > 0.3)
+        for key in ["frozen_validation_accuracy", "finetuned_validation_accuracy"] {
+            let accuracy = try #require(results[key])
+            #expect(accuracy >= 0.5 && accuracy <= 1, "\(key) \(accuracy)")
+        }
+    }
+}
