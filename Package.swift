@@ -77,7 +77,7 @@ let package = Package(
             dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitTokenizers", "LMKitTraining", "LMKitGeneration", "LMKitExperiments", "LMKitEncoders", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: fastMath
         ),
-        .target(name: "LMKitBench", dependencies: ["LMKitNN", "LMKitModels", "LMKitTokenizers", "COpenBLAS"], swiftSettings: fastMath),
+        .target(name: "LMKitBench", dependencies: ["LMKitNN", "LMKitModels", "LMKitTokenizers", "LMKitEncoders", "COpenBLAS"], swiftSettings: fastMath),
         .executableTarget(
             name: "lmkit",
             dependencies: [

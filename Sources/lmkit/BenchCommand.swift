@@ -1,5 +1,6 @@
 import ArgumentParser
 import LMKitBench
+import LMKitEncoders
 import LMKitTour
 import LMKitAssets
 import LMKitTensor
@@ -11,7 +12,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark LMKit against reference implementations on this machine.",
-        subcommands: [Engine.self, Tokenizers.self, GPT.self]
+        subcommands: [Engine.self, Tokenizers.self, GPT.self, Encoders.self]
     )
 
     struct Engine: ParsableCommand {
@@ -166,4 +167,44 @@ func table(_ rows: [BenchmarkRow]) -> String {
 
 extension String {
     func padding(_ width: Int) -> String { self + String(repeating: " ", count: Swift.max(0, width - count)) }
+}
+
+extension BenchCommand {
+    struct Encoders: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sentence-embedding throughput (sentences/s) of a sentence encoder (all-MiniLM-L6-v2 by default).",
+            discussion: """
+            Encodes the texts of --texts (one per line) in batches of --batch-size, truncated at
+            --max-length tokens, on LMKIT_THREADS workers; reports the median of --repeats runs after a
+            warm-up. `benchmarks/encoders` runs this beside sentence-transformers on the same texts and
+            thread count.
+
+            --json prints {"name": String, "threads": Int, "sentences_per_s": Double, "seconds": Double,
+            "sentences": Int, "tokens": Int, "batch_size": Int, "max_length": Int}.
+            """
+        )
+
+        @Option(help: "A sentence-transformers folder, or `minilm` (default).") var model: String?
+        @Option(help: "UTF-8 file of texts, one per line.") var texts: String
+        @Option(help: "Texts per batch.") var batchSize = 32
+        @Option(help: "Tokens per text (longer texts are truncated).") var maxLength = 128
+        @Option(help: "Timed runs (the median is reported).") var repeats = 5
+        @Option(help: "Write the embeddings here as raw little-endian float32, row after row (for parity checks).") var dump: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            guard batchSize > 0, maxLength > 1, repeats > 0 else { throw ValidationError("--batch-size, --max-length and --repeats must be positive") }
+            let lines = try TextInputs.lines(of: texts)
+            let encoder = try SentenceEncoder(folder: try EncoderFolder.resolve(model), maxLength: maxLength)
+            let (row, vectors) = try EncoderBenchmark(texts: lines, batchSize: batchSize, repeats: repeats).measure("sentence_embeddings", encoder)
+            if let dump {
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(vectors.count * encoder.dimension * 4)
+                for v in vectors { for x in v { withUnsafeBytes(of: x.bitPattern.littleEndian) { bytes += $0 } } }
+                try AtomicFile.write(bytes, to: dump)
+            }
+            if json { return try printJSON(row) }
+            print("\(row.sentences) texts (\(row.tokens) tokens), batch \(row.batch_size), max length \(row.max_length), \(row.threads) thread\(row.threads == 1 ? "" : "s"): \(Format.fixed(row.sentences_per_s, 1)) sentences/s (median \(Format.fixed(row.seconds, 3)) s)")
+        }
+    }
 }

@@ -18,6 +18,11 @@ struct TextInputs: ParsableArguments {
         if texts.isEmpty && file == nil { throw ValidationError("give one or more texts, or --file F") }
         if !texts.isEmpty && file != nil { throw ValidationError("give texts or --file, not both") }
         guard let file else { return texts }
+        return try Self.lines(of: file)
+    }
+
+    /// The non-blank lines of a UTF-8 file.
+    static func lines(of file: String) throws -> [String] {
         guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file): cannot read the file") }
         guard let text = String(validating: data, as: UTF8.self) else {
             throw ValidationError("\(file): not valid UTF-8 text (convert it first, e.g. iconv -t UTF-8)")

@@ -119,21 +119,45 @@ enum AttentionKernels {
                 let i = row % tq, hi = (row / tq) % heads, bi = row / (tq * heads)
                 let r = p + row * tk
                 let limit = causal ? Swift.min(tk, Swift.max(0, i + shift + 1)) : tk
-                var m = -S.infinity
+                // Scale and mask, eight at a time where the mask's last axis is contiguous.
+                let sv = SIMD8<S>(repeating: scale)
+                var j = 0
+                var maskRow: UnsafeMutablePointer<S>?
                 if let mp = maskPointer {
                     let base = mp + bi * ms[0] + hi * ms[1] + i * ms[2]
-                    for j in 0..<limit { r[j] = r[j] * scale + base[j * ms[3]]; if r[j] > m { m = r[j] } }
+                    maskRow = base
+                    if ms[3] == 1 {
+                        while j + 8 <= limit { store8(load8(r + j) * sv + load8(base + j), r + j); j += 8 }
+                    }
+                    while j < limit { r[j] = r[j] * scale + base[j * ms[3]]; j += 1 }
                 } else {
-                    for j in 0..<limit { r[j] *= scale; if r[j] > m { m = r[j] } }
+                    while j + 8 <= limit { store8(load8(r + j) * sv, r + j); j += 8 }
+                    while j < limit { r[j] *= scale; j += 1 }
                 }
+                let m = limit > 0 ? ReduceKernels.max(r, limit) : -S.infinity
                 if m == -S.infinity {
                     r.update(repeating: 0, count: tk)
                     return
                 }
-                var total: S = 0
-                for j in 0..<limit { let e = S.exp(r[j] - m); r[j] = e; total += e }
-                let inv = 1 / total
-                for j in 0..<limit { r[j] *= inv }
+                let mvec = SIMD8<S>(repeating: m)
+                var acc = SIMD8<S>()
+                j = 0
+                while j + 8 <= limit {
+                    let e = S.exp8(load8(r + j) - mvec)
+                    store8(e, r + j)
+                    acc += e
+                    j += 8
+                }
+                // exp8 clamps its input: keys the mask removed get exactly 0, not exp(−87).
+                if let row = maskRow {
+                    for k in 0..<(limit / 8 * 8) where row[k * ms[3]] == -S.infinity { acc[0] -= r[k]; r[k] = 0 }
+                }
+                var total = acc.sum()
+                while j < limit { let e = S.exp(r[j] - m); r[j] = e; total += e; j += 1 }
+                let inv = SIMD8<S>(repeating: 1 / total)
+                j = 0
+                while j + 8 <= limit { store8(load8(r + j) * inv, r + j); j += 8 }
+                while j < limit { r[j] *= inv[0]; j += 1 }
                 if limit < tk { (r + limit).update(repeating: 0, count: tk - limit) }
             }
         }
