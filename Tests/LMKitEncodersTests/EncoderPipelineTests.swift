@@ -114,6 +114,14 @@ import TestSupport
         #expect { _ = try MaskedLanguageModel.load(folder: bertCls) } throws: { "\($0)".contains("no masked-LM head") }
     }
 
+    @Test func storedTiedDecoderMustEqualTheEmbeddings() throws {
+        let mlm = fixturePath("encoders/tiny-bert-mlm")
+        let same = try variant(of: mlm) { t in t["cls.predictions.decoder.weight"] = t["bert.embeddings.word_embeddings.weight"] }
+        #expect(throws: Never.self) { _ = try MaskedLanguageModel.load(folder: same.path) }
+        let untied = try variant(of: mlm) { t in t["cls.predictions.decoder.weight"] = Tensor.zeros(t["bert.embeddings.word_embeddings.weight"]!.shape) }
+        #expect { _ = try MaskedLanguageModel.load(folder: untied.path) } throws: { "\($0)".contains("untied") }
+    }
+
     @Test func truncatedWeightsAreAnErrorNotACrash() throws {
         let cut = try variant(of: bertCls)
         let data = try Data(contentsOf: URL(fileURLWithPath: bertCls + "/model.safetensors"))

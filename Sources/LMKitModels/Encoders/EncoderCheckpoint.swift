@@ -36,16 +36,18 @@ public enum EncoderCheckpoint {
         return try EncoderConfig(json: data, source: path)
     }
 
-    /// Splits checkpoint tensors into encoder weights (unprefixed) and head weights.
+    /// Splits checkpoint tensors into encoder weights (unprefixed), head weights, and the stored copies
+    /// of tied weights.
     static func split(_ tensors: [String: Tensor], family: EncoderConfig.Family, source: String) throws(ModelError)
-        -> (encoder: [String: Tensor], head: [String: Tensor]) {
-        var encoder: [String: Tensor] = [:], head: [String: Tensor] = [:], unknown: [String] = []
+        -> (encoder: [String: Tensor], head: [String: Tensor], tied: [String: Tensor]) {
+        var encoder: [String: Tensor] = [:], head: [String: Tensor] = [:], tied: [String: Tensor] = [:], unknown: [String] = []
         let prefix = family.prefix + "."
         for (rawKey, t) in tensors {
             var key = rawKey
             if key.hasSuffix(".gamma") { key = String(key.dropLast(6)) + ".weight" }
             if key.hasSuffix(".beta") { key = String(key.dropLast(5)) + ".bias" }
-            if key.hasSuffix(".position_ids") || key.hasSuffix(".token_type_ids") || tiedCopies.contains(key) { continue }
+            if key.hasSuffix(".position_ids") || key.hasSuffix(".token_type_ids") { continue }
+            if tiedCopies.contains(key) { tied[key] = t; continue }
             if key.hasPrefix(prefix) {
                 encoder[String(key.dropFirst(prefix.count))] = t
             } else if encoderRoots.contains(where: { key.hasPrefix($0) }) {
@@ -59,7 +61,7 @@ public enum EncoderCheckpoint {
         guard unknown.isEmpty else {
             throw ModelError("\(source): keys that belong to no \(family.rawValue) encoder or head (\(unknown.count)): \(unknown.sorted().prefix(8).joined(separator: ", "))")
         }
-        return (encoder, head)
+        return (encoder, head, tied)
     }
 
     /// Loads `module`'s parameters strictly from `tensors`, after drawing fresh values for the
@@ -91,7 +93,7 @@ extension TransformerEncoder {
     /// set aside). BERT's pooler is kept when the folder has one.
     public static func load(folder: String) throws(ModelError) -> (TransformerEncoder, EncoderCheckpoint.LoadReport) {
         let config = try EncoderCheckpoint.config(folder: folder)
-        let (encoderTensors, head) = try EncoderCheckpoint.split(try folderTensors(folder), family: config.family, source: folder)
+        let (encoderTensors, head, _) = try EncoderCheckpoint.split(try folderTensors(folder), family: config.family, source: folder)
         let model = try TransformerEncoder(config, pooler: encoderTensors["pooler.dense.weight"] != nil, randomInit: false)
         var report = EncoderCheckpoint.LoadReport(ignored: head.keys.sorted())
         try EncoderCheckpoint.load(model, encoderTensors, optional: { _ in false }, std: config.initializerRange, source: folder, report: &report)
@@ -116,7 +118,7 @@ extension SequenceClassificationModel {
     public static func load(folder: String, labels: [String]? = nil, seed: UInt64 = 0) throws(ModelError)
         -> (SequenceClassificationModel, EncoderCheckpoint.LoadReport) {
         let config = try EncoderCheckpoint.config(folder: folder)
-        let (encoderTensors, head) = try EncoderCheckpoint.split(try folderTensors(folder), family: config.family, source: folder)
+        let (encoderTensors, head, _) = try EncoderCheckpoint.split(try folderTensors(folder), family: config.family, source: folder)
         let headRows = head["classifier.weight"]?.shape.first
         let folderLabels = headRows.map { rows in config.labels.count == rows ? config.labels : (0..<rows).map { "LABEL_\($0)" } }
         let useHead: Bool
@@ -158,7 +160,7 @@ extension MaskedLanguageModel {
     /// masked-LM head: that is an error naming the missing keys.
     public static func load(folder: String) throws(ModelError) -> (MaskedLanguageModel, EncoderCheckpoint.LoadReport) {
         let config = try EncoderCheckpoint.config(folder: folder)
-        let (encoderTensors, head) = try EncoderCheckpoint.split(try folderTensors(folder), family: config.family, source: folder)
+        let (encoderTensors, head, tied) = try EncoderCheckpoint.split(try folderTensors(folder), family: config.family, source: folder)
         let model = try MaskedLanguageModel(config, randomInit: false)
         let prefix = config.family.prefix + "."
         var tensors: [String: Tensor] = [:]
@@ -173,6 +175,14 @@ extension MaskedLanguageModel {
             throw ModelError("\(folder): no masked-LM head in the checkpoint (expected \(headKeys.sorted().joined(separator: ", "))); architectures: \(config.architectures)")
         }
         try EncoderCheckpoint.load(model, tensors, optional: { _ in false }, std: config.initializerRange, source: folder, report: &report)
+        // The decoder is the word-embedding matrix; a stored copy must be that matrix.
+        let embeddings = model.encoder.embeddings.word.weight.value
+        for key in ["cls.predictions.decoder.weight", "vocab_projector.weight"] {
+            guard let copy = tied[key] else { continue }
+            guard copy.shape == embeddings.shape, copy.scalars(as: Float.self) == embeddings.scalars(as: Float.self) else {
+                throw ModelError("\(folder): \(key) differs from the word embeddings; untied masked-LM decoders are not supported")
+            }
+        }
         model.eval()
         return (model, report)
     }
