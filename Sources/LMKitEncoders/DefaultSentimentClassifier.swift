@@ -38,14 +38,21 @@ public enum DefaultSentimentClassifier {
             log("  epoch \(e.epoch): train loss \(String(format: "%.3f", e.trainLoss)), validation loss \(String(format: "%.3f", e.validationLoss)), accuracy \(String(format: "%.3f", e.validationAccuracy))")
         }
         log("kept epoch \(result.bestEpoch): validation accuracy \(String(format: "%.3f", result.validation.accuracy)) on \(validation.count) held-out sentences")
-        let staging = folder + ".partial"
-        try? FileManager.default.removeItem(atPath: staging)
-        try model.save(folder: staging)
-        try copyTokenizerFiles(from: minilm, to: staging)
-        try? FileManager.default.removeItem(atPath: folder)
-        try FileManager.default.moveItem(atPath: staging, toPath: folder)
+        try saveClassifierFolder(model, tokenizerFrom: minilm, to: folder)
         return folder
     }
+}
+
+/// Saves `model` with the tokenizer files of `source` as a complete model folder at `folder`: written
+/// beside it first (`folder.partial`), then moved into place, so an interrupted save leaves no
+/// half-written model where a finished one is expected.
+public func saveClassifierFolder(_ model: SequenceClassificationModel, tokenizerFrom source: String, to folder: String) throws {
+    let staging = folder + ".partial"
+    try? FileManager.default.removeItem(atPath: staging)
+    try model.save(folder: staging)
+    try copyTokenizerFiles(from: source, to: staging)
+    if FileManager.default.fileExists(atPath: folder) { try FileManager.default.removeItem(atPath: folder) }
+    try FileManager.default.moveItem(atPath: staging, toPath: folder)
 }
 
 /// Copies the tokenizer files of a model folder (those that exist) into another.

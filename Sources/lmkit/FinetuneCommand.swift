@@ -153,12 +153,7 @@ struct FinetuneCommand: ParsableCommand {
             }
             let testMetrics = try testSet.map { try tuner.evaluate($0).metrics }
             let out = self.out!
-            let staging = out + ".partial"
-            try? FileManager.default.removeItem(atPath: staging)
-            try model.save(folder: staging)
-            try copyTokenizerFiles(from: folder, to: staging)
-            if FileManager.default.fileExists(atPath: out) { try FileManager.default.removeItem(atPath: out) }
-            try FileManager.default.moveItem(atPath: staging, toPath: out) // replaced only after the new folder is complete
+            try saveClassifierFolder(model, tokenizerFrom: folder, to: out)
             if json {
                 return try printJSON(Output(labels: labels, train: train.count, validation: held.count, history: result.history, bestEpoch: result.bestEpoch,
                                             validationMetrics: result.validation, test: testMetrics, out: out, seconds: result.seconds))
