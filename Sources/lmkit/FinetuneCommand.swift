@@ -116,7 +116,7 @@ struct FinetuneCommand: ParsableCommand {
             let extraValidation = try validation.map { try load($0).train }
             let testSet = try test.map { try load($0).train } ?? dataset.test
             let labels = ClassificationData.orderedLabels(dataset.train.map(\.label) + (extraValidation ?? []).map(\.label) + (testSet ?? []).map(\.label))
-            guard labels.count >= 2 else { throw ValidationError("\(data): only one label (\(labels.first ?? "")); a classifier needs at least two") }
+            guard labels.count >= 2 else { throw DataError("\(data): only one label (\(labels.first ?? "")); a classifier needs at least two") }
             func say(_ s: String) { if !json { printError(s) } }
             say("data: \(dataset.train.count) texts from \(data), labels \(labels.joined(separator: ", "))")
 
