@@ -40,7 +40,7 @@ import TestSupport
     @Test func helpListsTheWorkingCommands() throws {
         let r = try lmkit("--help")
         #expect(r.status == 0)
-        for command in ["tour", "tokenize", "tokenizer", "embed", "classify", "fill-mask", "attention", "finetune", "train", "generate", "eval", "bench", "assets"] { #expect(r.stdout.contains(command)) }
+        for command in ["tour", "tokenize", "tokenizer", "embed", "classify", "fill-mask", "attention", "finetune", "train", "generate", "inspect", "eval", "bench", "assets"] { #expect(r.stdout.contains(command)) }
     }
 
     @Test func unknownChapterIsAClearError() throws {

@@ -152,7 +152,8 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
     }
 
-    static func name(of dtype: DType) -> String {
+    /// The safetensors spelling of a type (`F32`, `BF16`, `I64`, …).
+    public static func name(of dtype: DType) -> String {
         switch dtype {
         case .float64: return "F64"
         case .float32: return "F32"
