@@ -44,7 +44,8 @@ public final class Generator {
                          onText: (String) -> Void = { _ in }) throws -> Result {
         try sampling.validate()
         guard maxTokens >= 0 else { throw GenerationError("max tokens must be ≥ 0") }
-        let promptIDs = try tokenizer.encode(prompt, options: .init(addSpecialTokens: false, specialTokens: specialTokens)).ids
+        // With the tokenizer's special tokens: the BOS that Llama-family and Gemma models expect (GPT-2 adds none).
+        let promptIDs = try tokenizer.encode(prompt, options: .init(addSpecialTokens: true, specialTokens: specialTokens)).ids
         guard !promptIDs.isEmpty else { throw GenerationError("the prompt is empty: give at least one token to continue") }
         guard promptIDs.allSatisfy({ $0 >= 0 && $0 < model.vocabularySize }) else {
             throw GenerationError("the prompt has token ids outside the model's vocabulary of \(model.vocabularySize) (tokenizer and model do not match)")

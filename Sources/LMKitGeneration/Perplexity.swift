@@ -22,7 +22,9 @@ public enum Perplexity {
     public static func evaluate(model: any CausalLanguageModel, tokenizer: Tokenizer, text: String, context: Int? = nil,
                                 progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
         let start = Date()
-        let ids = try tokenizer.encodeIDs(text, specialTokens: .text)
+        // The tokenizer's special tokens too: Gemma and the Llama family are scored after their BOS, as
+        // llama.cpp does; GPT-2 adds none.
+        let ids = try tokenizer.encode(text, options: .init(addSpecialTokens: true, specialTokens: .text)).ids
         guard ids.count >= 2 else { throw GenerationError("the text has \(ids.count) token(s); perplexity needs at least 2") }
         guard ids.allSatisfy({ $0 < model.vocabularySize }) else { throw GenerationError("the tokenizer gives ids outside the model's vocabulary") }
         let window = min(context ?? model.contextLength, model.contextLength)

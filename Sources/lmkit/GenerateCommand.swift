@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import LMKitAssets
 import LMKitGeneration
 import LMKitModels
+import LMKitTensor
 import LMKitTokenizers
 
 /// `lmkit generate`: continue a prompt with a trained model, streaming the text.
@@ -58,11 +60,25 @@ struct GenerateCommand: ParsableCommand {
 /// Models the command line can load.
 enum ModelLoader {
     static func load(_ folder: String) throws -> (any CausalLanguageModel, Tokenizer) {
+        if folder == "gemma" || folder.lowercased().hasSuffix(".gguf") {
+            let path = folder == "gemma" ? try AssetStore().path(.gemma) : folder
+            let file = try GGUFFile(path: path)
+            let architecture = file["general.architecture"]?.string ?? "missing"
+            guard architecture == "gemma3" else {
+                throw ValidationError("--model \(path): GGUF architecture \(architecture) is not supported yet (gemma3 is)")
+            }
+            let model = try Gemma3ForCausalLM.load(gguf: path)
+            return (model, try Tokenizer.gguf(path))
+        }
         let configPath = (folder as NSString).appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: configPath) else {
             throw ValidationError("--model \(folder): no config.json there (give a model folder, e.g. the model/ folder `lmkit train gpt` writes)")
         }
         let type = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["model_type"] as? String
+        if type == "gemma3_text" || type == "gemma3" {
+            let model = try Gemma3ForCausalLM.load(folder: folder)
+            return (model, try Tokenizer(contentsOf: folder))
+        }
         if type == "lmkit_recurrent" {
             let model = try RecurrentLanguageModel(folder: folder)
             model.eval()

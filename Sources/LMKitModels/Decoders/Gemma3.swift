@@ -1,0 +1,174 @@
+// Gemma 3 (Gemma Team 2025, "Gemma 3 Technical Report"), the text decoder. Mirrors Hugging Face
+// transformers `models/gemma3/modeling_gemma3.py` (Gemma3ForCausalLM): embeddings scaled by √width;
+// per layer an RMS-normed attention block with query/key RMS norms, rotary positions (base 1e6 on
+// global layers, 10,000 on sliding-window layers), grouped-query attention, and norms after the
+// attention and the GeGLU feed-forward block too; interleaved local (sliding window) and global
+// layers; the output matrix tied to the embeddings. Gemma's RMS norms scale by (1 + w).
+// Parameter names are the Hugging Face keys; GGUF files are mapped onto them (Gemma3+GGUF.swift).
+import Foundation
+import LMKitNN
+import LMKitTensor
+
+/// Gemma 3's text configuration (`Gemma3TextConfig`).
+public struct Gemma3Config: Sendable, Equatable {
+    public var vocabularySize = 262_144
+    public var width = 640
+    public var layers = 18
+    public var heads = 4
+    public var kvHeads = 1
+    public var headSize = 256
+    public var intermediateSize = 2048
+    public var rmsNormEpsilon = 1e-6
+    /// Rotary base of the global (full-attention) layers.
+    public var ropeBase = 1_000_000.0
+    /// Rotary base of the sliding-window layers.
+    public var ropeLocalBase = 10_000.0
+    public var slidingWindow = 512
+    /// Whether each layer attends globally (the others see the last `slidingWindow` positions).
+    public var globalLayers: [Bool] = (0..<18).map { ($0 + 1) % 6 == 0 }
+    /// Queries are scaled by queryPreAttentionScalar^(−1/2).
+    public var queryPreAttentionScalar = 256.0
+    public var contextLength = 32_768
+    public var bosTokenID: Int? = 2
+    public var eosTokenID: Int? = 1
+
+    public init() {}
+
+    public func validate() throws(ModelError) {
+        guard vocabularySize > 0, width > 0, layers > 0, heads > 0, kvHeads > 0, headSize > 0, intermediateSize > 0 else {
+            throw ModelError("Gemma 3 config: sizes must be positive")
+        }
+        guard heads % kvHeads == 0 else { throw ModelError("Gemma 3 config: \(heads) query heads are not a multiple of \(kvHeads) key/value heads") }
+        guard globalLayers.count == layers else { throw ModelError("Gemma 3 config: \(globalLayers.count) layer types for \(layers) layers") }
+        guard headSize % 2 == 0, slidingWindow > 0, queryPreAttentionScalar > 0 else {
+            throw ModelError("Gemma 3 config: head size must be even, sliding window and query scalar positive")
+        }
+    }
+}
+
+/// One Gemma 3 decoder layer.
+public final class Gemma3Layer: Module {
+    public let inputNorm: RMSNorm, postAttentionNorm: RMSNorm, preFeedForwardNorm: RMSNorm, postFeedForwardNorm: RMSNorm
+    public let qProj: Linear, kProj: Linear, vProj: Linear, oProj: Linear
+    public let qNorm: RMSNorm, kNorm: RMSNorm
+    public let gateProj: Linear, upProj: Linear, downProj: Linear
+    let config: Gemma3Config
+    let isGlobal: Bool
+    let rotary: RotaryEmbedding
+
+    init(_ c: Gemma3Config, index: Int, randomInit: Bool, generator g: inout RandomGenerator) {
+        config = c
+        isGlobal = c.globalLayers[index]
+        rotary = RotaryEmbedding(headSize: c.headSize, base: isGlobal ? c.ropeBase : c.ropeLocalBase)
+        func norm(_ n: Int) -> RMSNorm { RMSNorm(n, eps: c.rmsNormEpsilon, weightOffset: 1) }
+        inputNorm = norm(c.width); postAttentionNorm = norm(c.width)
+        preFeedForwardNorm = norm(c.width); postFeedForwardNorm = norm(c.width)
+        func linear(_ i: Int, _ o: Int) -> Linear {
+            randomInit ? Linear(i, o, bias: false, generator: &g) : Linear(weight: .zeros([o, i]), bias: nil)
+        }
+        qProj = linear(c.width, c.heads * c.headSize)
+        kProj = linear(c.width, c.kvHeads * c.headSize)
+        vProj = linear(c.width, c.kvHeads * c.headSize)
+        oProj = linear(c.heads * c.headSize, c.width)
+        qNorm = norm(c.headSize); kNorm = norm(c.headSize)
+        gateProj = linear(c.width, c.intermediateSize)
+        upProj = linear(c.width, c.intermediateSize)
+        downProj = linear(c.intermediateSize, c.width)
+        super.init()
+        register("input_layernorm", inputNorm)
+        register(qProj, atPath: "self_attn.q_proj")
+        register(kProj, atPath: "self_attn.k_proj")
+        register(vProj, atPath: "self_attn.v_proj")
+        register(oProj, atPath: "self_attn.o_proj")
+        register(qNorm, atPath: "self_attn.q_norm")
+        register(kNorm, atPath: "self_attn.k_norm")
+        register("post_attention_layernorm", postAttentionNorm)
+        register("pre_feedforward_layernorm", preFeedForwardNorm)
+        register(gateProj, atPath: "mlp.gate_proj")
+        register(upProj, atPath: "mlp.up_proj")
+        register(downProj, atPath: "mlp.down_proj")
+        register("post_feedforward_layernorm", postFeedForwardNorm)
+    }
+
+    /// `x: [B, T, C]` at positions `start ..< start + T` → `[B, T, C]`.
+    func callAsFunction(_ x: Tensor, start: Int, cache: KVCache?, layer: Int) -> Tensor {
+        let (b, t) = (x.shape[0], x.shape[1])
+        let c = config
+        let h = inputNorm(x)
+        var q = qNorm(qProj(h).reshaped([b, t, c.heads, c.headSize])).transposed(1, 2)       // (B, H, T, hs)
+        var k = kNorm(kProj(h).reshaped([b, t, c.kvHeads, c.headSize])).transposed(1, 2)     // (B, Hkv, T, hs)
+        var v = vProj(h).reshaped([b, t, c.kvHeads, c.headSize]).transposed(1, 2)
+        q = rotary(q, start: start)
+        k = rotary(k, start: start)
+        if let cache { (k, v) = cache.append(layer: layer, key: k, value: v) }
+        let tk = k.shape[2]
+        let mask = isGlobal ? nil : Gemma3ForCausalLM.slidingWindowMask(queries: t, keys: tk, window: c.slidingWindow)
+        let y = Tensor.scaledDotProductAttention(query: q, key: k, value: v, causal: true, mask: mask,
+                                                 scale: 1 / c.queryPreAttentionScalar.squareRoot())          // (B, H, T, hs)
+        let attended = oProj(y.transposed(1, 2).reshaped([b, t, c.heads * c.headSize]))
+        let r = x + postAttentionNorm(attended)
+        let f = preFeedForwardNorm(r)
+        let ff = downProj(gateProj(f).gelu(approximate: true) * upProj(f))                          // GeGLU
+        return r + postFeedForwardNorm(ff)
+    }
+}
+
+/// Gemma 3's text decoder with its tied output layer (`Gemma3ForCausalLM`).
+public final class Gemma3ForCausalLM: Module {
+    public let config: Gemma3Config
+    public let embedding: Embedding
+    public let layers: [Gemma3Layer]
+    public let norm: RMSNorm
+
+    /// A model with random weights (`seed`), or zeros when a checkpoint is loaded right after.
+    public init(_ config: Gemma3Config, seed: UInt64 = 0, randomInit: Bool = true) throws(ModelError) {
+        try config.validate()
+        self.config = config
+        var g = RandomGenerator(seed: seed)
+        embedding = randomInit ? Embedding(config.vocabularySize, config.width, generator: &g)
+            : Embedding(weight: .zeros([config.vocabularySize, config.width]))
+        layers = (0..<config.layers).map { Gemma3Layer(config, index: $0, randomInit: randomInit, generator: &g) }
+        norm = RMSNorm(config.width, eps: config.rmsNormEpsilon, weightOffset: 1)
+        super.init()
+        register(embedding, atPath: "model.embed_tokens")
+        for (i, layer) in layers.enumerated() { register(layer, atPath: "model.layers.\(i)") }
+        register(norm, atPath: "model.norm")
+    }
+
+    /// The final hidden states `[B, T, C]` of ids `[B, T]` that continue what `cache` holds.
+    public func hiddenStates(_ ids: Tensor, cache: KVCache? = nil) -> Tensor {
+        precondition(ids.rank == 2, "ids must be [batch, length], got \(ids.shape)")
+        let start = cache?.length ?? 0
+        // √width rounded to float32 first, as transformers does.
+        var x = embedding(ids) * Double(Float(Double(config.width).squareRoot()))
+        for (i, layer) in layers.enumerated() { x = layer(x, start: start, cache: cache, layer: i) }
+        return norm(x)
+    }
+
+    /// Logits `[B, T, vocab]` (the tied embedding matrix as output layer).
+    public func callAsFunction(_ ids: Tensor, cache: KVCache? = nil) -> Tensor {
+        Tensor.linear(hiddenStates(ids, cache: cache), weight: embedding.weight.value, bias: nil)
+    }
+
+    /// The additive mask `[1, 1, queries, keys]` of a sliding-window layer: the last `queries` of
+    /// `keys` positions each see the `window` positions ending at themselves (causality is the
+    /// attention op's).
+    static func slidingWindowMask(queries: Int, keys: Int, window: Int) -> Tensor? {
+        guard keys > window else { return nil }
+        let shift = keys - queries
+        var m = [Float](repeating: 0, count: queries * keys)
+        for i in 0..<queries {
+            let limit = shift + i - window                  // keys at or before this are out of the window
+            if limit >= 0 { for j in 0...limit { m[i * keys + j] = -.infinity } }
+        }
+        return Tensor(shape: [1, 1, queries, keys], scalars: m)
+    }
+}
+
+extension Gemma3ForCausalLM: CausalLanguageModel {
+    public var contextLength: Int { config.contextLength }
+    public var vocabularySize: Int { config.vocabularySize }
+    public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: cache as? KVCache) }
+    public func makeDecodingCache() -> any DecodingCache { KVCache(layers: config.layers) }
+    public func loss(_ ids: Tensor, targets: Tensor) -> Tensor { self(ids).crossEntropy(targets: targets) }
+}
