@@ -49,3 +49,21 @@ extension CommandTests {
         #expect(missing.status != 0 && missing.stderr.contains("no model.safetensors"))
     }
 }
+
+/// The real Gemma 3 through the commands a user types.
+extension CommandTests {
+    @Test func gemmaChapterAndGenerate() throws {
+        guard TestAssets.available(.gemma) else { return }
+        let r = try lmkit("tour", "--chapter", "gemma", "--quick", "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let chapters = try #require(try json(r.stdout)["chapters"] as? [[String: Any]])
+        let results = try #require(chapters.first?["results"] as? [String: Double])
+        let rank = try #require(results["paris_rank"])
+        #expect(rank >= 1 && rank <= 5, "Paris is not among the 5 likeliest next tokens of \"The capital of France is\"")
+        let g = try lmkit("generate", "--model", "gemma", "def fibonacci(n):", "--max-tokens", "12", "--temperature", "0", "--json")
+        #expect(g.status == 0, "\(g.stderr)")
+        let text = try #require(try json(g.stdout)["text"] as? String)
+        #expect(text.contains("return") || text.contains("if n"), "\(text)")
+        #expect(try json(g.stdout)["promptTokens"] as? Int == 7) // <bos> + 6 pieces
+    }
+}
