@@ -58,3 +58,49 @@ import TestSupport
         #expect(throws: GGUFError.self) { _ = try file.data("no.such.tensor") }
     }
 }
+
+/// Products on quantized weights against dequantize-then-float32 (whose dequantizers match gguf-py).
+@Suite struct QuantizedMatrixTests {
+    /// Random blocks of `type` with finite half-float scales (offsets of the scale fields per type).
+    static func randomMatrix(_ type: GGMLType, rows: Int, columns: Int, seed: UInt64) -> QuantizedMatrix {
+        var g = RandomGenerator(seed: seed)
+        let blocks = rows * columns / type.blockSize
+        var bytes = (0..<(blocks * type.blockBytes)).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+        let scales: [Int] = switch type {
+        case .q4_0, .q5_0, .q8_0: [0]
+        case .q4_1, .q5_1, .q4_K, .q5_K: [0, 2]
+        case .q6_K: [208]
+        default: []
+        }
+        for b in 0..<blocks {
+            for (k, offset) in scales.enumerated() {
+                let h = Float16(k == 0 ? g.nextUniform() * 0.2 - 0.1 : g.nextUniform() * 0.1)
+                withUnsafeBytes(of: h.bitPattern.littleEndian) { raw in
+                    bytes[b * type.blockBytes + offset] = raw[0]; bytes[b * type.blockBytes + offset + 1] = raw[1]
+                }
+            }
+            if type == .f16 || type == .bf16 {
+                let v = Float(g.nextUniform() * 2 - 1)
+                let bits: UInt16 = type == .f16 ? Float16(v).bitPattern : UInt16(v.bitPattern >> 16)
+                bytes[2 * b] = UInt8(bits & 0xFF); bytes[2 * b + 1] = UInt8(bits >> 8)
+            }
+        }
+        return QuantizedMatrix(type: type, rows: rows, columns: columns, bytes: bytes)
+    }
+
+    @Test(arguments: GGUFQuantTests.types) func linearMatchesDequantizedProduct(type: GGMLType) {
+        let (rows, columns) = (70, 512)
+        let w = Self.randomMatrix(type, rows: rows, columns: columns, seed: UInt64(type.rawValue) + 1)
+        let dense = w.dequantized()
+        #expect(dense.scalars(as: Float.self).allSatisfy { $0.isFinite })
+        for m in [1, 3, 9] {
+            var g = RandomGenerator(seed: UInt64(m))
+            let x = Tensor.randomNormal([m, columns], generator: &g)
+            let expected = Tensor.linear(x, weight: dense, bias: nil)
+            let c = compare(w.linear(x), expected, rtol: 1e-4, atol: 1e-4)
+            #expect(c.withinTolerance, "\(type.name) with \(m) rows: \(c)")
+        }
+        let picked = w.rows([5, 0, 69])
+        #expect(picked.scalars(as: Float.self) == Array(dense.scalars(as: Float.self)[5 * columns..<6 * columns] + dense.scalars(as: Float.self)[0..<columns] + dense.scalars(as: Float.self)[69 * columns..<70 * columns]))
+    }
+}

@@ -56,7 +56,7 @@ Run with the reference venv (torch 2.13.0+cpu, transformers 5.23.0, gguf 0.19.0,
 safetensors 0.8.0, sentencepiece 0.2.3; pinned in Tools/requirements-reference.txt), 2 threads:
     PY=$(scripts/reference-venv | tail -1)/bin/python
     "$PY" Tools/golden/gemma_reference.py [--out PATH] [--no-cross-check]
-About 2 to 3 minutes on 2 cores with the cross-check (loading and dequantizing dominates). The
+About 1.5 minutes on 2 cores with the cross-check, 1 without (loading and dequantizing dominate). The
 output is byte-identical across runs with the same versions and thread count.
 """
 
@@ -106,12 +106,12 @@ PPL_MAX_TOKENS = 1024
 CROSS_CHECK_TOL = 2e-3
 
 PROMPTS = [
-    "The quick brown fox jumps over the lazy dog. The capital of France is",
+    "The Eiffel Tower is located in the city of",
     "def fibonacci(n):\n    if n < 2:\n        return n\n    return fibonacci(n - 1) +",
     "Il était une fois, dans un petit village au bord de la mer, une jeune fille qui",
     "机器学习是人工智能的一个分支，它使计算机能够",
     "Привет! Как у тебя дела? Сегодня я",
-    "I ❤️ naïve café ☕ and 🍕! Fibonacci: 1, 1, 2, 3, 5, 8, 13,",
+    "I ❤️ café ☕! Fibonacci: 1, 1, 2, 3, 5, 8,",
 ]
 
 # Architecture numbers the GGUF metadata gives (checked) or llama.cpp hard-codes for gemma3
@@ -178,7 +178,7 @@ def gguf_weights(reader):
     out = {}
     for t in reader.tensors:
         w = gguf.quants.dequantize(t.data, t.tensor_type)
-        out[t.name] = torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))
+        out[t.name] = torch.from_numpy(np.array(w, dtype=np.float32))  # a writable copy
     return out
 
 

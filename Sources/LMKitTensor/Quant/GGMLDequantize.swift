@@ -10,23 +10,29 @@ public enum GGMLDequantize {
         precondition(count % type.blockSize == 0, "dequantize: \(count) weights do not fill \(type.name) blocks of \(type.blockSize)")
         let blocks = count / type.blockSize
         Parallel.forRanges(blocks, minChunk: Swift.max(1, 16_384 / type.blockSize)) { range in
-            for b in range {
-                let x = source + b * type.blockBytes
-                let y = destination + b * type.blockSize
-                switch type {
-                case .f32: y.pointee = x.loadUnaligned(as: Float.self)
-                case .f16: y.pointee = Float(x.loadUnaligned(as: Float16.self))
-                case .bf16: y.pointee = Float(bitPattern: UInt32(x.loadUnaligned(as: UInt16.self)) << 16)
-                case .q4_0: q4_0(x, y)
-                case .q4_1: q4_1(x, y)
-                case .q5_0: q5_0(x, y)
-                case .q5_1: q5_1(x, y)
-                case .q8_0: q8_0(x, y)
-                case .q4_K: q4_K(x, y)
-                case .q5_K: q5_K(x, y)
-                case .q6_K: q6_K(x, y)
-                default: break
-                }
+            dequantizeSerial(type, source + range.lowerBound * type.blockBytes, count: range.count * type.blockSize,
+                             into: destination + range.lowerBound * type.blockSize)
+        }
+    }
+
+    /// ``dequantize(_:_:count:into:)`` on the calling thread (for callers that are already parallel).
+    public static func dequantizeSerial(_ type: GGMLType, _ source: UnsafeRawPointer, count: Int, into destination: UnsafeMutablePointer<Float>) {
+        for b in 0..<(count / type.blockSize) {
+            let x = source + b * type.blockBytes
+            let y = destination + b * type.blockSize
+            switch type {
+            case .f32: y.pointee = x.loadUnaligned(as: Float.self)
+            case .f16: y.pointee = Float(x.loadUnaligned(as: Float16.self))
+            case .bf16: y.pointee = Float(bitPattern: UInt32(x.loadUnaligned(as: UInt16.self)) << 16)
+            case .q4_0: q4_0(x, y)
+            case .q4_1: q4_1(x, y)
+            case .q5_0: q5_0(x, y)
+            case .q5_1: q5_1(x, y)
+            case .q8_0: q8_0(x, y)
+            case .q4_K: q4_K(x, y)
+            case .q5_K: q5_K(x, y)
+            case .q6_K: q6_K(x, y)
+            default: preconditionFailure("dequantize: \(type.name) is not supported")
             }
         }
     }
