@@ -56,8 +56,8 @@ Run with the reference venv (torch 2.13.0+cpu, transformers 5.23.0, gguf 0.19.0,
 safetensors 0.8.0, sentencepiece 0.2.3; pinned in Tools/requirements-reference.txt), 2 threads:
     PY=$(scripts/reference-venv | tail -1)/bin/python
     "$PY" Tools/golden/gemma_reference.py [--out PATH] [--no-cross-check]
-About 1.5 minutes on 2 cores with the cross-check, 1 without (loading and dequantizing dominate). The
-output is byte-identical across runs with the same versions and thread count.
+About 1.5 minutes on 2 cores with the cross-check, 1 without (loading and dequantizing
+dominate). The output is byte-identical across runs with the same versions and thread count.
 """
 
 import os

@@ -75,14 +75,36 @@ public enum Gemma3Checkpoint {
 }
 
 extension Gemma3ForCausalLM {
-    /// Loads a Gemma 3 GGUF file, dequantizing every weight to float32.
-    public static func load(gguf path: String) throws(ModelError) -> Gemma3ForCausalLM {
+    /// Loads a Gemma 3 GGUF file. With `keepQuantized` (the default) the matrices stay in their
+    /// blocks, memory-mapped from the file, and products run on them; otherwise every weight is
+    /// expanded to float32 parameters (for training, or to compare).
+    public static func load(gguf path: String, keepQuantized: Bool = true) throws(ModelError) -> Gemma3ForCausalLM {
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw ModelError(error.description) }
         let config = try Gemma3Checkpoint.config(gguf: file)
-        let model = try Gemma3ForCausalLM(config, randomInit: false)
-        let tensors = try Gemma3Checkpoint.tensors(gguf: file, config: config)
-        do { try model.load(tensors) } catch { throw ModelError("\(path): \(error.description)") }
+        guard keepQuantized else {
+            let model = try Gemma3ForCausalLM(config, randomInit: false)
+            let tensors = try Gemma3Checkpoint.tensors(gguf: file, config: config)
+            do { try model.load(tensors) } catch { throw ModelError("\(path): \(error.description)") }
+            model.eval()
+            return model
+        }
+        var quantized: [String: QuantizedMatrix] = [:]
+        var norms: [String: Tensor] = [:]
+        do {
+            func matrix(_ name: String) throws(GGUFError) -> QuantizedMatrix { try QuantizedMatrix(try file.data(name), file: file) }
+            quantized["model.embed_tokens.weight"] = try matrix("token_embd.weight")
+            norms["model.norm.weight"] = try file.floats("output_norm.weight") - 1
+            for i in 0..<config.layers {
+                for (g, h, isNorm) in Gemma3Checkpoint.layerNames {
+                    if isNorm { norms["model.layers.\(i).\(h)"] = try file.floats("blk.\(i).\(g)") - 1 } else {
+                        quantized["model.layers.\(i).\(h)"] = try matrix("blk.\(i).\(g)")
+                    }
+                }
+            }
+        } catch { throw ModelError(error.description) }
+        let model = try Gemma3ForCausalLM(config, randomInit: false, quantized: quantized)
+        do { try model.load(norms) } catch { throw ModelError("\(path): \(error.description)") }
         model.eval()
         return model
     }
@@ -177,7 +199,7 @@ extension Gemma3ForCausalLM {
         }
         let head = tensors.removeValue(forKey: "lm_head.weight")
         do { try model.load(tensors) } catch { throw ModelError("\(folder): \(error.description)") }
-        if let head, head.scalars(as: Float.self) != model.embedding.weight.value.scalars(as: Float.self) {
+        if let head, head.scalars(as: Float.self) != model.embedding?.weight.value.scalars(as: Float.self) {
             throw ModelError("\(folder): lm_head.weight differs from the embeddings; Gemma 3 ties them")
         }
         model.eval()
@@ -189,6 +211,6 @@ extension Gemma3ForCausalLM {
     public func save(folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try AtomicFile.write(Array(Gemma3Checkpoint.json(config)), to: (folder as NSString).appendingPathComponent("config.json"))
-        try SafetensorsFile.write(stateDict(), metadata: ["format": "pt"], to: (folder as NSString).appendingPathComponent("model.safetensors"))
+        try SafetensorsFile.write(floatWeights(), metadata: ["format": "pt"], to: (folder as NSString).appendingPathComponent("model.safetensors"))
     }
 }

@@ -49,31 +49,32 @@ public struct Gemma3Config: Sendable, Equatable {
 /// One Gemma 3 decoder layer.
 public final class Gemma3Layer: Module {
     public let inputNorm: RMSNorm, postAttentionNorm: RMSNorm, preFeedForwardNorm: RMSNorm, postFeedForwardNorm: RMSNorm
-    public let qProj: Linear, kProj: Linear, vProj: Linear, oProj: Linear
+    public let qProj: any Module & LinearMap, kProj: any Module & LinearMap, vProj: any Module & LinearMap, oProj: any Module & LinearMap
     public let qNorm: RMSNorm, kNorm: RMSNorm
-    public let gateProj: Linear, upProj: Linear, downProj: Linear
+    public let gateProj: any Module & LinearMap, upProj: any Module & LinearMap, downProj: any Module & LinearMap
     let config: Gemma3Config
     let isGlobal: Bool
     let rotary: RotaryEmbedding
 
-    init(_ c: Gemma3Config, index: Int, randomInit: Bool, generator g: inout RandomGenerator) {
+    init(_ c: Gemma3Config, index: Int, randomInit: Bool, quantized: [String: QuantizedMatrix], generator g: inout RandomGenerator) {
         config = c
         isGlobal = c.globalLayers[index]
         rotary = RotaryEmbedding(headSize: c.headSize, base: isGlobal ? c.ropeBase : c.ropeLocalBase)
         func norm(_ n: Int) -> RMSNorm { RMSNorm(n, eps: c.rmsNormEpsilon, weightOffset: 1) }
         inputNorm = norm(c.width); postAttentionNorm = norm(c.width)
         preFeedForwardNorm = norm(c.width); postFeedForwardNorm = norm(c.width)
-        func linear(_ i: Int, _ o: Int) -> Linear {
-            randomInit ? Linear(i, o, bias: false, generator: &g) : Linear(weight: .zeros([o, i]), bias: nil)
+        func linear(_ name: String, _ i: Int, _ o: Int) -> any Module & LinearMap {
+            if let m = quantized["model.layers.\(index).\(name).weight"] { return QuantizedLinear(m) }
+            return randomInit ? Linear(i, o, bias: false, generator: &g) : Linear(weight: .zeros([o, i]), bias: nil)
         }
-        qProj = linear(c.width, c.heads * c.headSize)
-        kProj = linear(c.width, c.kvHeads * c.headSize)
-        vProj = linear(c.width, c.kvHeads * c.headSize)
-        oProj = linear(c.heads * c.headSize, c.width)
+        qProj = linear("self_attn.q_proj", c.width, c.heads * c.headSize)
+        kProj = linear("self_attn.k_proj", c.width, c.kvHeads * c.headSize)
+        vProj = linear("self_attn.v_proj", c.width, c.kvHeads * c.headSize)
+        oProj = linear("self_attn.o_proj", c.heads * c.headSize, c.width)
         qNorm = norm(c.headSize); kNorm = norm(c.headSize)
-        gateProj = linear(c.width, c.intermediateSize)
-        upProj = linear(c.width, c.intermediateSize)
-        downProj = linear(c.intermediateSize, c.width)
+        gateProj = linear("mlp.gate_proj", c.width, c.intermediateSize)
+        upProj = linear("mlp.up_proj", c.width, c.intermediateSize)
+        downProj = linear("mlp.down_proj", c.intermediateSize, c.width)
         super.init()
         register("input_layernorm", inputNorm)
         register(qProj, atPath: "self_attn.q_proj")
@@ -116,21 +117,34 @@ public final class Gemma3Layer: Module {
 /// Gemma 3's text decoder with its tied output layer (`Gemma3ForCausalLM`).
 public final class Gemma3ForCausalLM: Module {
     public let config: Gemma3Config
-    public let embedding: Embedding
+    /// The token embeddings (also the output matrix), as float32 parameters…
+    public let embedding: Embedding?
+    /// …or kept quantized.
+    public let quantizedEmbedding: QuantizedMatrix?
     public let layers: [Gemma3Layer]
     public let norm: RMSNorm
+    /// The weights kept quantized, by Hugging Face name (empty for a float32 model).
+    public let quantized: [String: QuantizedMatrix]
 
-    /// A model with random weights (`seed`), or zeros when a checkpoint is loaded right after.
-    public init(_ config: Gemma3Config, seed: UInt64 = 0, randomInit: Bool = true) throws(ModelError) {
+    /// A model with random weights (`seed`), or zeros when a checkpoint is loaded right after. The
+    /// matrices in `quantized` (Hugging Face names) stay quantized and are not parameters.
+    public init(_ config: Gemma3Config, seed: UInt64 = 0, randomInit: Bool = true,
+                quantized: [String: QuantizedMatrix] = [:]) throws(ModelError) {
         try config.validate()
         self.config = config
+        self.quantized = quantized
         var g = RandomGenerator(seed: seed)
-        embedding = randomInit ? Embedding(config.vocabularySize, config.width, generator: &g)
-            : Embedding(weight: .zeros([config.vocabularySize, config.width]))
-        layers = (0..<config.layers).map { Gemma3Layer(config, index: $0, randomInit: randomInit, generator: &g) }
+        quantizedEmbedding = quantized["model.embed_tokens.weight"]
+        if quantizedEmbedding != nil {
+            embedding = nil
+        } else {
+            embedding = randomInit ? Embedding(config.vocabularySize, config.width, generator: &g)
+                : Embedding(weight: .zeros([config.vocabularySize, config.width]))
+        }
+        layers = (0..<config.layers).map { Gemma3Layer(config, index: $0, randomInit: randomInit, quantized: quantized, generator: &g) }
         norm = RMSNorm(config.width, eps: config.rmsNormEpsilon, weightOffset: 1)
         super.init()
-        register(embedding, atPath: "model.embed_tokens")
+        if let embedding { register(embedding, atPath: "model.embed_tokens") }
         for (i, layer) in layers.enumerated() { register(layer, atPath: "model.layers.\(i)") }
         register(norm, atPath: "model.norm")
     }
@@ -140,14 +154,24 @@ public final class Gemma3ForCausalLM: Module {
         precondition(ids.rank == 2, "ids must be [batch, length], got \(ids.shape)")
         let start = cache?.length ?? 0
         // √width rounded to float32 first, as transformers does.
-        var x = embedding(ids) * Double(Float(Double(config.width).squareRoot()))
+        let tokens = quantizedEmbedding.map { $0.rows(ids.indexValues).reshaped(ids.shape + [config.width]) } ?? embedding!(ids)
+        var x = tokens * Double(Float(Double(config.width).squareRoot()))
         for (i, layer) in layers.enumerated() { x = layer(x, start: start, cache: cache, layer: i) }
         return norm(x)
     }
 
     /// Logits `[B, T, vocab]` (the tied embedding matrix as output layer).
     public func callAsFunction(_ ids: Tensor, cache: KVCache? = nil) -> Tensor {
-        Tensor.linear(hiddenStates(ids, cache: cache), weight: embedding.weight.value, bias: nil)
+        let h = hiddenStates(ids, cache: cache)
+        if let quantizedEmbedding { return quantizedEmbedding.linear(h) }
+        return Tensor.linear(h, weight: embedding!.weight.value, bias: nil)
+    }
+
+    /// Every weight as float32 by Hugging Face name: the parameters and the quantized matrices expanded.
+    public func floatWeights() -> [String: Tensor] {
+        var out = stateDict()
+        for (name, m) in quantized { out[name] = m.dequantized() }
+        return out
     }
 
     /// The additive mask `[1, 1, queries, keys]` of a sliding-window layer: the last `queries` of

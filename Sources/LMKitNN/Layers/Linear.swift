@@ -112,3 +112,24 @@ public final class Dropout: Module {
         return x.dropout(probability, generator: &generator)
     }
 }
+
+/// Anything that maps `[…, in]` to `[…, out]` like a linear layer: ``Linear``, or ``QuantizedLinear``
+/// whose weights stay quantized.
+public protocol LinearMap: AnyObject {
+    func callAsFunction(_ x: Tensor) -> Tensor
+}
+
+extension Linear: LinearMap {}
+
+/// A bias-free linear layer whose weight stays in its GGUF blocks (inference only: no parameters,
+/// no gradient). It reads 0.5-1 byte per weight instead of 4.
+public final class QuantizedLinear: Module, LinearMap {
+    public let matrix: QuantizedMatrix
+
+    public init(_ matrix: QuantizedMatrix) {
+        self.matrix = matrix
+        super.init()
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { matrix.linear(x) }
+}
