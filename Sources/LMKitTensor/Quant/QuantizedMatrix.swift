@@ -80,10 +80,10 @@ public final class QuantizedMatrix: @unchecked Sendable {
     func matvec(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>) {
         let (rows, columns, rowBytes, type, base) = (self.rows, self.columns, self.rowBytes, self.type, self.base)
         Parallel.forRanges(rows, minChunk: max(1, 32_768 / max(columns, 1))) { range in
-            if type == .q8_0 {
+            if let dot = QuantizedDot.kernel(type) {
                 for r in range {
                     let w = base + r * rowBytes
-                    for i in 0..<m { y[i * rows + r] = QuantizedDot.q8_0(w, x + i * columns, columns) }
+                    for i in 0..<m { y[i * rows + r] = dot(w, x + i * columns, columns) }
                 }
                 return
             }
@@ -121,8 +121,26 @@ final class OwnedBytes {
     deinit { pointer.deallocate() }
 }
 
-/// Dot products of a row of weights with float32 activations.
+/// Dot products of a row of weights with float32 activations, computed on the blocks as they are
+/// (no expanded copy): integer values widened eight at a time, scales applied once per group.
 enum QuantizedDot {
+    typealias Kernel = (UnsafeRawPointer, UnsafePointer<Float>, Int) -> Float
+
+    /// The fused kernel of `type`, or nil where rows are expanded first (F32, F16, BF16).
+    static func kernel(_ type: GGMLType) -> Kernel? {
+        switch type {
+        case .q8_0: return q8_0
+        case .q4_0: return q4_0
+        case .q4_1: return q4_1
+        case .q5_0: return q5_0
+        case .q5_1: return q5_1
+        case .q4_K: return q4_K
+        case .q5_K: return q5_K
+        case .q6_K: return q6_K
+        default: return nil
+        }
+    }
+
     /// Σ w·x over `n` float32 values, eight lanes at a time.
     @inline(__always)
     static func f32(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
@@ -138,20 +156,142 @@ enum QuantizedDot {
         return s
     }
 
-    /// Σ over Q8_0 blocks of d · Σ q·x, on the int8 values directly.
-    @inline(__always)
+    @inline(__always) static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+        Float(p.loadUnaligned(fromByteOffset: offset, as: Float16.self))
+    }
+
+    @inline(__always) static func bytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<Int32> {
+        SIMD8<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self))
+    }
+
+    @inline(__always) static func float8(_ v: SIMD8<Int32>) -> SIMD8<Float> { SIMD8<Float>(v) }
+
+    static let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
+
+    /// Bits `shift … shift+7` of `bits`, each moved to bit 4 (16 or 0).
+    @inline(__always) static func fifthBits(_ bits: UInt32, _ shift: UInt32) -> SIMD8<Int32> {
+        SIMD8<Int32>(truncatingIfNeeded: ((SIMD8<UInt32>(repeating: bits) &>> (lanes &+ shift)) & 1) &<< 4)
+    }
+
+    /// Q8_0: d · Σ q·x per block.
     static func q8_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var total = SIMD8<Float>()
         for b in 0..<(n / 32) {
-            let block = w + b * 34
-            let d = Float(block.loadUnaligned(as: Float16.self))
-            let xs = x + b * 32
+            let block = w + b * 34, xs = x + b * 32
             var acc = SIMD8<Float>()
             for part in 0..<4 {
                 let q = block.loadUnaligned(fromByteOffset: 2 + 8 * part, as: SIMD8<Int8>.self)
                 acc = acc.addingProduct(SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: q)), load8(xs + 8 * part))
             }
-            total = total.addingProduct(acc, SIMD8<Float>(repeating: d))
+            total = total.addingProduct(acc, SIMD8<Float>(repeating: half(block, 0)))
+        }
+        return total.sum()
+    }
+
+    /// Q4_0 and Q4_1: nibbles (minus 8 for Q4_0) times d, plus m for Q4_1.
+    @inline(__always) static func q4(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int, withMin: Bool) -> Float {
+        let size = withMin ? 20 : 18, q0 = withMin ? 4 : 2
+        var total = SIMD8<Float>()
+        for b in 0..<(n / 32) {
+            let block = w + b * size, xs = x + b * 32
+            var acc = SIMD8<Float>(), xsum = SIMD8<Float>()
+            for part in 0..<2 {
+                let q = bytes8(block, q0 + 8 * part)
+                let lo = float8(q & 0x0F), hi = float8(q &>> 4)
+                let x0 = load8(xs + 8 * part), x1 = load8(xs + 16 + 8 * part)
+                acc = acc.addingProduct(lo, x0).addingProduct(hi, x1)
+                xsum += x0 + x1
+            }
+            let d = half(block, 0)
+            total = total.addingProduct(acc, SIMD8(repeating: d)).addingProduct(xsum, SIMD8(repeating: withMin ? half(block, 2) : -8 * d))
+        }
+        return total.sum()
+    }
+
+    static func q4_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float { q4(w, x, n, withMin: false) }
+    static func q4_1(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float { q4(w, x, n, withMin: true) }
+
+    /// Q5_0 and Q5_1: 5-bit values (fifth bits in a u32), minus 16 for Q5_0, times d, plus m for Q5_1.
+    @inline(__always) static func q5(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int, withMin: Bool) -> Float {
+        let size = withMin ? 24 : 22, hOffset = withMin ? 4 : 2
+        var total = SIMD8<Float>()
+        for b in 0..<(n / 32) {
+            let block = w + b * size, xs = x + b * 32
+            let qh = block.loadUnaligned(fromByteOffset: hOffset, as: UInt32.self)
+            var acc = SIMD8<Float>(), xsum = SIMD8<Float>()
+            for part in 0..<2 {
+                let q = bytes8(block, hOffset + 4 + 8 * part)
+                let lo = float8((q & 0x0F) | fifthBits(qh, UInt32(8 * part)))
+                let hi = float8((q &>> 4) | fifthBits(qh, UInt32(16 + 8 * part)))
+                let x0 = load8(xs + 8 * part), x1 = load8(xs + 16 + 8 * part)
+                acc = acc.addingProduct(lo, x0).addingProduct(hi, x1)
+                xsum += x0 + x1
+            }
+            let d = half(block, 0)
+            total = total.addingProduct(acc, SIMD8(repeating: d)).addingProduct(xsum, SIMD8(repeating: withMin ? half(block, 2) : -16 * d))
+        }
+        return total.sum()
+    }
+
+    static func q5_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float { q5(w, x, n, withMin: false) }
+    static func q5_1(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float { q5(w, x, n, withMin: true) }
+
+    /// Q4_K and Q5_K: per 32 weights, d·scale·Σ q·x − dmin·min·Σ x.
+    @inline(__always) static func k4(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int, fifth: Bool) -> Float {
+        let size = fifth ? 176 : 144, qOffset = fifth ? 48 : 16
+        var total = SIMD8<Float>()
+        for b in 0..<(n / 256) {
+            let block = w + b * size, xs = x + b * 256
+            let d = half(block, 0), dmin = half(block, 2)
+            let scales = block + 4, qh = block + 16
+            for chunk in 0..<4 {
+                let (sc1, m1) = GGMLDequantize.scaleMin(2 * chunk, scales), (sc2, m2) = GGMLDequantize.scaleMin(2 * chunk + 1, scales)
+                var acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), xs1 = SIMD8<Float>(), xs2 = SIMD8<Float>()
+                for part in 0..<4 {
+                    let q = bytes8(block, qOffset + 32 * chunk + 8 * part)
+                    var lo = q & 0x0F, hi = q &>> 4
+                    if fifth {
+                        let h = bytes8(qh, 8 * part)
+                        lo |= ((h &>> Int32(2 * chunk)) & 1) &<< 4
+                        hi |= ((h &>> Int32(2 * chunk + 1)) & 1) &<< 4
+                    }
+                    let x0 = load8(xs + 64 * chunk + 8 * part), x1 = load8(xs + 64 * chunk + 32 + 8 * part)
+                    acc1 = acc1.addingProduct(float8(lo), x0); xs1 += x0
+                    acc2 = acc2.addingProduct(float8(hi), x1); xs2 += x1
+                }
+                total = total.addingProduct(acc1, SIMD8(repeating: d * sc1)).addingProduct(xs1, SIMD8(repeating: -dmin * m1))
+                    .addingProduct(acc2, SIMD8(repeating: d * sc2)).addingProduct(xs2, SIMD8(repeating: -dmin * m2))
+            }
+        }
+        return total.sum()
+    }
+
+    static func q4_K(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float { k4(w, x, n, fifth: false) }
+    static func q5_K(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float { k4(w, x, n, fifth: true) }
+
+    /// Q6_K: 6-bit values minus 32, a signed scale per 16 weights, times d.
+    static func q6_K(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var total = SIMD8<Float>()
+        for b in 0..<(n / 256) {
+            let block = w + b * 210, xs = x + b * 256
+            let d = half(block, 208)
+            for halfIndex in 0..<2 {
+                let ql = 64 * halfIndex, qh = 128 + 32 * halfIndex, sc = 192 + 8 * halfIndex
+                let xh = xs + 128 * halfIndex
+                func scale(_ k: Int) -> SIMD8<Float> { SIMD8(repeating: d * Float(block.load(fromByteOffset: sc + k, as: Int8.self))) }
+                for part in 0..<4 {
+                    let a = bytes8(block, ql + 8 * part), c = bytes8(block, ql + 32 + 8 * part), h = bytes8(block, qh + 8 * part)
+                    let q1 = float8(((a & 0x0F) | ((h & 3) &<< 4)) &- 32)
+                    let q2 = float8(((c & 0x0F) | (((h &>> 2) & 3) &<< 4)) &- 32)
+                    let q3 = float8(((a &>> 4) | (((h &>> 4) & 3) &<< 4)) &- 32)
+                    let q4 = float8(((c &>> 4) | (((h &>> 6) & 3) &<< 4)) &- 32)
+                    let s = part / 2
+                    total = total.addingProduct(q1 * load8(xh + 8 * part), scale(s))
+                        .addingProduct(q2 * load8(xh + 32 + 8 * part), scale(s + 2))
+                        .addingProduct(q3 * load8(xh + 64 + 8 * part), scale(s + 4))
+                        .addingProduct(q4 * load8(xh + 96 + 8 * part), scale(s + 6))
+                }
+            }
         }
         return total.sum()
     }
