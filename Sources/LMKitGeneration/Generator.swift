@@ -71,10 +71,9 @@ public final class Generator {
                 pending = Array(ids.suffix(model.contextLength / 2))
             }
             let input: [Int] = useCache ? pending : Array(ids.suffix(model.contextLength))
-            let logits = GradMode.withoutGradient {
-                model.logits(Tensor(indices: input, shape: [1, input.count]), cache: useCache ? cache : nil)  // (1, T, V)
-            }
-            let last = logits.sliced(axis: 1, range: (input.count - 1)..<input.count).scalars(as: Float.self)
+            let last = GradMode.withoutGradient {
+                model.lastLogits(Tensor(indices: input, shape: [1, input.count]), cache: useCache ? cache : nil)  // (1, V)
+            }.scalars(as: Float.self)
             let next = sampler.next(logits: last, history: ids)
             generated += 1
             if stopTokens.contains(next) { reason = "stop token"; break }

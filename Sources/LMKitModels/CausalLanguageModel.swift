@@ -20,11 +20,21 @@ public protocol CausalLanguageModel: AnyObject {
     var vocabularySize: Int { get }
     /// Logits `[B, T, vocab]` for ids `[B, T]` that continue what `cache` holds.
     func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor
+    /// Logits `[B, vocab]` of the last position only (what generation needs: a model with a large
+    /// vocabulary skips the output layer for every other position of a prompt).
+    func lastLogits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor
     func makeDecodingCache() -> any DecodingCache
     /// Mean next-token cross-entropy of `ids` `[B, T]` against `targets` `[B, T]`.
     func loss(_ ids: Tensor, targets: Tensor) -> Tensor
     /// Writes a model folder (`config.json`, `model.safetensors`) that loads back.
     func save(folder: String) throws
+}
+
+extension CausalLanguageModel {
+    public func lastLogits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor {
+        let l = logits(ids, cache: cache)
+        return l.selected(axis: 1, index: l.shape[1] - 1)
+    }
 }
 
 /// A language model that is also a module (parameters, train/eval mode): what the trainer trains.

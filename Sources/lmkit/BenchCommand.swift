@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark LMKit against reference implementations on this machine.",
-        subcommands: [Engine.self, Tokenizers.self, GPT.self, Encoders.self]
+        subcommands: [Engine.self, Tokenizers.self, GPT.self, Encoders.self, Decoders.self]
     )
 
     struct Engine: ParsableCommand {
@@ -205,6 +205,39 @@ extension BenchCommand {
             }
             if json { return try printJSON(row) }
             print("\(row.sentences) texts (\(row.tokens) tokens), batch \(row.batch_size), max length \(row.max_length), \(row.threads) thread\(row.threads == 1 ? "" : "s"): \(Format.fixed(row.sentences_per_s, 1)) sentences/s (median \(Format.fixed(row.seconds, 3)) s)")
+        }
+    }
+}
+
+extension BenchCommand {
+    struct Decoders: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decoder speed as llama-bench measures it: prompt processing and generation tokens/s, peak memory.",
+            discussion: """
+            Loads a GGUF decoder (Gemma 3; the asset by default) with its weights kept quantized, then times
+            a --prompt-tokens prompt of random tokens processed in one batch and --generate tokens produced
+            one at a time from an empty context (threads: LMKIT_THREADS). Medians of --repeats runs after a
+            warm-up. `benchmarks/decoders` runs this beside llama.cpp's llama-bench on the same file.
+
+            --json prints {"name", "threads", "prompt_tokens", "prompt_tokens_per_s", "generated_tokens",
+            "generation_tokens_per_s", "weight_bytes", "peak_rss_bytes", "file_bytes"}.
+            """
+        )
+
+        @Option(help: "GGUF model file (default: the Gemma 3 270M asset).") var model: String?
+        @Option(help: "Prompt length.") var promptTokens = 512
+        @Option(name: .customLong("generate"), help: "Tokens to generate.") var generatedTokens = 128
+        @Option(help: "Timed runs (the median is reported).") var repeats = 5
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            guard promptTokens > 0, generatedTokens > 0, repeats > 0 else { throw ValidationError("--prompt-tokens, --generate and --repeats must be positive") }
+            let path = try model ?? AssetStore().path(.gemma)
+            let row = try DecoderBenchmark(promptTokens: promptTokens, generatedTokens: generatedTokens, repeats: repeats).measure(path: path)
+            if json { return try printJSON(row) }
+            print("prompt processing (\(row.prompt_tokens) tokens): \(Format.fixed(row.prompt_tokens_per_s, 1)) tokens/s")
+            print("generation (\(row.generated_tokens) tokens):        \(Format.fixed(row.generation_tokens_per_s, 1)) tokens/s")
+            print("weights read per token: \(Format.fixed(Double(row.weight_bytes) / 1_048_576, 1)) MiB; peak RSS \(Format.fixed(Double(row.peak_rss_bytes) / 1_048_576, 1)) MiB (file \(Format.fixed(Double(row.file_bytes) / 1_048_576, 1)) MiB); \(row.threads) threads")
         }
     }
 }

@@ -193,6 +193,12 @@ extension Gemma3ForCausalLM: CausalLanguageModel {
     public var contextLength: Int { config.contextLength }
     public var vocabularySize: Int { config.vocabularySize }
     public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: cache as? KVCache) }
+    public func lastLogits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor {
+        let h = hiddenStates(ids, cache: cache as? KVCache)
+        let last = h.selected(axis: 1, index: h.shape[1] - 1)                                     // (B, C)
+        if let quantizedEmbedding { return quantizedEmbedding.linear(last) }
+        return Tensor.linear(last, weight: embedding!.weight.value, bias: nil)
+    }
     public func makeDecodingCache() -> any DecodingCache { KVCache(layers: config.layers) }
     public func loss(_ ids: Tensor, targets: Tensor) -> Tensor { self(ids).crossEntropy(targets: targets) }
 }

@@ -1,0 +1,68 @@
+import Foundation
+import LMKitModels
+import LMKitNN
+import LMKitTensor
+
+/// Decoder speed measured the way llama.cpp's `llama-bench` measures it: prompt processing of a
+/// `promptTokens`-token prompt of random tokens in one batch (tokens/s), then generation of
+/// `generatedTokens` tokens one at a time from an empty context (tokens/s); medians of `repeats`
+/// runs after a warm-up; peak resident memory of the process.
+public struct DecoderBenchmark: Sendable {
+    public struct Row: Codable, Sendable {
+        public let name: String
+        public let threads: Int
+        public let prompt_tokens: Int
+        public let prompt_tokens_per_s: Double
+        public let generated_tokens: Int
+        public let generation_tokens_per_s: Double
+        /// Bytes of weights read per generated token (every matrix once).
+        public let weight_bytes: Int
+        public let peak_rss_bytes: Int
+        public let file_bytes: Int
+    }
+
+    public let promptTokens: Int
+    public let generatedTokens: Int
+    public let repeats: Int
+
+    public init(promptTokens: Int = 512, generatedTokens: Int = 128, repeats: Int = 5) {
+        self.promptTokens = promptTokens
+        self.generatedTokens = generatedTokens
+        self.repeats = repeats
+    }
+
+    public func measure(path: String) throws -> Row {
+        let model = try Gemma3ForCausalLM.load(gguf: path)
+        var g = RandomGenerator(seed: 1234)
+        let prompt = [model.config.bosTokenID ?? 2] + (1..<promptTokens).map { _ in Int(g.next() % UInt64(model.config.vocabularySize)) }
+        func prefill() -> Double {
+            let cache = model.makeDecodingCache()
+            let t0 = Timing.now()
+            _ = GradMode.withoutGradient { model.lastLogits(Tensor(indices: prompt, shape: [1, prompt.count]), cache: cache) }
+            return Timing.now() - t0
+        }
+        func generate() -> Double {
+            let cache = model.makeDecodingCache()
+            var token = model.config.bosTokenID ?? 2
+            let t0 = Timing.now()
+            for _ in 0..<generatedTokens {
+                let logits = GradMode.withoutGradient { model.lastLogits(Tensor(indices: [token], shape: [1, 1]), cache: cache) }
+                token = logits.argmax(axis: 1).indexValues[0]
+            }
+            return Timing.now() - t0
+        }
+        _ = prefill(); _ = generate()
+        var pp: [Double] = [], tg: [Double] = []
+        for _ in 0..<max(1, repeats) { pp.append(prefill()); tg.append(generate()) }
+        let ppMedian = pp.sorted()[pp.count / 2], tgMedian = tg.sorted()[tg.count / 2]
+        let weightBytes = model.quantized.values.reduce(0) { $0 + $1.rows * $1.rowBytes }
+            + model.parameters.reduce(0) { $0 + 4 * $1.count }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        return Row(name: "gemma3", threads: Parallel.threads, prompt_tokens: promptTokens,
+                   prompt_tokens_per_s: Double(promptTokens) / ppMedian, generated_tokens: generatedTokens,
+                   generation_tokens_per_s: Double(generatedTokens) / tgMedian, weight_bytes: weightBytes,
+                   peak_rss_bytes: Int(usage.ru_maxrss) * 1024, file_bytes: fileBytes)
+    }
+}
