@@ -173,7 +173,7 @@ enum QuantizedDot {
         SIMD8<Int32>(truncatingIfNeeded: ((SIMD8<UInt32>(repeating: bits) &>> (lanes &+ shift)) & 1) &<< 4)
     }
 
-    /// Q8_0: d · Σ q·x per block.
+    /// Q8_0: d · Σ q·x per block (blocks are independent; out-of-order execution overlaps them).
     static func q8_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var total = SIMD8<Float>()
         for b in 0..<(n / 32) {
@@ -215,22 +215,19 @@ enum QuantizedDot {
     @inline(__always) static func q5(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int, withMin: Bool) -> Float {
         let size = withMin ? 24 : 22, hOffset = withMin ? 4 : 2
         var total = SIMD8<Float>()
+        var total2 = SIMD8<Float>()
         for b in 0..<(n / 32) {
             let block = w + b * size, xs = x + b * 32
             let qh = block.loadUnaligned(fromByteOffset: hOffset, as: UInt32.self)
-            var acc = SIMD8<Float>(), xsum = SIMD8<Float>()
-            for part in 0..<2 {
-                let q = bytes8(block, hOffset + 4 + 8 * part)
-                let lo = float8((q & 0x0F) | fifthBits(qh, UInt32(8 * part)))
-                let hi = float8((q &>> 4) | fifthBits(qh, UInt32(16 + 8 * part)))
-                let x0 = load8(xs + 8 * part), x1 = load8(xs + 16 + 8 * part)
-                acc = acc.addingProduct(lo, x0).addingProduct(hi, x1)
-                xsum += x0 + x1
-            }
+            let q0 = bytes8(block, hOffset + 4), q1 = bytes8(block, hOffset + 12)
+            let x0 = load8(xs), x1 = load8(xs + 8), x2 = load8(xs + 16), x3 = load8(xs + 24)
+            let a = (float8((q0 & 0x0F) | fifthBits(qh, 0)) * x0).addingProduct(float8((q0 &>> 4) | fifthBits(qh, 16)), x2)
+            let c = (float8((q1 & 0x0F) | fifthBits(qh, 8)) * x1).addingProduct(float8((q1 &>> 4) | fifthBits(qh, 24)), x3)
             let d = half(block, 0)
-            total = total.addingProduct(acc, SIMD8(repeating: d)).addingProduct(xsum, SIMD8(repeating: withMin ? half(block, 2) : -16 * d))
+            total = total.addingProduct(a + c, SIMD8(repeating: d))
+            total2 = total2.addingProduct((x0 + x1) + (x2 + x3), SIMD8(repeating: withMin ? half(block, 2) : -16 * d))
         }
-        return total.sum()
+        return (total + total2).sum()
     }
 
     static func q5_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float { q5(w, x, n, withMin: false) }
