@@ -91,7 +91,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
             defer { buffer.deallocate() }
             for r in range {
                 GGMLDequantize.dequantizeSerial(type, base + r * rowBytes, count: columns, into: buffer)
-                for i in 0..<m { y[i * rows + r] = QuantizedDot.f32(buffer, x + i * columns, columns) }
+                for i in 0..<m { y[i * rows + r] = ReduceKernels.dot(UnsafePointer(buffer), x + i * columns, columns) }
             }
         }
     }
@@ -139,21 +139,6 @@ enum QuantizedDot {
         case .q6_K: return q6_K
         default: return nil
         }
-    }
-
-    /// Σ w·x over `n` float32 values, eight lanes at a time.
-    @inline(__always)
-    static func f32(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
-        var j = 0
-        while j + 16 <= n {
-            a0 = a0.addingProduct(load8(w + j), load8(x + j))
-            a1 = a1.addingProduct(load8(w + j + 8), load8(x + j + 8))
-            j += 16
-        }
-        var s = (a0 + a1).sum()
-        while j < n { s += w[j] * x[j]; j += 1 }
-        return s
     }
 
     @inline(__always) static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
