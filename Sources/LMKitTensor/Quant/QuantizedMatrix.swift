@@ -151,7 +151,8 @@ enum QuantizedDot {
 
     @inline(__always) static func float8(_ v: SIMD8<Int32>) -> SIMD8<Float> { SIMD8<Float>(v) }
 
-    static let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
+    /// Lane numbers 0…7 (computed, not a stored static: a `static let` costs a `swift_once` check per use).
+    @inline(__always) static var lanes: SIMD8<UInt32> { SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7) }
 
     /// Bits `shift … shift+7` of `bits`, each moved to bit 4 (16 or 0).
     @inline(__always) static func fifthBits(_ bits: UInt32, _ shift: UInt32) -> SIMD8<Int32> {
