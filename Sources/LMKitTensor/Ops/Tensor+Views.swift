@@ -144,3 +144,26 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// Writes `source` into this tensor at positions `position ..< position + source.size(axis)` of `axis`
+    /// (slice assignment, PyTorch's `self.narrow(axis, offset, n).copy_(source)`), in place. For
+    /// buffers that operations fill step by step (a preallocated KV cache): this tensor must be
+    /// contiguous, of the same type, and not part of a recorded computation.
+    public func write(_ source: Tensor, axis: Int, at position: Int) {
+        let a = Shape.normalize(axis, rank: rank)
+        precondition(isContiguous && source.dtype == dtype && source.rank == rank, "write: \(source.shape) \(source.dtype) into \(shape) \(dtype) (contiguous)")
+        for d in 0..<rank where d != a { precondition(source.shape[d] == shape[d], "write: \(source.shape) does not fit \(shape) outside axis \(a)") }
+        precondition(position >= 0 && position + source.shape[a] <= shape[a], "write: positions \(position)..<\(position + source.shape[a]) outside \(shape[a])")
+        precondition(node == nil, "write: the destination is part of a recorded computation")
+        let s = source.contiguous()
+        let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
+        let n = source.shape[a] * inner, bytes = dtype.byteSize
+        let dst = UnsafeMutableRawPointer(storage.base) + offset * bytes, src = UnsafeRawPointer(s.storage.base) + s.offset * bytes
+        withExtendedLifetime(s) {
+            for o in 0..<outer {
+                (dst + (o * shape[a] * inner + position * inner) * bytes).copyMemory(from: src + o * n * bytes, byteCount: n * bytes)
+            }
+        }
+    }
+}
