@@ -12,8 +12,9 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Continue a prompt with a language model, streaming tokens as they come.",
         discussion: """
-        --model is a model folder (config.json, model.safetensors and tokenizer files), such as the
-        OUT/model folder `lmkit train gpt` writes or a Hugging Face GPT-2 folder.
+        --model is a model folder (config.json, model.safetensors and tokenizer files): the OUT/model
+        folder `lmkit train gpt` writes, or a Hugging Face GPT-2, Gemma 3 or Llama-family (llama, qwen2,
+        mistral) folder; a Gemma 3 GGUF file; or `gemma` for the Gemma 3 270M asset.
 
         Sampling: --temperature 0 is greedy decoding (deterministic); otherwise tokens are drawn after
         the repetition penalty, temperature, top-k and top-p, from a random stream seeded by --seed.
@@ -75,6 +76,10 @@ enum ModelLoader {
             throw ValidationError("--model \(folder): no config.json there (give a model folder, e.g. the model/ folder `lmkit train gpt` writes)")
         }
         let type = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["model_type"] as? String
+        if ["llama", "qwen2", "mistral"].contains(type ?? "") {
+            let model = try LlamaForCausalLM.load(folder: folder)
+            return (model, try Tokenizer(contentsOf: folder))
+        }
         if type == "gemma3_text" || type == "gemma3" {
             let model = try Gemma3ForCausalLM.load(folder: folder)
             return (model, try Tokenizer(contentsOf: folder))
@@ -85,7 +90,7 @@ enum ModelLoader {
             return (model, try Tokenizer(contentsOf: folder))
         }
         guard type == "gpt2" else {
-            throw ValidationError("--model \(folder): model_type \(type.map { "\"\($0)\"" } ?? "missing") is not supported by this command yet (GPT-2 and LMKit recurrent folders are)")
+            throw ValidationError("--model \(folder): model_type \(type.map { "\"\($0)\"" } ?? "missing") is not supported (gpt2, gemma3_text, llama, qwen2, mistral and LMKit recurrent folders are)")
         }
         let model = try GPT2LMHeadModel(folder: folder)
         model.eval()

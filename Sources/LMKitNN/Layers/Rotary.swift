@@ -14,7 +14,36 @@ public struct RotaryEmbedding: Sendable {
         precondition(headSize % 2 == 0, "rotary embedding needs an even head size, got \(headSize)")
         self.headSize = headSize
         self.base = base
-        inverseFrequencies = (0..<headSize / 2).map { i in 1 / Float(Foundation.pow(Float(base), Float(2 * i) / Float(headSize))) }
+        inverseFrequencies = Self.defaultFrequencies(headSize: headSize, base: base)
+    }
+
+    /// A rotary embedding with given inverse frequencies (`headSize / 2` of them), e.g. rescaled ones.
+    public init(headSize: Int, base: Double, inverseFrequencies: [Float]) {
+        precondition(headSize % 2 == 0 && inverseFrequencies.count == headSize / 2, "rotary embedding: \(inverseFrequencies.count) frequencies for heads of \(headSize)")
+        self.headSize = headSize
+        self.base = base
+        self.inverseFrequencies = inverseFrequencies
+    }
+
+    /// base^(−2i/D), computed in float32 as transformers does.
+    public static func defaultFrequencies(headSize: Int, base: Double) -> [Float] {
+        (0..<headSize / 2).map { i in 1 / Float(Foundation.pow(Float(base), Float(2 * i) / Float(headSize))) }
+    }
+
+    /// Llama 3's frequency rescaling for long contexts (transformers `_compute_llama3_parameters`):
+    /// wavelengths longer than `originalContext / lowFrequencyFactor` are divided by `factor`, those
+    /// shorter than `originalContext / highFrequencyFactor` kept, and the ones between interpolated.
+    public static func llama3Frequencies(_ base: [Float], factor: Double, lowFrequencyFactor: Double,
+                                         highFrequencyFactor: Double, originalContext: Int) -> [Float] {
+        let old = Float(originalContext), low = Float(lowFrequencyFactor), high = Float(highFrequencyFactor), f = Float(factor)
+        let lowWavelength = old / low, highWavelength = old / high
+        return base.map { inv in
+            let wavelength = 2 * Float.pi / inv
+            let scaled = wavelength > lowWavelength ? inv / f : inv
+            guard !(wavelength < highWavelength) && !(wavelength > lowWavelength) else { return scaled }
+            let smooth = (old / wavelength - low) / (high - low)
+            return (1 - smooth) * scaled / f + smooth * scaled
+        }
     }
 
     /// cos and sin `[T, D/2]` of positions `start ..< start + count`.

@@ -1,0 +1,253 @@
+// The Llama family (Touvron et al. 2023, "LLaMA"; Llama 2 and 3; Qwen2, SmolLM and Mistral share the
+// layout): pre-norm decoder layers with RMSNorm, rotary positions (with Llama 3's frequency
+// rescaling when the config asks for it), grouped-query attention (Qwen2 adds biases to q, k and v),
+// a SwiGLU feed-forward block, and an output layer tied to the embeddings or not. Mirrors Hugging
+// Face transformers `models/llama/modeling_llama.py` (LlamaForCausalLM) and `qwen2`; parameter names
+// are the Hugging Face keys.
+import Foundation
+import LMKitNN
+import LMKitTensor
+
+/// A Llama-family configuration (`config.json` of `llama`, `qwen2`, `mistral` models).
+public struct LlamaConfig: Sendable, Equatable {
+    public var modelType = "llama"
+    public var vocabularySize = 32_000
+    public var width = 4096
+    public var layers = 32
+    public var heads = 32
+    public var kvHeads = 32
+    public var headSize = 128
+    public var intermediateSize = 11_008
+    public var rmsNormEpsilon = 1e-5
+    public var ropeBase = 10_000.0
+    /// Llama 3 rescaling: factor, low- and high-frequency factors, original context (nil: none).
+    public var llama3Scaling: (factor: Double, low: Double, high: Double, originalContext: Int)? {
+        get { scaling.map { ($0[0], $0[1], $0[2], Int($0[3])) } }
+        set { scaling = newValue.map { [$0.factor, $0.low, $0.high, Double($0.originalContext)] } }
+    }
+    private var scaling: [Double]?
+    /// Biases on the q, k, v projections (Qwen2).
+    public var attentionBias = false
+    public var tieWordEmbeddings = false
+    /// Mistral's sliding window (nil: every layer attends to everything).
+    public var slidingWindow: Int?
+    public var contextLength = 4096
+    public var bosTokenID: Int?
+    public var eosTokenID: Int?
+
+    public init() {}
+
+    public func validate() throws(ModelError) {
+        guard vocabularySize > 0, width > 0, layers > 0, heads > 0, kvHeads > 0, headSize > 0, intermediateSize > 0, headSize % 2 == 0 else {
+            throw ModelError("\(modelType) config: sizes must be positive and the head size even")
+        }
+        guard heads % kvHeads == 0 else { throw ModelError("\(modelType) config: \(heads) query heads are not a multiple of \(kvHeads) key/value heads") }
+    }
+
+    /// The rotary inverse frequencies this configuration implies.
+    var rotaryFrequencies: [Float] {
+        let base = RotaryEmbedding.defaultFrequencies(headSize: headSize, base: ropeBase)
+        guard let s = llama3Scaling else { return base }
+        return RotaryEmbedding.llama3Frequencies(base, factor: s.factor, lowFrequencyFactor: s.low, highFrequencyFactor: s.high, originalContext: s.originalContext)
+    }
+
+    /// Parses a `config.json`; `source` names it in errors. Unsupported variants are errors.
+    public init(json data: Data, source: String) throws(ModelError) {
+        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw ModelError("\(source): not a JSON object") }
+        guard let type = root["model_type"] as? String, ["llama", "qwen2", "mistral"].contains(type) else {
+            throw ModelError("\(source): model_type \(root["model_type"].map { "\"\($0)\"" } ?? "missing") is not a Llama-family model (llama, qwen2, mistral)")
+        }
+        func int(_ key: String, _ fallback: Int? = nil) throws(ModelError) -> Int {
+            if let v = root[key] as? Int { return v }
+            if let fallback { return fallback }
+            throw ModelError("\(source): \"\(key)\" is missing or not an integer")
+        }
+        modelType = type
+        vocabularySize = try int("vocab_size")
+        width = try int("hidden_size")
+        layers = try int("num_hidden_layers")
+        heads = try int("num_attention_heads")
+        kvHeads = try int("num_key_value_heads", heads)
+        headSize = try int("head_dim", width / heads)
+        intermediateSize = try int("intermediate_size")
+        contextLength = try int("max_position_embeddings", 4096)
+        rmsNormEpsilon = root["rms_norm_eps"] as? Double ?? 1e-6
+        let activation = root["hidden_act"] as? String ?? "silu"
+        guard activation == "silu" else { throw ModelError("\(source): hidden_act \"\(activation)\" is not supported (silu)") }
+        if root["mlp_bias"] as? Bool == true { throw ModelError("\(source): mlp_bias is not supported") }
+        attentionBias = type == "qwen2" || root["attention_bias"] as? Bool == true
+        tieWordEmbeddings = root["tie_word_embeddings"] as? Bool ?? false
+        if type == "mistral" || (type == "qwen2" && root["use_sliding_window"] as? Bool == true) {
+            slidingWindow = root["sliding_window"] as? Int
+        }
+        // transformers 5 keeps rope settings in rope_parameters; 4 in rope_theta and rope_scaling.
+        let rope = (root["rope_parameters"] as? [String: Any]) ?? (root["rope_scaling"] as? [String: Any]) ?? [:]
+        ropeBase = rope["rope_theta"] as? Double ?? root["rope_theta"] as? Double ?? 10_000
+        let ropeType = rope["rope_type"] as? String ?? rope["type"] as? String ?? "default"
+        switch ropeType {
+        case "default": break
+        case "llama3":
+            guard let factor = rope["factor"] as? Double, let original = rope["original_max_position_embeddings"] as? Int else {
+                throw ModelError("\(source): llama3 rope scaling needs factor and original_max_position_embeddings")
+            }
+            llama3Scaling = (factor, rope["low_freq_factor"] as? Double ?? 1, rope["high_freq_factor"] as? Double ?? 4, original)
+        default:
+            throw ModelError("\(source): rope_type \"\(ropeType)\" is not supported (default, llama3)")
+        }
+        bosTokenID = root["bos_token_id"] as? Int
+        eosTokenID = (root["eos_token_id"] as? Int) ?? (root["eos_token_id"] as? [Int])?.first
+        try validate()
+    }
+}
+
+/// One Llama decoder layer: `h = x + attn(norm(x))`, `h + mlp(norm(h))`.
+public final class LlamaLayer: Module {
+    public let inputNorm: RMSNorm, postAttentionNorm: RMSNorm
+    public let qProj: any Module & LinearMap, kProj: any Module & LinearMap, vProj: any Module & LinearMap, oProj: any Module & LinearMap
+    public let gateProj: any Module & LinearMap, upProj: any Module & LinearMap, downProj: any Module & LinearMap
+    let config: LlamaConfig
+    let rotary: RotaryEmbedding
+
+    init(_ c: LlamaConfig, index: Int, randomInit: Bool, quantized: [String: QuantizedMatrix], generator g: inout RandomGenerator) {
+        config = c
+        rotary = RotaryEmbedding(headSize: c.headSize, base: c.ropeBase, inverseFrequencies: c.rotaryFrequencies)
+        inputNorm = RMSNorm(c.width, eps: c.rmsNormEpsilon)
+        postAttentionNorm = RMSNorm(c.width, eps: c.rmsNormEpsilon)
+        func linear(_ name: String, _ i: Int, _ o: Int, bias: Bool = false) -> any Module & LinearMap {
+            if let m = quantized["model.layers.\(index).\(name).weight"], !bias { return QuantizedLinear(m) }
+            return randomInit ? Linear(i, o, bias: bias, generator: &g) : Linear(weight: .zeros([o, i]), bias: bias ? .zeros([o]) : nil)
+        }
+        qProj = linear("self_attn.q_proj", c.width, c.heads * c.headSize, bias: c.attentionBias)
+        kProj = linear("self_attn.k_proj", c.width, c.kvHeads * c.headSize, bias: c.attentionBias)
+        vProj = linear("self_attn.v_proj", c.width, c.kvHeads * c.headSize, bias: c.attentionBias)
+        oProj = linear("self_attn.o_proj", c.heads * c.headSize, c.width)
+        gateProj = linear("mlp.gate_proj", c.width, c.intermediateSize)
+        upProj = linear("mlp.up_proj", c.width, c.intermediateSize)
+        downProj = linear("mlp.down_proj", c.intermediateSize, c.width)
+        super.init()
+        register("input_layernorm", inputNorm)
+        register(qProj, atPath: "self_attn.q_proj")
+        register(kProj, atPath: "self_attn.k_proj")
+        register(vProj, atPath: "self_attn.v_proj")
+        register(oProj, atPath: "self_attn.o_proj")
+        register("post_attention_layernorm", postAttentionNorm)
+        register(gateProj, atPath: "mlp.gate_proj")
+        register(upProj, atPath: "mlp.up_proj")
+        register(downProj, atPath: "mlp.down_proj")
+    }
+
+    func callAsFunction(_ x: Tensor, start: Int, cache: KVCache?, layer: Int) -> Tensor {
+        let (b, t) = (x.shape[0], x.shape[1])
+        let c = config
+        let h = inputNorm(x)
+        var q = qProj(h).reshaped([b, t, c.heads, c.headSize]).transposed(1, 2)               // (B, H, T, hs)
+        var k = kProj(h).reshaped([b, t, c.kvHeads, c.headSize]).transposed(1, 2)             // (B, Hkv, T, hs)
+        var v = vProj(h).reshaped([b, t, c.kvHeads, c.headSize]).transposed(1, 2)
+        q = rotary(q, start: start)
+        k = rotary(k, start: start)
+        if let cache { (k, v) = cache.append(layer: layer, key: k, value: v) }
+        let mask = c.slidingWindow.flatMap { Gemma3ForCausalLM.slidingWindowMask(queries: t, keys: k.shape[2], window: $0) }
+        let y = Tensor.scaledDotProductAttention(query: q, key: k, value: v, causal: true, mask: mask)
+        let r = x + oProj(y.transposed(1, 2).reshaped([b, t, c.heads * c.headSize]))
+        let f = postAttentionNorm(r)
+        return r + downProj(gateProj(f).silu() * upProj(f))                                        // SwiGLU
+    }
+}
+
+/// A Llama-family causal language model (`LlamaForCausalLM`, `Qwen2ForCausalLM`, `MistralForCausalLM`).
+public final class LlamaForCausalLM: Module {
+    public let config: LlamaConfig
+    public let embedding: Embedding
+    public let layers: [LlamaLayer]
+    public let norm: RMSNorm
+    /// The output layer; nil when it is tied to the embeddings.
+    public let lmHead: Linear?
+
+    public init(_ config: LlamaConfig, seed: UInt64 = 0, randomInit: Bool = true) throws(ModelError) {
+        try config.validate()
+        self.config = config
+        var g = RandomGenerator(seed: seed)
+        embedding = randomInit ? Embedding(config.vocabularySize, config.width, generator: &g)
+            : Embedding(weight: .zeros([config.vocabularySize, config.width]))
+        layers = (0..<config.layers).map { LlamaLayer(config, index: $0, randomInit: randomInit, quantized: [:], generator: &g) }
+        norm = RMSNorm(config.width, eps: config.rmsNormEpsilon)
+        lmHead = config.tieWordEmbeddings ? nil
+            : (randomInit ? Linear(config.width, config.vocabularySize, bias: false, generator: &g)
+                          : Linear(weight: .zeros([config.vocabularySize, config.width]), bias: nil))
+        super.init()
+        register(embedding, atPath: "model.embed_tokens")
+        for (i, layer) in layers.enumerated() { register(layer, atPath: "model.layers.\(i)") }
+        register(norm, atPath: "model.norm")
+        if let lmHead { register("lm_head", lmHead) }
+    }
+
+    /// Final hidden states `[B, T, C]` of ids `[B, T]` continuing what `cache` holds.
+    public func hiddenStates(_ ids: Tensor, cache: KVCache? = nil) -> Tensor {
+        let start = cache?.length ?? 0
+        var x = embedding(ids)
+        for (i, layer) in layers.enumerated() { x = layer(x, start: start, cache: cache, layer: i) }
+        return norm(x)
+    }
+
+    func output(_ h: Tensor) -> Tensor {
+        if let lmHead { return lmHead(h) }
+        return Tensor.linear(h, weight: embedding.weight.value, bias: nil)
+    }
+
+    /// Logits `[B, T, vocab]`.
+    public func callAsFunction(_ ids: Tensor, cache: KVCache? = nil) -> Tensor { output(hiddenStates(ids, cache: cache)) }
+
+    /// Loads a Hugging Face folder (`config.json` + `model.safetensors` or shards), strictly.
+    public static func load(folder: String) throws(ModelError) -> LlamaForCausalLM {
+        let path = (folder as NSString).appendingPathComponent("config.json")
+        guard let data = FileManager.default.contents(atPath: path) else { throw ModelError("\(path): cannot read the file") }
+        let config = try LlamaConfig(json: data, source: path)
+        let model = try LlamaForCausalLM(config, randomInit: false)
+        var tensors: [String: Tensor]
+        do { tensors = try ModelFolder.tensors(in: folder) } catch let e as ModelError { throw e } catch { throw ModelError("\(folder): \(error)") }
+        if config.tieWordEmbeddings, let head = tensors.removeValue(forKey: "lm_head.weight"),
+           head.scalars(as: Float.self) != tensors["model.embed_tokens.weight"]?.scalars(as: Float.self) {
+            throw ModelError("\(folder): lm_head.weight differs from the embeddings but tie_word_embeddings is true")
+        }
+        tensors = tensors.filter { !$0.key.hasSuffix("rotary_emb.inv_freq") }
+        do { try model.load(tensors) } catch { throw ModelError("\(folder): \(error.description)") }
+        model.eval()
+        return model
+    }
+}
+
+extension LlamaForCausalLM: CausalLanguageModel {
+    public var contextLength: Int { config.contextLength }
+    public var vocabularySize: Int { config.vocabularySize }
+    public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: cache as? KVCache) }
+    public func lastLogits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor {
+        let h = hiddenStates(ids, cache: cache as? KVCache)
+        return output(h.selected(axis: 1, index: h.shape[1] - 1))
+    }
+    public func makeDecodingCache() -> any DecodingCache { KVCache(layers: config.layers) }
+    public func loss(_ ids: Tensor, targets: Tensor) -> Tensor { self(ids).crossEntropy(targets: targets) }
+
+    /// Writes `config.json` and `model.safetensors`: the original keys LMKit reads, so the folder
+    /// loads back (here and in transformers).
+    public func save(folder: String) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var root: [String: Any] = [
+            "model_type": config.modelType, "architectures": [config.modelType == "qwen2" ? "Qwen2ForCausalLM" : config.modelType == "mistral" ? "MistralForCausalLM" : "LlamaForCausalLM"],
+            "vocab_size": config.vocabularySize, "hidden_size": config.width, "num_hidden_layers": config.layers,
+            "num_attention_heads": config.heads, "num_key_value_heads": config.kvHeads, "head_dim": config.headSize,
+            "intermediate_size": config.intermediateSize, "rms_norm_eps": config.rmsNormEpsilon, "rope_theta": config.ropeBase,
+            "max_position_embeddings": config.contextLength, "tie_word_embeddings": config.tieWordEmbeddings,
+            "attention_bias": config.attentionBias, "hidden_act": "silu", "torch_dtype": "float32",
+        ]
+        if let s = config.llama3Scaling {
+            root["rope_scaling"] = ["rope_type": "llama3", "factor": s.factor, "low_freq_factor": s.low, "high_freq_factor": s.high,
+                                    "original_max_position_embeddings": s.originalContext] as [String: Any]
+        }
+        if let w = config.slidingWindow { root["sliding_window"] = w; root["use_sliding_window"] = true }
+        if let b = config.bosTokenID { root["bos_token_id"] = b }
+        if let e = config.eosTokenID { root["eos_token_id"] = e }
+        try AtomicFile.write(Array(try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])),
+                             to: (folder as NSString).appendingPathComponent("config.json"))
+        try SafetensorsFile.write(stateDict(), metadata: ["format": "pt"], to: (folder as NSString).appendingPathComponent("model.safetensors"))
+    }
+}
