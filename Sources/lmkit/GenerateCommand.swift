@@ -68,8 +68,7 @@ enum ModelLoader {
             guard architecture == "gemma3" else {
                 throw ValidationError("--model \(path): GGUF architecture \(architecture) is not supported yet (gemma3 is)")
             }
-            let model = try Gemma3ForCausalLM.load(gguf: path)
-            return (model, try Tokenizer.gguf(path))
+            return (try Gemma3ForCausalLM.load(gguf: file), try Tokenizer.gguf(file))
         }
         let configPath = (folder as NSString).appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: configPath) else {

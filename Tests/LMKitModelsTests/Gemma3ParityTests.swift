@@ -24,8 +24,9 @@ import TestSupport
         let golden = try file.tensors()
         let promptsJSON = try #require(file.metadata["prompts"])
         let prompts = try #require(JSONSerialization.jsonObject(with: Data(promptsJSON.utf8)) as? [String])
-        let model = try Gemma3ForCausalLM.load(gguf: path)
-        let tokenizer = try Tokenizer.gguf(path)
+        let gguf = try GGUFFile(path: path)
+        let model = try Gemma3ForCausalLM.load(gguf: gguf)
+        let tokenizer = try Tokenizer.gguf(gguf)
         let v = model.config.vocabularySize
         var positions = 0, agree = 0, worst = 0.0
         for (p, prompt) in prompts.enumerated() {

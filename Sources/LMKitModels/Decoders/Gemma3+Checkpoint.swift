@@ -56,55 +56,52 @@ public enum Gemma3Checkpoint {
         return c
     }
 
-    /// Every weight of a GGUF file as float32 under its Hugging Face name (norms back to w from 1 + w).
-    public static func tensors(gguf file: GGUFFile, config c: Gemma3Config) throws(ModelError) -> [String: Tensor] {
-        func read(_ name: String) throws(ModelError) -> Tensor {
-            do { return try file.floats(name) } catch { throw ModelError(error.description) }
-        }
-        var out: [String: Tensor] = [:]
-        out["model.embed_tokens.weight"] = try read("token_embd.weight")
-        out["model.norm.weight"] = try read("output_norm.weight") - 1
-        for i in 0..<c.layers {
-            for (g, h, isNorm) in layerNames {
-                let t = try read("blk.\(i).\(g)")
-                out["model.layers.\(i).\(h)"] = isNorm ? t - 1 : t
-            }
-        }
-        return out
-    }
-}
-
-extension Gemma3ForCausalLM {
-    /// Loads a Gemma 3 GGUF file. With `keepQuantized` (the default) the matrices stay in their
-    /// blocks, memory-mapped from the file, and products run on them; otherwise every weight is
-    /// expanded to float32 parameters (for training, or to compare).
-    public static func load(gguf path: String, keepQuantized: Bool = true) throws(ModelError) -> Gemma3ForCausalLM {
-        let file: GGUFFile
-        do { file = try GGUFFile(path: path) } catch { throw ModelError(error.description) }
-        let config = try Gemma3Checkpoint.config(gguf: file)
-        guard keepQuantized else {
-            let model = try Gemma3ForCausalLM(config, randomInit: false)
-            let tensors = try Gemma3Checkpoint.tensors(gguf: file, config: config)
-            do { try model.load(tensors) } catch { throw ModelError("\(path): \(error.description)") }
-            model.eval()
-            return model
-        }
-        var quantized: [String: QuantizedMatrix] = [:]
+    /// The weights of a GGUF file under their Hugging Face names: the matrices as they are stored
+    /// (quantized, memory-mapped), the norms as float32 brought back from 1 + w to w.
+    public static func weights(gguf file: GGUFFile, config c: Gemma3Config) throws(ModelError)
+        -> (matrices: [String: QuantizedMatrix], norms: [String: Tensor]) {
+        var matrices: [String: QuantizedMatrix] = [:]
         var norms: [String: Tensor] = [:]
         do {
             func matrix(_ name: String) throws(GGUFError) -> QuantizedMatrix { try QuantizedMatrix(try file.data(name), file: file) }
-            quantized["model.embed_tokens.weight"] = try matrix("token_embd.weight")
+            matrices["model.embed_tokens.weight"] = try matrix("token_embd.weight")
             norms["model.norm.weight"] = try file.floats("output_norm.weight") - 1
-            for i in 0..<config.layers {
-                for (g, h, isNorm) in Gemma3Checkpoint.layerNames {
+            for i in 0..<c.layers {
+                for (g, h, isNorm) in layerNames {
                     if isNorm { norms["model.layers.\(i).\(h)"] = try file.floats("blk.\(i).\(g)") - 1 } else {
-                        quantized["model.layers.\(i).\(h)"] = try matrix("blk.\(i).\(g)")
+                        matrices["model.layers.\(i).\(h)"] = try matrix("blk.\(i).\(g)")
                     }
                 }
             }
         } catch { throw ModelError(error.description) }
-        let model = try Gemma3ForCausalLM(config, randomInit: false, quantized: quantized)
-        do { try model.load(norms) } catch { throw ModelError("\(path): \(error.description)") }
+        return (matrices, norms)
+    }
+}
+
+extension Gemma3ForCausalLM {
+    /// Loads a Gemma 3 GGUF file (the `GGUFFile` overload says what `keepQuantized` does).
+    public static func load(gguf path: String, keepQuantized: Bool = true) throws(ModelError) -> Gemma3ForCausalLM {
+        do { return try load(gguf: try GGUFFile(path: path), keepQuantized: keepQuantized) } catch let e as ModelError { throw e } catch {
+            throw ModelError("\(error)")
+        }
+    }
+
+    /// Loads an opened Gemma 3 GGUF file (its tokenizer can be read from the same `file`). With
+    /// `keepQuantized` (the default) the matrices stay in their blocks, memory-mapped from the file,
+    /// and products run on them; otherwise every weight is expanded to float32 parameters (for
+    /// training, or to compare).
+    public static func load(gguf file: GGUFFile, keepQuantized: Bool = true) throws(ModelError) -> Gemma3ForCausalLM {
+        let config = try Gemma3Checkpoint.config(gguf: file)
+        let (matrices, norms) = try Gemma3Checkpoint.weights(gguf: file, config: config)
+        let model: Gemma3ForCausalLM
+        var tensors = norms
+        if keepQuantized {
+            model = try Gemma3ForCausalLM(config, randomInit: false, quantized: matrices)
+        } else {
+            model = try Gemma3ForCausalLM(config, randomInit: false)
+            for (name, m) in matrices { tensors[name] = m.dequantized() }
+        }
+        do { try model.load(tensors) } catch { throw ModelError("\(file.path): \(error.description)") }
         model.eval()
         return model
     }

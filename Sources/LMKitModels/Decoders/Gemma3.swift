@@ -46,71 +46,36 @@ public struct Gemma3Config: Sendable, Equatable {
     }
 }
 
-/// One Gemma 3 decoder layer.
+/// One Gemma 3 decoder layer: norms before and after both the attention and the feed-forward block.
 public final class Gemma3Layer: Module {
     public let inputNorm: RMSNorm, postAttentionNorm: RMSNorm, preFeedForwardNorm: RMSNorm, postFeedForwardNorm: RMSNorm
-    public let qProj: any Module & LinearMap, kProj: any Module & LinearMap, vProj: any Module & LinearMap, oProj: any Module & LinearMap
-    public let qNorm: RMSNorm, kNorm: RMSNorm
-    public let gateProj: any Module & LinearMap, upProj: any Module & LinearMap, downProj: any Module & LinearMap
-    let config: Gemma3Config
-    let isGlobal: Bool
-    let rotary: RotaryEmbedding
+    public let attention: DecoderAttention
+    public let mlp: GatedFeedForward
 
     init(_ c: Gemma3Config, index: Int, randomInit: Bool, quantized: [String: QuantizedMatrix], generator g: inout RandomGenerator) {
-        config = c
-        isGlobal = c.globalLayers[index]
-        rotary = RotaryEmbedding(headSize: c.headSize, base: isGlobal ? c.ropeBase : c.ropeLocalBase)
+        let isGlobal = c.globalLayers[index]
         func norm(_ n: Int) -> RMSNorm { RMSNorm(n, eps: c.rmsNormEpsilon, weightOffset: 1) }
         inputNorm = norm(c.width); postAttentionNorm = norm(c.width)
         preFeedForwardNorm = norm(c.width); postFeedForwardNorm = norm(c.width)
-        func linear(_ name: String, _ i: Int, _ o: Int) -> any Module & LinearMap {
-            if let m = quantized["model.layers.\(index).\(name).weight"] { return QuantizedLinear(m) }
-            return randomInit ? Linear(i, o, bias: false, generator: &g) : Linear(weight: .zeros([o, i]), bias: nil)
-        }
-        qProj = linear("self_attn.q_proj", c.width, c.heads * c.headSize)
-        kProj = linear("self_attn.k_proj", c.width, c.kvHeads * c.headSize)
-        vProj = linear("self_attn.v_proj", c.width, c.kvHeads * c.headSize)
-        oProj = linear("self_attn.o_proj", c.heads * c.headSize, c.width)
-        qNorm = norm(c.headSize); kNorm = norm(c.headSize)
-        gateProj = linear("mlp.gate_proj", c.width, c.intermediateSize)
-        upProj = linear("mlp.up_proj", c.width, c.intermediateSize)
-        downProj = linear("mlp.down_proj", c.intermediateSize, c.width)
+        let p = DecoderProjections(layer: index, quantized: quantized, randomInit: randomInit)
+        attention = DecoderAttention(width: c.width, heads: c.heads, kvHeads: c.kvHeads, headSize: c.headSize,
+                                     rotary: RotaryEmbedding(headSize: c.headSize, base: isGlobal ? c.ropeBase : c.ropeLocalBase),
+                                     bias: false, headNorm: norm, window: isGlobal ? nil : c.slidingWindow,
+                                     scale: 1 / c.queryPreAttentionScalar.squareRoot(), projections: p, generator: &g)
+        mlp = GatedFeedForward(width: c.width, hidden: c.intermediateSize, gate: .geluTanh, projections: p, generator: &g)
         super.init()
         register("input_layernorm", inputNorm)
-        register(qProj, atPath: "self_attn.q_proj")
-        register(kProj, atPath: "self_attn.k_proj")
-        register(vProj, atPath: "self_attn.v_proj")
-        register(oProj, atPath: "self_attn.o_proj")
-        register(qNorm, atPath: "self_attn.q_norm")
-        register(kNorm, atPath: "self_attn.k_norm")
+        register("self_attn", attention)
         register("post_attention_layernorm", postAttentionNorm)
         register("pre_feedforward_layernorm", preFeedForwardNorm)
-        register(gateProj, atPath: "mlp.gate_proj")
-        register(upProj, atPath: "mlp.up_proj")
-        register(downProj, atPath: "mlp.down_proj")
+        register("mlp", mlp)
         register("post_feedforward_layernorm", postFeedForwardNorm)
     }
 
     /// `x: [B, T, C]` at positions `start ..< start + T` → `[B, T, C]`.
     func callAsFunction(_ x: Tensor, start: Int, cache: KVCache?, layer: Int) -> Tensor {
-        let (b, t) = (x.shape[0], x.shape[1])
-        let c = config
-        let h = inputNorm(x)
-        var q = qNorm(qProj(h).reshaped([b, t, c.heads, c.headSize])).transposed(1, 2)       // (B, H, T, hs)
-        var k = kNorm(kProj(h).reshaped([b, t, c.kvHeads, c.headSize])).transposed(1, 2)     // (B, Hkv, T, hs)
-        var v = vProj(h).reshaped([b, t, c.kvHeads, c.headSize]).transposed(1, 2)
-        q = rotary(q, start: start)
-        k = rotary(k, start: start)
-        if let cache { (k, v) = cache.append(layer: layer, key: k, value: v) }
-        let tk = k.shape[2]
-        let mask = isGlobal ? nil : Gemma3ForCausalLM.slidingWindowMask(queries: t, keys: tk, window: c.slidingWindow)
-        let y = Tensor.scaledDotProductAttention(query: q, key: k, value: v, causal: true, mask: mask,
-                                                 scale: 1 / c.queryPreAttentionScalar.squareRoot())          // (B, H, T, hs)
-        let attended = oProj(y.transposed(1, 2).reshaped([b, t, c.heads * c.headSize]))
-        let r = x + postAttentionNorm(attended)
-        let f = preFeedForwardNorm(r)
-        let ff = downProj(gateProj(f).gelu(approximate: true) * upProj(f))                          // GeGLU
-        return r + postFeedForwardNorm(ff)
+        let r = x + postAttentionNorm(attention(inputNorm(x), start: start, cache: cache, layer: layer))
+        return r + postFeedForwardNorm(mlp(preFeedForwardNorm(r)))
     }
 }
 
@@ -161,8 +126,10 @@ public final class Gemma3ForCausalLM: Module {
     }
 
     /// Logits `[B, T, vocab]` (the tied embedding matrix as output layer).
-    public func callAsFunction(_ ids: Tensor, cache: KVCache? = nil) -> Tensor {
-        let h = hiddenStates(ids, cache: cache)
+    public func callAsFunction(_ ids: Tensor, cache: KVCache? = nil) -> Tensor { output(hiddenStates(ids, cache: cache)) }
+
+    /// The tied output layer on hidden states `[…, C]` → `[…, vocab]`.
+    func output(_ h: Tensor) -> Tensor {
         if let quantizedEmbedding { return quantizedEmbedding.linear(h) }
         return Tensor.linear(h, weight: embedding!.weight.value, bias: nil)
     }
@@ -173,20 +140,6 @@ public final class Gemma3ForCausalLM: Module {
         for (name, m) in quantized { out[name] = m.dequantized() }
         return out
     }
-
-    /// The additive mask `[1, 1, queries, keys]` of a sliding-window layer: the last `queries` of
-    /// `keys` positions each see the `window` positions ending at themselves (causality is the
-    /// attention op's).
-    static func slidingWindowMask(queries: Int, keys: Int, window: Int) -> Tensor? {
-        guard keys > window else { return nil }
-        let shift = keys - queries
-        var m = [Float](repeating: 0, count: queries * keys)
-        for i in 0..<queries {
-            let limit = shift + i - window                  // keys at or before this are out of the window
-            if limit >= 0 { for j in 0...limit { m[i * keys + j] = -.infinity } }
-        }
-        return Tensor(shape: [1, 1, queries, keys], scalars: m)
-    }
 }
 
 extension Gemma3ForCausalLM: CausalLanguageModel {
@@ -195,9 +148,7 @@ extension Gemma3ForCausalLM: CausalLanguageModel {
     public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: cache as? KVCache) }
     public func lastLogits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor {
         let h = hiddenStates(ids, cache: cache as? KVCache)
-        let last = h.selected(axis: 1, index: h.shape[1] - 1)                                     // (B, C)
-        if let quantizedEmbedding { return quantizedEmbedding.linear(last) }
-        return Tensor.linear(last, weight: embedding!.weight.value, bias: nil)
+        return output(h.selected(axis: 1, index: h.shape[1] - 1))                                  // (B, vocab)
     }
     public func makeDecodingCache() -> any DecodingCache { KVCache(layers: config.layers) }
     public func loss(_ ids: Tensor, targets: Tensor) -> Tensor { self(ids).crossEntropy(targets: targets) }

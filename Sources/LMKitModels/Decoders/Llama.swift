@@ -103,54 +103,27 @@ public struct LlamaConfig: Sendable, Equatable {
 /// One Llama decoder layer: `h = x + attn(norm(x))`, `h + mlp(norm(h))`.
 public final class LlamaLayer: Module {
     public let inputNorm: RMSNorm, postAttentionNorm: RMSNorm
-    public let qProj: any Module & LinearMap, kProj: any Module & LinearMap, vProj: any Module & LinearMap, oProj: any Module & LinearMap
-    public let gateProj: any Module & LinearMap, upProj: any Module & LinearMap, downProj: any Module & LinearMap
-    let config: LlamaConfig
-    let rotary: RotaryEmbedding
+    public let attention: DecoderAttention
+    public let mlp: GatedFeedForward
 
-    init(_ c: LlamaConfig, index: Int, randomInit: Bool, quantized: [String: QuantizedMatrix], generator g: inout RandomGenerator) {
-        config = c
-        rotary = RotaryEmbedding(headSize: c.headSize, base: c.ropeBase, inverseFrequencies: c.rotaryFrequencies)
+    init(_ c: LlamaConfig, index: Int, randomInit: Bool, generator g: inout RandomGenerator) {
         inputNorm = RMSNorm(c.width, eps: c.rmsNormEpsilon)
         postAttentionNorm = RMSNorm(c.width, eps: c.rmsNormEpsilon)
-        func linear(_ name: String, _ i: Int, _ o: Int, bias: Bool = false) -> any Module & LinearMap {
-            if let m = quantized["model.layers.\(index).\(name).weight"], !bias { return QuantizedLinear(m) }
-            return randomInit ? Linear(i, o, bias: bias, generator: &g) : Linear(weight: .zeros([o, i]), bias: bias ? .zeros([o]) : nil)
-        }
-        qProj = linear("self_attn.q_proj", c.width, c.heads * c.headSize, bias: c.attentionBias)
-        kProj = linear("self_attn.k_proj", c.width, c.kvHeads * c.headSize, bias: c.attentionBias)
-        vProj = linear("self_attn.v_proj", c.width, c.kvHeads * c.headSize, bias: c.attentionBias)
-        oProj = linear("self_attn.o_proj", c.heads * c.headSize, c.width)
-        gateProj = linear("mlp.gate_proj", c.width, c.intermediateSize)
-        upProj = linear("mlp.up_proj", c.width, c.intermediateSize)
-        downProj = linear("mlp.down_proj", c.intermediateSize, c.width)
+        let p = DecoderProjections(layer: index, quantized: [:], randomInit: randomInit)
+        attention = DecoderAttention(width: c.width, heads: c.heads, kvHeads: c.kvHeads, headSize: c.headSize,
+                                     rotary: RotaryEmbedding(headSize: c.headSize, base: c.ropeBase, inverseFrequencies: c.rotaryFrequencies),
+                                     bias: c.attentionBias, headNorm: nil, window: c.slidingWindow, scale: nil, projections: p, generator: &g)
+        mlp = GatedFeedForward(width: c.width, hidden: c.intermediateSize, gate: .silu, projections: p, generator: &g)
         super.init()
         register("input_layernorm", inputNorm)
-        register(qProj, atPath: "self_attn.q_proj")
-        register(kProj, atPath: "self_attn.k_proj")
-        register(vProj, atPath: "self_attn.v_proj")
-        register(oProj, atPath: "self_attn.o_proj")
+        register("self_attn", attention)
         register("post_attention_layernorm", postAttentionNorm)
-        register(gateProj, atPath: "mlp.gate_proj")
-        register(upProj, atPath: "mlp.up_proj")
-        register(downProj, atPath: "mlp.down_proj")
+        register("mlp", mlp)
     }
 
     func callAsFunction(_ x: Tensor, start: Int, cache: KVCache?, layer: Int) -> Tensor {
-        let (b, t) = (x.shape[0], x.shape[1])
-        let c = config
-        let h = inputNorm(x)
-        var q = qProj(h).reshaped([b, t, c.heads, c.headSize]).transposed(1, 2)               // (B, H, T, hs)
-        var k = kProj(h).reshaped([b, t, c.kvHeads, c.headSize]).transposed(1, 2)             // (B, Hkv, T, hs)
-        var v = vProj(h).reshaped([b, t, c.kvHeads, c.headSize]).transposed(1, 2)
-        q = rotary(q, start: start)
-        k = rotary(k, start: start)
-        if let cache { (k, v) = cache.append(layer: layer, key: k, value: v) }
-        let mask = c.slidingWindow.flatMap { Gemma3ForCausalLM.slidingWindowMask(queries: t, keys: k.shape[2], window: $0) }
-        let y = Tensor.scaledDotProductAttention(query: q, key: k, value: v, causal: true, mask: mask)
-        let r = x + oProj(y.transposed(1, 2).reshaped([b, t, c.heads * c.headSize]))
-        let f = postAttentionNorm(r)
-        return r + downProj(gateProj(f).silu() * upProj(f))                                        // SwiGLU
+        let r = x + attention(inputNorm(x), start: start, cache: cache, layer: layer)
+        return r + mlp(postAttentionNorm(r))
     }
 }
 
@@ -169,7 +142,7 @@ public final class LlamaForCausalLM: Module {
         var g = RandomGenerator(seed: seed)
         embedding = randomInit ? Embedding(config.vocabularySize, config.width, generator: &g)
             : Embedding(weight: .zeros([config.vocabularySize, config.width]))
-        layers = (0..<config.layers).map { LlamaLayer(config, index: $0, randomInit: randomInit, quantized: [:], generator: &g) }
+        layers = (0..<config.layers).map { LlamaLayer(config, index: $0, randomInit: randomInit, generator: &g) }
         norm = RMSNorm(config.width, eps: config.rmsNormEpsilon)
         lmHead = config.tieWordEmbeddings ? nil
             : (randomInit ? Linear(config.width, config.vocabularySize, bias: false, generator: &g)

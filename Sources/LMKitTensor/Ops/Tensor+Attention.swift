@@ -66,6 +66,20 @@ extension Tensor {
         return (out, probs)
     }
 
+    /// The additive mask `[1, 1, queries, keys]` of sliding-window attention (Mistral, Gemma's local
+    /// layers): the last `queries` of `keys` positions each see the `window` positions ending at
+    /// themselves; nil when the window covers every key. Causality is the attention op's.
+    public static func slidingWindowMask(queries: Int, keys: Int, window: Int) -> Tensor? {
+        guard keys > window else { return nil }
+        let shift = keys - queries
+        var m = [Float](repeating: 0, count: queries * keys)
+        for i in 0..<queries {
+            let limit = shift + i - window                  // keys at or before this are out of the window
+            if limit >= 0 { for j in 0...limit { m[i * keys + j] = -.infinity } }
+        }
+        return Tensor(shape: [1, 1, queries, keys], scalars: m)
+    }
+
     /// An additive key-padding mask `[B, 1, 1, T]` from a `[B, T]` 0/1 attention mask (1 = real
     /// token), as Hugging Face models take it: 0 where attended, −∞ where padded.
     public static func attentionMask(padding: Tensor, dtype: DType = .float32) -> Tensor {

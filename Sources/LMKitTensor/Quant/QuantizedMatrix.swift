@@ -47,7 +47,11 @@ public final class QuantizedMatrix: @unchecked Sendable {
     public var rowBytes: Int { columns / type.blockSize * type.blockBytes }
 
     /// The whole matrix as float32 `[rows, columns]`.
-    public func dequantized() -> Tensor { rows(Array(0..<rows)) }
+    public func dequantized() -> Tensor {
+        let out = Tensor.empty([rows, columns], dtype: .float32)
+        GGMLDequantize.dequantize(type, base, count: rows * columns, into: out.pointer(Float.self))   // rows are contiguous
+        return withExtendedLifetime(owner) { out }
+    }
 
     /// Rows `ids` as float32 `[ids.count, columns]` (an embedding lookup).
     public func rows(_ ids: [Int]) -> Tensor {

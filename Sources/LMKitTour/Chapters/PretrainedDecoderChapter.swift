@@ -22,8 +22,9 @@ struct PretrainedDecoderChapter: TourChapter {
         weight to float32. It is a base model: it continues text, it does not follow instructions.
         """)
         let t0 = Date()
-        let model = try Gemma3ForCausalLM.load(gguf: path)
-        let tokenizer = try Tokenizer.gguf(path)
+        let file = try GGUFFile(path: path)
+        let model = try Gemma3ForCausalLM.load(gguf: file)
+        let tokenizer = try Tokenizer.gguf(file)
         c.say("  loaded \(Format.fixed(Double(model.parameterCount) / 1e6, 1))M parameters in \(Format.fixed(Date().timeIntervalSince(t0), 1)) s")
 
         let prompt = "The capital of France is"
