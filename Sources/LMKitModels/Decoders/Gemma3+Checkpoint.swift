@@ -112,28 +112,24 @@ extension Gemma3Checkpoint {
     /// `gemma3` checkpoint). Rotary bases come from `rope_theta` / `rope_local_base_freq` or from
     /// transformers 5's `rope_parameters`; layer kinds from `layer_types` or `sliding_window_pattern`.
     public static func config(json data: Data, source: String) throws(ModelError) -> Gemma3Config {
-        guard var root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw ModelError("\(source): not a JSON object") }
-        if root["model_type"] as? String == "gemma3", let text = root["text_config"] as? [String: Any] { root = text }
-        guard let type = root["model_type"] as? String, ["gemma3_text", "gemma3"].contains(type) else {
-            throw ModelError("\(source): model_type \(root["model_type"].map { "\"\($0)\"" } ?? "missing") is not gemma3_text")
-        }
-        func int(_ key: String, _ fallback: Int? = nil) throws(ModelError) -> Int {
-            if let v = root[key] as? Int { return v }
-            if let fallback { return fallback }
-            throw ModelError("\(source): \"\(key)\" is missing or not an integer")
+        var json = try ConfigJSON(data, source: source)
+        if json["model_type"] as? String == "gemma3", let text = json["text_config"] as? [String: Any] { json = ConfigJSON(root: text, source: source) }
+        let root = json.root
+        guard let type = json["model_type"] as? String, ["gemma3_text", "gemma3"].contains(type) else {
+            throw ModelError("\(source): model_type \(json["model_type"].map { "\"\($0)\"" } ?? "missing") is not gemma3_text")
         }
         var c = Gemma3Config()
-        c.vocabularySize = try int("vocab_size", c.vocabularySize)
-        c.width = try int("hidden_size")
-        c.layers = try int("num_hidden_layers")
-        c.heads = try int("num_attention_heads")
-        c.kvHeads = try int("num_key_value_heads", c.heads)
-        c.headSize = try int("head_dim", c.width / c.heads)
-        c.intermediateSize = try int("intermediate_size")
-        c.contextLength = try int("max_position_embeddings", c.contextLength)
-        c.rmsNormEpsilon = root["rms_norm_eps"] as? Double ?? 1e-6
-        c.slidingWindow = try int("sliding_window", 512)
-        c.queryPreAttentionScalar = root["query_pre_attn_scalar"] as? Double ?? Double(c.headSize)
+        c.vocabularySize = try json.int("vocab_size", c.vocabularySize)
+        c.width = try json.int("hidden_size")
+        c.layers = try json.int("num_hidden_layers")
+        c.heads = try json.int("num_attention_heads")
+        c.kvHeads = try json.int("num_key_value_heads", c.heads)
+        c.headSize = try json.int("head_dim", c.width / c.heads)
+        c.intermediateSize = try json.int("intermediate_size")
+        c.contextLength = try json.int("max_position_embeddings", c.contextLength)
+        c.rmsNormEpsilon = try json.double("rms_norm_eps", 1e-6)
+        c.slidingWindow = try json.int("sliding_window", 512)
+        c.queryPreAttentionScalar = try json.double("query_pre_attn_scalar", Double(c.headSize))
         let rope = root["rope_parameters"] as? [String: Any]
         c.ropeBase = (rope?["full_attention"] as? [String: Any])?["rope_theta"] as? Double ?? root["rope_theta"] as? Double ?? 1_000_000
         c.ropeLocalBase = (rope?["sliding_attention"] as? [String: Any])?["rope_theta"] as? Double ?? root["rope_local_base_freq"] as? Double ?? 10_000
@@ -148,7 +144,7 @@ extension Gemma3Checkpoint {
         if let kinds = root["layer_types"] as? [String] {
             c.globalLayers = kinds.map { $0 == "full_attention" }
         } else {
-            let pattern = try int("sliding_window_pattern", 6)
+            let pattern = try json.int("sliding_window_pattern", 6)
             c.globalLayers = (0..<c.layers).map { ($0 + 1) % pattern == 0 }
         }
         for key in ["final_logit_softcapping", "attn_logit_softcapping"] where root[key] is Double {

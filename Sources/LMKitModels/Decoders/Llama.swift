@@ -53,26 +53,22 @@ public struct LlamaConfig: Sendable, Equatable {
 
     /// Parses a `config.json`; `source` names it in errors. Unsupported variants are errors.
     public init(json data: Data, source: String) throws(ModelError) {
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw ModelError("\(source): not a JSON object") }
-        guard let type = root["model_type"] as? String, ["llama", "qwen2", "mistral"].contains(type) else {
-            throw ModelError("\(source): model_type \(root["model_type"].map { "\"\($0)\"" } ?? "missing") is not a Llama-family model (llama, qwen2, mistral)")
-        }
-        func int(_ key: String, _ fallback: Int? = nil) throws(ModelError) -> Int {
-            if let v = root[key] as? Int { return v }
-            if let fallback { return fallback }
-            throw ModelError("\(source): \"\(key)\" is missing or not an integer")
+        let json = try ConfigJSON(data, source: source)
+        let root = json.root
+        guard let type = json["model_type"] as? String, ["llama", "qwen2", "mistral"].contains(type) else {
+            throw ModelError("\(source): model_type \(json["model_type"].map { "\"\($0)\"" } ?? "missing") is not a Llama-family model (llama, qwen2, mistral)")
         }
         modelType = type
-        vocabularySize = try int("vocab_size")
-        width = try int("hidden_size")
-        layers = try int("num_hidden_layers")
-        heads = try int("num_attention_heads")
-        kvHeads = try int("num_key_value_heads", heads)
-        headSize = try int("head_dim", width / heads)
-        intermediateSize = try int("intermediate_size")
-        contextLength = try int("max_position_embeddings", 4096)
-        rmsNormEpsilon = root["rms_norm_eps"] as? Double ?? 1e-6
-        let activation = root["hidden_act"] as? String ?? "silu"
+        vocabularySize = try json.int("vocab_size")
+        width = try json.int("hidden_size")
+        layers = try json.int("num_hidden_layers")
+        heads = try json.int("num_attention_heads")
+        kvHeads = try json.int("num_key_value_heads", heads)
+        headSize = try json.int("head_dim", width / heads)
+        intermediateSize = try json.int("intermediate_size")
+        contextLength = try json.int("max_position_embeddings", 4096)
+        rmsNormEpsilon = try json.double("rms_norm_eps", 1e-6)
+        let activation = try json.string("hidden_act", "silu")
         guard activation == "silu" else { throw ModelError("\(source): hidden_act \"\(activation)\" is not supported (silu)") }
         if root["mlp_bias"] as? Bool == true { throw ModelError("\(source): mlp_bias is not supported") }
         attentionBias = type == "qwen2" || root["attention_bias"] as? Bool == true

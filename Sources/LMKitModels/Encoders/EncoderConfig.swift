@@ -64,46 +64,30 @@ public struct EncoderConfig: Sendable, Equatable {
 
     /// Parses a `config.json`; `source` names the file in errors.
     public init(json data: Data, source: String = "config.json") throws(ModelError) {
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ModelError("\(source): not a JSON object")
-        }
-        func int(_ key: String, _ fallback: Int? = nil) throws(ModelError) -> Int {
-            if let v = root[key] as? Int { return v }
-            if root[key] == nil || root[key] is NSNull, let fallback { return fallback }
-            throw ModelError("\(source): \"\(key)\" must be an integer")
-        }
-        func double(_ key: String, _ fallback: Double) throws(ModelError) -> Double {
-            if root[key] == nil || root[key] is NSNull { return fallback }
-            if let v = root[key] as? Double { return v }
-            throw ModelError("\(source): \"\(key)\" must be a number")
-        }
-        func string(_ key: String, _ fallback: String) throws(ModelError) -> String {
-            if root[key] == nil { return fallback }
-            if let v = root[key] as? String { return v }
-            throw ModelError("\(source): \"\(key)\" must be a string")
-        }
-        let type = try string("model_type", "")
+        let json = try ConfigJSON(data, source: source)
+        let root = json.root
+        let type = try json.string("model_type", "")
         guard let family = Family(rawValue: type) else {
             throw ModelError("\(source): model_type \"\(type)\" is not an encoder LMKit reads (bert, distilbert)")
         }
         self.family = family
-        vocabularySize = try int("vocab_size")
-        maxPositions = try int("max_position_embeddings", 512)
-        padTokenID = try int("pad_token_id", 0)
-        initializerRange = try double("initializer_range", 0.02)
+        vocabularySize = try json.int("vocab_size")
+        maxPositions = try json.int("max_position_embeddings", 512)
+        padTokenID = try json.int("pad_token_id", 0)
+        initializerRange = try json.double("initializer_range", 0.02)
         switch family {
         case .bert:
-            width = try int("hidden_size")
-            layers = try int("num_hidden_layers")
-            heads = try int("num_attention_heads")
-            intermediateSize = try int("intermediate_size")
-            activation = try string("hidden_act", "gelu")
-            hiddenDropout = try double("hidden_dropout_prob", 0.1)
-            attentionDropout = try double("attention_probs_dropout_prob", 0.1)
-            classifierDropout = try double("classifier_dropout", hiddenDropout)
-            typeVocabularySize = try int("type_vocab_size", 2)
-            layerNormEpsilon = try double("layer_norm_eps", 1e-12)
-            let positions = try string("position_embedding_type", "absolute")
+            width = try json.int("hidden_size")
+            layers = try json.int("num_hidden_layers")
+            heads = try json.int("num_attention_heads")
+            intermediateSize = try json.int("intermediate_size")
+            activation = try json.string("hidden_act", "gelu")
+            hiddenDropout = try json.double("hidden_dropout_prob", 0.1)
+            attentionDropout = try json.double("attention_probs_dropout_prob", 0.1)
+            classifierDropout = try json.double("classifier_dropout", hiddenDropout)
+            typeVocabularySize = try json.int("type_vocab_size", 2)
+            layerNormEpsilon = try json.double("layer_norm_eps", 1e-12)
+            let positions = try json.string("position_embedding_type", "absolute")
             guard positions == "absolute" else {
                 throw ModelError("\(source): position_embedding_type \"\(positions)\" is not supported (absolute)")
             }
@@ -111,14 +95,14 @@ public struct EncoderConfig: Sendable, Equatable {
                 throw ModelError("\(source): BERT as a decoder (is_decoder, add_cross_attention) is not supported")
             }
         case .distilbert:
-            width = try int("dim")
-            layers = try int("n_layers")
-            heads = try int("n_heads")
-            intermediateSize = try int("hidden_dim")
-            activation = try string("activation", "gelu")
-            hiddenDropout = try double("dropout", 0.1)
-            attentionDropout = try double("attention_dropout", 0.1)
-            classifierDropout = try double("seq_classif_dropout", 0.2)
+            width = try json.int("dim")
+            layers = try json.int("n_layers")
+            heads = try json.int("n_heads")
+            intermediateSize = try json.int("hidden_dim")
+            activation = try json.string("activation", "gelu")
+            hiddenDropout = try json.double("dropout", 0.1)
+            attentionDropout = try json.double("attention_dropout", 0.1)
+            classifierDropout = try json.double("seq_classif_dropout", 0.2)
             typeVocabularySize = 0
             layerNormEpsilon = 1e-12
         }
