@@ -64,10 +64,10 @@ public struct HeatMap: Sendable {
             out += "<text x=\"\(ScatterPlot.f(left - 6))\" y=\"\(ScatterPlot.f(top + c * (Double(i) + 0.5) + 4))\" text-anchor=\"end\" font-size=\"12\">\(ScatterPlot.escape(label))</text>\n"
             for (j, v) in values[i].enumerated() {
                 let x = left + c * Double(j), y = top + c * Double(i)
-                out += "<rect x=\"\(ScatterPlot.f(x))\" y=\"\(ScatterPlot.f(y))\" width=\"\(cell)\" height=\"\(cell)\" fill=\"\(shade(v))\"><title>\(ScatterPlot.escape(label)) → \(ScatterPlot.escape(columnLabels[j])): \(String(format2: v))</title></rect>\n"
+                out += "<rect x=\"\(ScatterPlot.f(x))\" y=\"\(ScatterPlot.f(y))\" width=\"\(cell)\" height=\"\(cell)\" fill=\"\(shade(v))\"><title>\(ScatterPlot.escape(label)) → \(ScatterPlot.escape(columnLabels[j])): \(Format.fixed(v, 2))</title></rect>\n"
                 if showValues {
                     let dark = hi > lo && (v - lo) / (hi - lo) > 0.55
-                    out += "<text x=\"\(ScatterPlot.f(x + c / 2))\" y=\"\(ScatterPlot.f(y + c / 2 + 4))\" text-anchor=\"middle\" font-size=\"10\" fill=\"\(dark ? "white" : "#333")\">\(String(format2: v))</text>\n"
+                    out += "<text x=\"\(ScatterPlot.f(x + c / 2))\" y=\"\(ScatterPlot.f(y + c / 2 + 4))\" text-anchor=\"middle\" font-size=\"10\" fill=\"\(dark ? "white" : "#333")\">\(Format.fixed(v, 2))</text>\n"
                 }
             }
         }
@@ -77,19 +77,8 @@ public struct HeatMap: Sendable {
             let v = hi - (hi - lo) * Double(k) / 9
             out += "<rect x=\"\(ScatterPlot.f(sx))\" y=\"\(ScatterPlot.f(top + Double(k) * 14))\" width=\"14\" height=\"14\" fill=\"\(shade(v))\"/>\n"
         }
-        out += "<text x=\"\(ScatterPlot.f(sx + 18))\" y=\"\(ScatterPlot.f(top + 11))\" font-size=\"11\">\(String(format2: hi))</text>\n"
-        out += "<text x=\"\(ScatterPlot.f(sx + 18))\" y=\"\(ScatterPlot.f(top + 9 * 14 + 11))\" font-size=\"11\">\(String(format2: lo))</text>\n"
+        out += "<text x=\"\(ScatterPlot.f(sx + 18))\" y=\"\(ScatterPlot.f(top + 11))\" font-size=\"11\">\(Format.fixed(hi, 2))</text>\n"
+        out += "<text x=\"\(ScatterPlot.f(sx + 18))\" y=\"\(ScatterPlot.f(top + 9 * 14 + 11))\" font-size=\"11\">\(Format.fixed(lo, 2))</text>\n"
         return out + "</svg>\n"
-    }
-}
-
-extension String {
-    /// Two decimals, without Foundation.
-    init(format2 v: Double) {
-        guard v.isFinite else { self = String(v); return }
-        let scaled = (v * 100).rounded()
-        let sign = scaled < 0 ? "-" : ""
-        let a = abs(Int(scaled))
-        self = "\(sign)\(a / 100).\(a % 100 < 10 ? "0" : "")\(a % 100)"
     }
 }

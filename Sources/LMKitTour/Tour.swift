@@ -1,4 +1,5 @@
 import LMKitAssets
+import LMKitPlot
 import LMKitTensor
 
 /// One stop of `lmkit tour`: a step of the study path, run live on real data.
@@ -67,22 +68,8 @@ public enum Tour {
     }
 }
 
-/// Number formatting for narration (no Foundation needed).
-public enum Format {
-    /// `value` with `digits` decimals.
-    public static func fixed(_ value: Double, _ digits: Int) -> String {
-        if !value.isFinite { return String(value) }
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let r = (abs(value) * scale).rounded()
-        let whole = Int(r / scale)
-        let frac = Int(r - Double(whole) * scale)
-        let sign = value < 0 && r > 0 ? "-" : ""
-        if digits == 0 { return sign + String(whole) }
-        let f = String(frac)
-        return sign + String(whole) + "." + String(repeating: "0", count: digits - f.count) + f
-    }
-}
+/// Number formatting for narration: ``LMKitPlot/Format`` (the pictures use it too).
+public typealias Format = LMKitPlot.Format
 
 import Dispatch
 
