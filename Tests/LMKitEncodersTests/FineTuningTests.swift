@@ -174,12 +174,8 @@ import TestSupport
     /// A classifier fine-tuned and saved by LMKit loads in transformers
     /// (`Tools/check/encoder_classifier.py`, strict) with the same labels, ids and logits.
     @Test(arguments: ["tiny-bert-cls", "tiny-distilbert-cls"]) func savedClassifierLoadsInTransformers(fixture: String) throws {
-        let home = ProcessInfo.processInfo.environment["LMKIT_HOME"] ?? (NSHomeDirectory() + "/.cache/lmkit")
-        let python = home + "/venv-reference/bin/python"
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            print("◇ SKIPPED: transformers check of a fine-tuned classifier: no reference venv at \(python) (scripts/reference-venv makes it)")
-            return
-        }
+        let check = "transformers check of a fine-tuned classifier"
+        guard ReferencePython.executable(for: check) != nil else { return }
         let source = fixturePath("encoders/\(fixture)")
         let (model, _) = try SequenceClassificationModel.load(folder: source, labels: ["neg", "pos"], seed: 2)
         let tokenizer = try EncoderTokenizer(folder: source, config: model.config)
@@ -190,18 +186,10 @@ import TestSupport
         try model.save(folder: out.path)
         try copyTokenizerFiles(from: source, to: out.path)
         let texts = ["the movie was great !", "a dull , boring film", "ok"]
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [fixturePath("../../Tools/check/encoder_classifier.py"), out.path, String(decoding: try JSONSerialization.data(withJSONObject: texts), as: UTF8.self)]
-        let stdout = Pipe(), stderr = Pipe()
-        p.standardOutput = stdout
-        p.standardError = stderr
-        try p.run()
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        if errors.contains("No module named") { print("◇ SKIPPED: the reference venv has no transformers"); return }
-        #expect(p.terminationStatus == 0, "\(errors)")
+        guard let run = try ReferencePython.run([fixturePath("../../Tools/check/encoder_classifier.py"), out.path,
+                                                 String(decoding: try JSONSerialization.data(withJSONObject: texts), as: UTF8.self)], for: check) else { return }
+        #expect(run.status == 0, "\(run.stderr)")
+        let data = run.stdout
         let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(root["labels"] as? [String] == ["neg", "pos"])
         #expect(root["architecture"] as? String == model.config.architecture("ForSequenceClassification"))

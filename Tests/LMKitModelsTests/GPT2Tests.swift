@@ -60,12 +60,8 @@ import TestSupport
 /// `Tools/check/gpt2_logits.py`), gives the same logits.
 @Suite struct GPT2TransformersInteropTests {
     @Test func savedCheckpointLoadsInTransformers() throws {
-        let home = ProcessInfo.processInfo.environment["LMKIT_HOME"] ?? (NSHomeDirectory() + "/.cache/lmkit")
-        let python = home + "/venv-reference/bin/python"
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            print("◇ SKIPPED: transformers check of a saved GPT-2: no reference venv at \(python) (scripts/reference-venv makes it)")
-            return
-        }
+        let check = "transformers check of a saved GPT-2"
+        guard ReferencePython.executable(for: check) != nil else { return }
         let folder = TemporaryFolder(prefix: "lmkit-gpt2-hf")
         let model = try GPT2LMHeadModel(GPT2Config(vocabSize: 70, contextLength: 24, width: 32, layers: 2, heads: 4, dropout: 0), seed: 11)
         // Train a few steps so that no weight is at its initial value pattern.
@@ -74,21 +70,10 @@ import TestSupport
         for _ in 0..<3 { model.zeroGradients(); model.loss(ids, targets: ids).backward(); opt.step() }
         model.eval()
         try model.save(folder: folder.path)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [fixturePath("../../Tools/check/gpt2_logits.py"), folder.path, "[[0,7,14,21,28,35,42,49,56,63],[0,7,14,21,28,35,42,49,56,63]]"]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        if errors.contains("No module named") {
-            print("◇ SKIPPED: the reference venv has no transformers (scripts/reference-venv installs it)")
-            return
-        }
-        #expect(p.terminationStatus == 0, "\(errors)")
+        guard let run = try ReferencePython.run([fixturePath("../../Tools/check/gpt2_logits.py"), folder.path,
+                                                 "[[0,7,14,21,28,35,42,49,56,63],[0,7,14,21,28,35,42,49,56,63]]"], for: check) else { return }
+        #expect(run.status == 0, "\(run.stderr)")
+        let data = run.stdout
         let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let rows = try #require(root["logits"] as? [[[Double]]])
         let expected = Tensor(shape: [2, 10, 70], doubles: rows.flatMap { $0.flatMap { $0 } })

@@ -65,12 +65,7 @@ import TestSupport
 
     /// Loads the file with Hugging Face tokenizers (reference venv) and compares ids on every sample.
     func checkWithHuggingFace(_ path: String, _ samples: [String], _ tok: Tokenizer) throws {
-        let home = ProcessInfo.processInfo.environment["LMKIT_HOME"] ?? (NSHomeDirectory() + "/.cache/lmkit")
-        let python = home + "/venv-reference/bin/python"
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            print("◇ SKIPPED: Hugging Face check of the trained tokenizer.json: no reference venv at \(python) (scripts/reference-venv makes it)")
-            return
-        }
+        guard let python = ReferencePython.executable(for: "Hugging Face check of the trained tokenizer.json") else { return }
         let input = folder.path + "/samples.json"
         try JSONSerialization.data(withJSONObject: samples).write(to: URL(fileURLWithPath: input))
         let script = """

@@ -112,3 +112,45 @@ public final class TemporaryFolder: Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
+
+/// The reference venv's Python (`scripts/reference-venv`), for tests that check LMKit's files with the
+/// real libraries (transformers, tokenizers). CI has no venv: those checks print a SKIPPED line.
+public enum ReferencePython {
+    public struct Output {
+        public let status: Int32
+        public let stdout: Data
+        public let stderr: String
+    }
+
+    /// The interpreter, or nil after printing why `check` is skipped.
+    public static func executable(for check: String) -> String? {
+        let home = ProcessInfo.processInfo.environment["LMKIT_HOME"] ?? (NSHomeDirectory() + "/.cache/lmkit")
+        let python = home + "/venv-reference/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            print("◇ SKIPPED: \(check): no reference venv at \(python) (scripts/reference-venv makes it)")
+            return nil
+        }
+        return python
+    }
+
+    /// Runs the interpreter with `arguments`; nil (after printing why) when there is no venv or it
+    /// lacks a module the script imports.
+    public static func run(_ arguments: [String], for check: String) throws -> Output? {
+        guard let python = executable(for: check) else { return nil }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        if errors.contains("No module named") {
+            print("◇ SKIPPED: \(check): the reference venv lacks a module (scripts/reference-venv installs it)")
+            return nil
+        }
+        return Output(status: p.terminationStatus, stdout: data, stderr: errors)
+    }
+}
