@@ -167,7 +167,6 @@ public final class ClassifierFineTuner {
         defer { model.train() }
         var predicted = [Int](repeating: 0, count: texts.count)
         var lossSum = 0.0
-        let n = model.labels.count
         for group in lengthSortedBatches(texts, size: 64) {
             let logits: Tensor = try GradMode.withoutGradient {
                 if let features { return model.head(features.gatheringRows(Tensor(indices: group, shape: [group.count]))) }
@@ -175,10 +174,7 @@ public final class ClassifierFineTuner {
                 return model(batch.ids, typeIDs: batch.typeIDs, attentionMask: batch.attentionMask)
             }
             lossSum += logits.crossEntropy(targets: Tensor(indices: group.map { ids[$0] }, shape: [group.count])).item() * Double(group.count)
-            let values = logits.scalars(as: Float.self)
-            for (row, i) in group.enumerated() {
-                predicted[i] = (0..<n).max { values[row * n + $0] < values[row * n + $1] }!
-            }
+            for (row, best) in logits.argmax(axis: 1).indexValues.enumerated() { predicted[group[row]] = best }
         }
         return (lossSum / Double(texts.count), ClassificationMetrics(labels: model.labels, truth: ids, predicted: predicted))
     }

@@ -27,7 +27,7 @@ public enum Gemma3Checkpoint {
     /// are scaled by head size^(−1/2).
     public static func config(gguf file: GGUFFile) throws(ModelError) -> Gemma3Config {
         guard file["general.architecture"]?.string == "gemma3" else {
-            throw ModelError("\(file.path): general.architecture is \(file["general.architecture"]?.description ?? "missing"), not gemma3")
+            throw ModelError("\(file.path): general.architecture is \(file["general.architecture"]?.description ?? "missing"); LMKit reads gemma3 GGUF files (Llama-family GGUF files are not supported yet)")
         }
         func int(_ key: String) throws(ModelError) -> Int {
             guard let v = file["gemma3." + key]?.int else { throw ModelError("\(file.path): metadata gemma3.\(key) is missing or not an integer") }
