@@ -58,8 +58,9 @@ public final class DecoderAttention: Module {
             let heads = y.reshaped([b, t, n, headSize])
             return (norm.map { $0(heads) } ?? heads).transposed(1, 2)                                 // (B, n, T, hs)
         }
-        let q = rotary(split(qProj(h), heads, qNorm), start: start)
-        var k = rotary(split(kProj(h), kvHeads, kNorm), start: start)
+        let (cos, sin) = rotary.table(start: start, count: t)
+        let q = rotary(split(qProj(h), heads, qNorm), cos: cos, sin: sin)
+        var k = rotary(split(kProj(h), kvHeads, kNorm), cos: cos, sin: sin)
         var v = split(vProj(h), kvHeads, nil)
         if let cache { (k, v) = cache.append(layer: layer, key: k, value: v) }
         let mask = window.flatMap { Tensor.slidingWindowMask(queries: t, keys: k.shape[2], window: $0) }

@@ -62,9 +62,15 @@ public struct RotaryEmbedding: Sendable {
 
     /// Rotates `x: [B, H, T, D]` whose positions start at `start`.
     public func callAsFunction(_ x: Tensor, start: Int) -> Tensor {
-        let d = x.shape[3]
-        precondition(d == headSize, "rotary embedding for heads of \(headSize), got \(x.shape)")
         let (cos, sin) = table(start: start, count: x.shape[2])
+        return self(x, cos: cos, sin: sin)
+    }
+
+    /// Rotates `x: [B, H, T, D]` with a ``table(start:count:)`` of its positions (queries and keys
+    /// share one).
+    public func callAsFunction(_ x: Tensor, cos: Tensor, sin: Tensor) -> Tensor {
+        let d = x.shape[3]
+        precondition(d == headSize && cos.shape == [x.shape[2], d / 2], "rotary embedding for heads of \(headSize), got \(x.shape) and a table of \(cos.shape)")
         let x1 = x.sliced(axis: 3, range: 0..<d / 2), x2 = x.sliced(axis: 3, range: d / 2..<d)
         return Tensor.concatenated([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis: 3)
     }
