@@ -2,7 +2,7 @@
 // LMKit: learn and build large language models from first principles, in Swift.
 //
 // The targets follow the stack, lower never importing higher:
-//   COpenBLAS → LMKitTensor (tensor engine + autograd + safetensors)
+//   COpenBLAS, CLMKitKernels (integer kernels for quantized weights) → LMKitTensor (tensor engine + autograd + safetensors)
 //             → LMKitNN (modules, layers, optimizers), LMKitEmbeddings (word vectors)
 //             → LMKitModels (GPT-2, BERT/DistilBERT, RNN LMs) → LMKitGeneration, LMKitTraining, LMKitEncoders
 //             → LMKitTour, LMKitBench (applications) → lmkit (the command)
@@ -50,12 +50,17 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .target(
+            name: "CLMKitKernels",
+            cSettings: [.unsafeFlags(["-O3"])]   // integer kernels: optimized in debug builds too
+        ),
         .target(name: "LMKitAssets"),
         .target(name: "LMKitPlot"),
         .target(
             name: "LMKitTensor",
             dependencies: [
                 "COpenBLAS",
+                "CLMKitKernels",
                 .product(name: "RealModule", package: "swift-numerics"),
             ],
             swiftSettings: engineSettings
@@ -87,7 +92,7 @@ let package = Package(
             swiftSettings: fastMath
         ),
         .target(name: "TestSupport", dependencies: ["LMKitTensor", "LMKitAssets"], path: "Tests/TestSupport"),
-        .testTarget(name: "LMKitTensorTests", dependencies: ["LMKitTensor", "TestSupport"]),
+        .testTarget(name: "LMKitTensorTests", dependencies: ["LMKitTensor", "CLMKitKernels", "TestSupport"]),
         .testTarget(name: "LMKitNNTests", dependencies: ["LMKitNN", "TestSupport"]),
         .testTarget(name: "LMKitAssetsTests", dependencies: ["LMKitAssets", "TestSupport"]),
         .testTarget(name: "LMKitEmbeddingsTests", dependencies: ["LMKitEmbeddings", "LMKitPlot", "TestSupport"]),

@@ -11,6 +11,9 @@ public struct DecoderBenchmark: Sendable {
     public struct Row: Codable, Sendable {
         public let name: String
         public let threads: Int
+        /// Activations of the decoding products (`int8` or `float32`) and the integer kernels' instruction set.
+        public let activations: String
+        public let isa: String
         public let prompt_tokens: Int
         public let prompt_tokens_per_s: Double
         public let generated_tokens: Int
@@ -24,8 +27,10 @@ public struct DecoderBenchmark: Sendable {
     public let promptTokens: Int
     public let generatedTokens: Int
     public let repeats: Int
+    public let activations: QuantizedMatrix.Activations
 
-    public init(promptTokens: Int = 512, generatedTokens: Int = 128, repeats: Int = 5) {
+    public init(promptTokens: Int = 512, generatedTokens: Int = 128, repeats: Int = 5, activations: QuantizedMatrix.Activations = .int8) {
+        self.activations = activations
         self.promptTokens = promptTokens
         self.generatedTokens = generatedTokens
         self.repeats = repeats
@@ -33,6 +38,7 @@ public struct DecoderBenchmark: Sendable {
 
     public func measure(path: String) throws -> Row {
         let model = try Gemma3ForCausalLM.load(gguf: path)
+        model.quantizedActivations = activations
         var g = RandomGenerator(seed: 1234)
         let prompt = [model.config.bosTokenID ?? 2] + (1..<promptTokens).map { _ in Int(g.next() % UInt64(model.config.vocabularySize)) }
         func prefill() -> Double {
@@ -60,7 +66,7 @@ public struct DecoderBenchmark: Sendable {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        return Row(name: "gemma3", threads: Parallel.threads, prompt_tokens: promptTokens,
+        return Row(name: "gemma3", threads: Parallel.threads, activations: activations.rawValue, isa: QuantizedMatrix.isaName, prompt_tokens: promptTokens,
                    prompt_tokens_per_s: Double(promptTokens) / ppMedian, generated_tokens: generatedTokens,
                    generation_tokens_per_s: Double(generatedTokens) / tgMedian, weight_bytes: weightBytes,
                    peak_rss_bytes: Int(usage.ru_maxrss) * 1024, file_bytes: fileBytes)

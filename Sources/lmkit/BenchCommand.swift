@@ -219,8 +219,10 @@ extension BenchCommand {
             one at a time from an empty context (threads: LMKIT_THREADS). Medians of --repeats runs after a
             warm-up. `benchmarks/decoders` runs this beside llama.cpp's llama-bench on the same file.
 
-            --json prints {"name", "threads", "prompt_tokens", "prompt_tokens_per_s", "generated_tokens",
-            "generation_tokens_per_s", "weight_bytes", "peak_rss_bytes", "file_bytes"}.
+            --activations int8 (default) multiplies decoding activations in 8-bit integers, as llama.cpp.
+
+            --json prints {"name", "threads", "activations", "isa", "prompt_tokens", "prompt_tokens_per_s",
+            "generated_tokens", "generation_tokens_per_s", "weight_bytes", "peak_rss_bytes", "file_bytes"}.
             """
         )
 
@@ -228,16 +230,17 @@ extension BenchCommand {
         @Option(help: "Prompt length.") var promptTokens = 512
         @Option(name: .customLong("generate"), help: "Tokens to generate.") var generatedTokens = 128
         @Option(help: "Timed runs (the median is reported).") var repeats = 5
+        @Option(help: "Activations in decoding products: int8 or float32.") var activations: QuantizedMatrix.Activations = .int8
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             guard promptTokens > 0, generatedTokens > 0, repeats > 0 else { throw ValidationError("--prompt-tokens, --generate and --repeats must be positive") }
             let path = try model ?? AssetStore().path(.gemma)
-            let row = try DecoderBenchmark(promptTokens: promptTokens, generatedTokens: generatedTokens, repeats: repeats).measure(path: path)
+            let row = try DecoderBenchmark(promptTokens: promptTokens, generatedTokens: generatedTokens, repeats: repeats, activations: activations).measure(path: path)
             if json { return try printJSON(row) }
             print("prompt processing (\(row.prompt_tokens) tokens): \(Format.fixed(row.prompt_tokens_per_s, 1)) tokens/s")
             print("generation (\(row.generated_tokens) tokens):        \(Format.fixed(row.generation_tokens_per_s, 1)) tokens/s")
-            print("weights read per token: \(Format.fixed(Double(row.weight_bytes) / 1_048_576, 1)) MiB; peak RSS \(Format.fixed(Double(row.peak_rss_bytes) / 1_048_576, 1)) MiB (file \(Format.fixed(Double(row.file_bytes) / 1_048_576, 1)) MiB); \(row.threads) threads")
+            print("weights read per token: \(Format.fixed(Double(row.weight_bytes) / 1_048_576, 1)) MiB; peak RSS \(Format.fixed(Double(row.peak_rss_bytes) / 1_048_576, 1)) MiB (file \(Format.fixed(Double(row.file_bytes) / 1_048_576, 1)) MiB); \(row.threads) threads, \(row.activations) activations (\(row.isa))")
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LMKitGeneration
+import LMKitTensor
 
 /// `lmkit eval`: measure models.
 struct EvalCommand: ParsableCommand {
@@ -26,13 +27,15 @@ struct EvalCommand: ParsableCommand {
         @Option(help: "Model folder.") var model: String
         @Argument(help: "UTF-8 text file.") var file: String
         @Option(help: "Window length (default: the model's context).") var context: Int?
+        @Option(help: "Activations in products with quantized (GGUF) weights: int8 or float32.")
+        var activations: QuantizedMatrix.Activations = .int8
         @Flag(help: "One JSON object instead of the report.") var json = false
 
         func run() throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file): cannot read the file") }
             guard let text = String(validating: data, as: UTF8.self) else { throw ValidationError("\(file): not valid UTF-8 text") }
             if let context, context < 2 { throw ValidationError("--context must be at least 2") }
-            let (lm, tokenizer) = try ModelLoader.load(model)
+            let (lm, tokenizer) = try ModelLoader.load(model, activations: activations)
             let r = try Perplexity.evaluate(model: lm, tokenizer: tokenizer, text: text, context: context)
             if json { try printJSON(r); return }
             print("perplexity \(String(format: "%.3f", r.perplexity))  (\(String(format: "%.4f", r.nllPerToken)) nats/token, \(String(format: "%.4f", r.nllPerCharacter)) nats/char, \(r.tokens) tokens, \(String(format: "%.1f", r.seconds)) s)")

@@ -16,6 +16,9 @@ struct GenerateCommand: ParsableCommand {
         folder `lmkit train gpt` writes, or a Hugging Face GPT-2, Gemma 3 or Llama-family (llama, qwen2,
         mistral) folder; a Gemma 3 GGUF file; or `gemma` for the Gemma 3 270M asset.
 
+        GGUF weights stay quantized. --activations int8 (the default, as llama.cpp) quantizes the
+        activations to 8 bits for the products of decoding, which is fast; float32 keeps them exact.
+
         Sampling: --temperature 0 is greedy decoding (deterministic); otherwise tokens are drawn after
         the repetition penalty, temperature, top-k and top-p, from a random stream seeded by --seed.
         Generation stops at --max-tokens, at the model's end-of-text token, or before the first --stop
@@ -40,11 +43,13 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Penalty for tokens already in the text (1: off).") var repetitionPenalty = 1.0
     @Option var seed: UInt64 = 0
     @Option(help: "Stop before this text (repeatable).") var stop: [String] = []
+    @Option(help: "Activations in products with quantized weights: int8 (fast) or float32 (exact).")
+    var activations: QuantizedMatrix.Activations = .int8
     @Flag(help: "Recompute the whole sequence for every token (to measure the KV cache).") var noCache = false
     @Flag(help: "One JSON object at the end instead of streaming.") var json = false
 
     func run() throws {
-        let (lm, tokenizer) = try ModelLoader.load(model)
+        let (lm, tokenizer) = try ModelLoader.load(model, activations: activations)
         let generator = Generator(model: lm, tokenizer: tokenizer)
         let sampling = SamplingOptions(temperature: temperature, topK: topK, topP: topP, repetitionPenalty: repetitionPenalty, seed: seed)
         let streaming = !json
@@ -60,11 +65,14 @@ struct GenerateCommand: ParsableCommand {
 
 /// Models the command line can load.
 enum ModelLoader {
-    static func load(_ folder: String) throws -> (any CausalLanguageModel, Tokenizer) {
+    /// `activations` applies to the quantized matrices of GGUF files.
+    static func load(_ folder: String, activations: QuantizedMatrix.Activations = .int8) throws -> (any CausalLanguageModel, Tokenizer) {
         if folder == "gemma" || folder.lowercased().hasSuffix(".gguf") {
             let path = folder == "gemma" ? try AssetStore().path(.gemma) : folder
             let file = try GGUFFile(path: path)
-            return (try Gemma3ForCausalLM.load(gguf: file), try Tokenizer.gguf(file))
+            let model = try Gemma3ForCausalLM.load(gguf: file)
+            model.quantizedActivations = activations
+            return (model, try Tokenizer.gguf(file))
         }
         let configPath = (folder as NSString).appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: configPath) else {
@@ -96,3 +104,5 @@ enum ModelLoader {
         return (model, tokenizer)
     }
 }
+
+extension QuantizedMatrix.Activations: ExpressibleByArgument {}

@@ -1,6 +1,7 @@
+import CLMKitKernels
 import Foundation
 import LMKitAssets
-import LMKitTensor
+@testable import LMKitTensor
 import Testing
 import TestSupport
 
@@ -91,6 +92,7 @@ import TestSupport
     @Test(arguments: GGUFQuantTests.types) func linearMatchesDequantizedProduct(type: GGMLType) {
         let (rows, columns) = (70, 512)
         let w = Self.randomMatrix(type, rows: rows, columns: columns, seed: UInt64(type.rawValue) + 1)
+        w.activations = .float32
         let dense = w.dequantized()
         #expect(dense.scalars(as: Float.self).allSatisfy { $0.isFinite })
         for m in [1, 3, 9] {
@@ -102,5 +104,43 @@ import TestSupport
         }
         let picked = w.rows([5, 0, 69])
         #expect(picked.scalars(as: Float.self) == Array(dense.scalars(as: Float.self)[5 * columns..<6 * columns] + dense.scalars(as: Float.self)[0..<columns] + dense.scalars(as: Float.self)[69 * columns..<70 * columns]))
+    }
+
+    /// 8-bit activations: the scalar kernel equals the float product of the dequantized weights with
+    /// the dequantized activations (the kernel's definition), every SIMD kernel equals the scalar
+    /// one, and the result stays near the float32-activation product (quantization error only).
+    @Test(arguments: GGUFQuantTests.types.filter { lmk_qdot_supported(Int32($0.rawValue)) != 0 })
+    func integerKernelsMatchTheirDefinition(type: GGMLType) {
+        let (rows, columns) = (37, 768)
+        let w = Self.randomMatrix(type, rows: rows, columns: columns, seed: UInt64(type.rawValue) + 7)
+        let dense = w.dequantized()
+        for m in [1, 2, 4] {
+            var g = RandomGenerator(seed: UInt64(m) + 100)
+            let x = Tensor.randomNormal([m, columns], generator: &g) * 3
+            // The activations as the kernels see them: d·q per block of 32.
+            var blocks = [lmk_q8_block](repeating: lmk_q8_block(), count: m * columns / 32)
+            lmk_quantize_q8(x.scalars(as: Float.self), &blocks, Int64(m * columns))
+            let xq = blocks.flatMap { block in withUnsafeBytes(of: block.q) { raw in raw.bindMemory(to: Int8.self).map { Float($0) * block.d } } }
+            let definition = Tensor.linear(Tensor(shape: [m, columns], scalars: xq), weight: dense, bias: nil)
+            var results: [Int32: Tensor] = [:]
+            for isa in Int32(LMK_ISA_SCALAR)...lmk_best_isa() {
+                let out = Tensor.empty([m, rows], dtype: .float32)
+                let xc = x.contiguous()
+                withExtendedLifetime(xc) { w.integerMatvec(xc.pointer(Float.self), m: m, into: out.pointer(Float.self), isa: isa) }
+                results[isa] = out
+            }
+            let scalar = results[Int32(LMK_ISA_SCALAR)]!
+            let c = compare(scalar, definition, rtol: 1e-4, atol: 1e-3)
+            #expect(c.withinTolerance, "\(type.name) scalar, \(m) rows: \(c)")
+            for (isa, out) in results where isa != Int32(LMK_ISA_SCALAR) {
+                let c = compare(out, scalar, rtol: 1e-4, atol: 1e-3)   // same integer sums; float order differs
+                #expect(c.withinTolerance, "\(type.name) ISA \(isa), \(m) rows: \(c)")
+            }
+            // Against float32 activations: 8-bit rounding of x costs well under 2% of the outputs' scale.
+            let exact = Tensor.linear(x, weight: dense, bias: nil).scalars(as: Float.self)
+            let scale = exact.map { abs($0) }.max()!
+            let worst = zip(w.linear(x).scalars(as: Float.self), exact).map { abs($0 - $1) }.max()!
+            #expect(worst < 0.02 * scale, "\(type.name): int8 activations off by \(worst) at scale \(scale)")
+        }
     }
 }

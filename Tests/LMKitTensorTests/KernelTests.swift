@@ -85,10 +85,50 @@ import TestSupport
             let seen = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
             seen.initialize(repeating: 0, count: max(count, 1))
             defer { seen.deallocate() }
-            let box = UncheckedSendable(seen)
-            Parallel.forRanges(count, minChunk: 10) { r in for i in r { box.value[i] += 1 } }
+            Parallel.forRanges(count, minChunk: 10) { r in for i in r { seen[i] += 1 } }
             #expect((0..<count).allSatisfy { seen[$0] == 1 })
         }
+    }
+
+    /// The worker pool under stress: many short loops with workers that sleep between them (no
+    /// spinning) and with spinning ones, nested loops (run inline), and loops started from several
+    /// threads at once (one runs on the pool, the others alone): every chunk exactly once.
+    @Test(arguments: [0, 50]) func workerPoolRunsEveryChunkOnce(spinMicroseconds: Int) async {
+        let pool = WorkerPool(workers: 3, spinMicroseconds: spinMicroseconds)
+        for round in 0..<2_000 {
+            let chunks = 1 + round % 9
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: chunks)
+            hits.initialize(repeating: 0, count: chunks)
+            pool.run(chunks) { c in hits[c] += 1 }
+            #expect((0..<chunks).allSatisfy { hits[$0] == 1 }, "round \(round)")
+            hits.deallocate()
+        }
+        // Several callers at once.
+        await withTaskGroup(of: Bool.self) { group in
+            for caller in 0..<4 {
+                group.addTask {
+                    var ok = true
+                    for round in 0..<300 {
+                        let chunks = 2 + (round + caller) % 7
+                        let hits = UnsafeMutablePointer<Int>.allocate(capacity: chunks)
+                        hits.initialize(repeating: 0, count: chunks)
+                        pool.run(chunks) { c in hits[c] += 1 }
+                        ok = ok && (0..<chunks).allSatisfy { hits[$0] == 1 }
+                        hits.deallocate()
+                    }
+                    return ok
+                }
+            }
+            for await ok in group { #expect(ok) }
+        }
+        // A loop inside a loop runs on the thread that reached it.
+        let total = UnsafeMutablePointer<Int>.allocate(capacity: 16)
+        total.initialize(repeating: 0, count: 16)
+        defer { total.deallocate() }
+        Parallel.forEach(4) { outer in
+            Parallel.forRanges(4_000, minChunk: 10) { r in total[outer * 4] += r.count }
+        }
+        #expect((0..<4).map { total[$0 * 4] } == [4_000, 4_000, 4_000, 4_000])
     }
 
     @Test func randomStreamsAreReproducible() throws {

@@ -1,4 +1,3 @@
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,15 +27,14 @@ public enum Parallel {
             return
         }
         // The chunks write disjoint memory; the closure only runs during this call.
-        withoutActuallyEscaping(body) { body in
-            let work = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                insideRegion.withValue(true) {
-                    work.value((count * c / chunks)..<(count * (c + 1) / chunks))
-                }
-            }
-        }
+        pool.run(chunks) { c in body((count * c / chunks)..<(count * (c + 1) / chunks)) }
     }
+
+    /// The worker threads (`threads − 1` of them; `LMKIT_SPIN_US` sets how long they spin, default 200 µs).
+    static let pool: WorkerPool = {
+        let spin = getenv("LMKIT_SPIN_US").flatMap { Int(String(cString: $0)) } ?? 200
+        return WorkerPool(workers: threads - 1, spinMicroseconds: spin)
+    }()
 }
 
 extension Parallel {
@@ -47,12 +45,7 @@ extension Parallel {
             for i in 0..<count { body(i) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let work = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: count) { i in
-                insideRegion.withValue(true) { work.value(i) }
-            }
-        }
+        pool.run(count, body)
     }
 }
 
@@ -72,6 +65,9 @@ final class ThreadFlag: @unchecked Sendable {
 
     var value: Bool { pthread_getspecific(key) != nil }
 
+    /// Sets the flag for the rest of this thread's life (the pool's workers).
+    func set(_ on: Bool) { pthread_setspecific(key, on ? UnsafeRawPointer(bitPattern: 1) : nil) }
+
     func withValue<R>(_ on: Bool, _ body: () -> R) -> R {
         let previous = pthread_getspecific(key)
         pthread_setspecific(key, on ? UnsafeRawPointer(bitPattern: 1) : nil)
@@ -81,9 +77,3 @@ final class ThreadFlag: @unchecked Sendable {
 }
 
 let insideRegion = ThreadFlag()
-
-/// Carries a value into a concurrent closure whose safety the caller guarantees (disjoint writes).
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}

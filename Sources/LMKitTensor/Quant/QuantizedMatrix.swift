@@ -1,15 +1,52 @@
+import CLMKitKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A weight matrix kept in its GGUF blocks (each of the `rows` rows is `columns / blockSize`
 /// consecutive blocks), multiplied without expanding it to float32: generation reads every weight
 /// once per token, so reading 1.06 bytes (Q8_0) or 0.56 bytes (Q4_K) per weight instead of 4 is
 /// most of the speed.
 ///
-/// - One activation row (decoding): each core takes a share of the weight rows and computes their
-///   dot products block by block (Q8_0 directly on its int8 values; other types expand one row at a
-///   time into a small buffer that stays in cache).
+/// - Few activation rows (decoding): each core takes a share of the weight rows and computes their
+///   dot products block by block. With ``activations`` `.int8` (the default, as llama.cpp) the
+///   activations are quantized to 8 bits per block of 32 and multiplied in integers by the C kernels
+///   of `CLMKitKernels` (AVX2 / AVX-512 VNNI); with `.float32` the blocks are widened and multiplied
+///   with the float activations (exact up to float rounding: the parity tests against PyTorch use it).
+///   F32/F16/BF16 rows are expanded one at a time into a small buffer that stays in cache.
 /// - Several activation rows (prompt processing): each core expands a tile of weight rows and
 ///   multiplies it with all activation rows through BLAS, so the work stays compute-bound.
 public final class QuantizedMatrix: @unchecked Sendable {
+    /// How activations meet the quantized weights in matrix-vector products.
+    public enum Activations: String, Sendable, CaseIterable {
+        /// Quantized to 8 bits per block of 32 and multiplied in integers (fast; llama.cpp's way).
+        case int8
+        /// Kept in float32 (exact up to float rounding; slower).
+        case float32
+    }
+
+    /// The instruction set of the integer kernels: `LMKIT_ISA` (`scalar`, `avx2`) if set, else the
+    /// best this CPU has.
+    public static let isa: Int32 = {
+        switch getenv("LMKIT_ISA").map({ String(cString: $0) }) {
+        case "scalar": return Int32(LMK_ISA_SCALAR)
+        case "avx2": return min(Int32(LMK_ISA_AVX2), lmk_best_isa())
+        default: return lmk_best_isa()
+        }
+    }()
+
+    /// The name of ``isa`` (for benchmarks).
+    public static var isaName: String {
+        switch isa {
+        case Int32(LMK_ISA_AVX512_VNNI): return "AVX-512 VNNI"
+        case Int32(LMK_ISA_AVX2): return "AVX2"
+        default: return "scalar"
+        }
+    }
+
     public let type: GGMLType
+    /// Precision of the activations in products with few rows (see the type's documentation).
+    public var activations: Activations = .int8
     public let rows: Int
     public let columns: Int
     let base: UnsafeRawPointer
@@ -82,6 +119,10 @@ public final class QuantizedMatrix: @unchecked Sendable {
 
     /// Few activation rows: dot products row by row, rows split across cores.
     func matvec(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>) {
+        if activations == .int8 && lmk_qdot_supported(Int32(type.rawValue)) != 0 {
+            integerMatvec(x, m: m, into: y, isa: Self.isa)
+            return
+        }
         let (rows, columns, rowBytes, type, base) = (self.rows, self.columns, self.rowBytes, self.type, self.base)
         Parallel.forRanges(rows, minChunk: max(1, 32_768 / max(columns, 1))) { range in
             if let dot = QuantizedDot.kernel(type) {
@@ -97,6 +138,22 @@ public final class QuantizedMatrix: @unchecked Sendable {
                 GGMLDequantize.dequantizeSerial(type, base + r * rowBytes, count: columns, into: buffer)
                 for i in 0..<m { y[i * rows + r] = ReduceKernels.dot(UnsafePointer(buffer), x + i * columns, columns) }
             }
+        }
+    }
+
+    /// Few activation rows with 8-bit activations: each row quantized once, then integer dot products
+    /// (`isa` is one of `LMK_ISA_*`; tests pass each one).
+    func integerMatvec(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, isa: Int32) {
+        let (rows, columns, rowBytes, type, base) = (self.rows, self.columns, self.rowBytes, self.type, self.base)
+        let blocks = columns / 32
+        let xq = UnsafeMutablePointer<lmk_q8_block>.allocate(capacity: m * blocks)
+        defer { xq.deallocate() }
+        for i in 0..<m { lmk_quantize_q8(x + i * columns, xq + i * blocks, Int64(columns)) }
+        let activations = UnsafePointer(xq)
+        Parallel.forRanges(rows, minChunk: max(1, 65_536 / max(rowBytes, 1))) { range in
+            let status = lmk_qdot_rows(Int32(type.rawValue), base + range.lowerBound * rowBytes, rowBytes, Int64(range.count),
+                                       activations, Int64(m), Int64(columns), y + range.lowerBound, Int64(rows), isa)
+            precondition(status == 0, "no integer kernel for \(type.name) rows of \(columns)")
         }
     }
 
