@@ -14,6 +14,8 @@ public struct DecoderBenchmark: Sendable {
         /// Activations of the decoding products (`int8` or `float32`) and the integer kernels' instruction set.
         public let activations: String
         public let isa: String
+        /// OpenBLAS's kernel set (prompt processing multiplies through it).
+        public let blas_core: String
         public let prompt_tokens: Int
         public let prompt_tokens_per_s: Double
         public let generated_tokens: Int
@@ -37,10 +39,11 @@ public struct DecoderBenchmark: Sendable {
     }
 
     public func measure(path: String) throws -> Row {
-        let model = try Gemma3ForCausalLM.load(gguf: path)
-        model.quantizedActivations = activations
+        let file = try GGUFFile(path: path)
+        let model = try GGUFDecoder.load(file, activations: activations)
+        let bos = file["tokenizer.ggml.bos_token_id"]?.int ?? 1
         var g = RandomGenerator(seed: 1234)
-        let prompt = [model.config.bosTokenID ?? 2] + (1..<promptTokens).map { _ in Int(g.next() % UInt64(model.config.vocabularySize)) }
+        let prompt = [bos] + (1..<promptTokens).map { _ in Int(g.next() % UInt64(model.vocabularySize)) }
         func prefill() -> Double {
             let cache = model.makeDecodingCache()
             let t0 = Timing.now()
@@ -49,7 +52,7 @@ public struct DecoderBenchmark: Sendable {
         }
         func generate() -> Double {
             let cache = model.makeDecodingCache()
-            var token = model.config.bosTokenID ?? 2
+            var token = bos
             let t0 = Timing.now()
             for _ in 0..<generatedTokens {
                 let logits = GradMode.withoutGradient { model.lastLogits(Tensor(indices: [token], shape: [1, 1]), cache: cache) }
@@ -61,12 +64,13 @@ public struct DecoderBenchmark: Sendable {
         var pp: [Double] = [], tg: [Double] = []
         for _ in 0..<max(1, repeats) { pp.append(prefill()); tg.append(generate()) }
         let ppMedian = pp.sorted()[pp.count / 2], tgMedian = tg.sorted()[tg.count / 2]
-        let weightBytes = model.quantized.values.reduce(0) { $0 + $1.rows * $1.rowBytes }
-            + model.parameters.reduce(0) { $0 + 4 * $1.count }
+        let quantized = (model as? Gemma3ForCausalLM)?.quantized ?? (model as? LlamaForCausalLM)?.quantized ?? [:]
+        let parameters = (model as? Module)?.parameters.reduce(0) { $0 + 4 * $1.count } ?? 0
+        let weightBytes = quantized.values.reduce(0) { $0 + $1.rows * $1.rowBytes } + parameters
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        return Row(name: "gemma3", threads: Parallel.threads, activations: activations.rawValue, isa: QuantizedMatrix.isaName, prompt_tokens: promptTokens,
+        return Row(name: file["general.architecture"]?.string ?? "gguf", threads: Parallel.threads, activations: activations.rawValue, isa: QuantizedMatrix.isaName, blas_core: BLAS.coreName, prompt_tokens: promptTokens,
                    prompt_tokens_per_s: Double(promptTokens) / ppMedian, generated_tokens: generatedTokens,
                    generation_tokens_per_s: Double(generatedTokens) / tgMedian, weight_bytes: weightBytes,
                    peak_rss_bytes: Int(usage.ru_maxrss) * 1024, file_bytes: fileBytes)

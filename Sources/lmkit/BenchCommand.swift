@@ -214,14 +214,14 @@ extension BenchCommand {
         static let configuration = CommandConfiguration(
             abstract: "Decoder speed as llama-bench measures it: prompt processing and generation tokens/s, peak memory.",
             discussion: """
-            Loads a GGUF decoder (Gemma 3; the asset by default) with its weights kept quantized, then times
+            Loads a GGUF decoder (gemma3, llama, qwen2; the Gemma 3 asset by default), weights kept quantized, then times
             a --prompt-tokens prompt of random tokens processed in one batch and --generate tokens produced
             one at a time from an empty context (threads: LMKIT_THREADS). Medians of --repeats runs after a
             warm-up. `benchmarks/decoders` runs this beside llama.cpp's llama-bench on the same file.
 
             --activations int8 (default) multiplies decoding activations in 8-bit integers, as llama.cpp.
 
-            --json prints {"name", "threads", "activations", "isa", "prompt_tokens", "prompt_tokens_per_s",
+            --json prints {"name", "threads", "activations", "isa", "blas_core", "prompt_tokens", "prompt_tokens_per_s",
             "generated_tokens", "generation_tokens_per_s", "weight_bytes", "peak_rss_bytes", "file_bytes"}.
             """
         )
@@ -240,7 +240,7 @@ extension BenchCommand {
             if json { return try printJSON(row) }
             print("prompt processing (\(row.prompt_tokens) tokens): \(Format.fixed(row.prompt_tokens_per_s, 1)) tokens/s")
             print("generation (\(row.generated_tokens) tokens):        \(Format.fixed(row.generation_tokens_per_s, 1)) tokens/s")
-            print("weights read per token: \(Format.fixed(Double(row.weight_bytes) / 1_048_576, 1)) MiB; peak RSS \(Format.fixed(Double(row.peak_rss_bytes) / 1_048_576, 1)) MiB (file \(Format.fixed(Double(row.file_bytes) / 1_048_576, 1)) MiB); \(row.threads) threads, \(row.activations) activations (\(row.isa))")
+            print("weights read per token: \(Format.fixed(Double(row.weight_bytes) / 1_048_576, 1)) MiB; peak RSS \(Format.fixed(Double(row.peak_rss_bytes) / 1_048_576, 1)) MiB (file \(Format.fixed(Double(row.file_bytes) / 1_048_576, 1)) MiB); \(row.threads) threads, \(row.activations) activations (\(row.isa)), OpenBLAS \(row.blas_core) kernels")
         }
     }
 }

@@ -14,7 +14,8 @@ struct GenerateCommand: ParsableCommand {
         discussion: """
         --model is a model folder (config.json, model.safetensors and tokenizer files): the OUT/model
         folder `lmkit train gpt` writes, or a Hugging Face GPT-2, Gemma 3 or Llama-family (llama, qwen2,
-        mistral) folder; a Gemma 3 GGUF file; or `gemma` for the Gemma 3 270M asset.
+        mistral) folder; a GGUF file (gemma3, llama — Llama 1-3, Mistral, SmolLM — or qwen2); or
+        `gemma` for the Gemma 3 270M asset.
 
         GGUF weights stay quantized. --activations int8 (the default, as llama.cpp) quantizes the
         activations to 8 bits for the products of decoding, which is fast; float32 keeps them exact.
@@ -70,9 +71,7 @@ enum ModelLoader {
         if folder == "gemma" || folder.lowercased().hasSuffix(".gguf") {
             let path = folder == "gemma" ? try AssetStore().path(.gemma) : folder
             let file = try GGUFFile(path: path)
-            let model = try Gemma3ForCausalLM.load(gguf: file)
-            model.quantizedActivations = activations
-            return (model, try Tokenizer.gguf(file))
+            return (try GGUFDecoder.load(file, activations: activations), try Tokenizer.gguf(file))
         }
         let configPath = (folder as NSString).appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: configPath) else {

@@ -14,7 +14,7 @@ struct DecoderProjections {
 
     func make(_ name: String, _ inputs: Int, _ outputs: Int, bias: Bool = false,
               generator g: inout RandomGenerator) -> any Module & LinearMap {
-        if !bias, let m = quantized["model.layers.\(layer).\(name).weight"] { return QuantizedLinear(m) }
+        if let m = quantized["model.layers.\(layer).\(name).weight"] { return QuantizedLinear(m, bias: bias) }
         return randomInit ? Linear(inputs, outputs, bias: bias, generator: &g)
             : Linear(weight: .zeros([outputs, inputs]), bias: bias ? .zeros([outputs]) : nil)
     }

@@ -26,6 +26,9 @@ public struct LlamaConfig: Sendable, Equatable {
         set { scaling = newValue.map { [$0.factor, $0.low, $0.high, Double($0.originalContext)] } }
     }
     private var scaling: [Double]?
+    /// Per-frequency divisors of the rotary frequencies (a GGUF file's `rope_freqs.weight`, where
+    /// llama.cpp's converter stores Llama 3's rescaling).
+    public var ropeFrequencyFactors: [Float]?
     /// Biases on the q, k, v projections (Qwen2).
     public var attentionBias = false
     public var tieWordEmbeddings = false
@@ -47,6 +50,7 @@ public struct LlamaConfig: Sendable, Equatable {
     /// The rotary inverse frequencies this configuration implies.
     var rotaryFrequencies: [Float] {
         let base = RotaryEmbedding.defaultFrequencies(headSize: headSize, base: ropeBase)
+        if let factors = ropeFrequencyFactors { return zip(base, factors).map { $0 / $1 } }
         guard let s = llama3Scaling else { return base }
         return RotaryEmbedding.llama3Frequencies(base, factor: s.factor, lowFrequencyFactor: s.low, highFrequencyFactor: s.high, originalContext: s.originalContext)
     }
@@ -102,10 +106,10 @@ public final class LlamaLayer: Module {
     public let attention: DecoderAttention
     public let mlp: GatedFeedForward
 
-    init(_ c: LlamaConfig, index: Int, randomInit: Bool, generator g: inout RandomGenerator) {
+    init(_ c: LlamaConfig, index: Int, randomInit: Bool, quantized: [String: QuantizedMatrix], generator g: inout RandomGenerator) {
         inputNorm = RMSNorm(c.width, eps: c.rmsNormEpsilon)
         postAttentionNorm = RMSNorm(c.width, eps: c.rmsNormEpsilon)
-        let p = DecoderProjections(layer: index, quantized: [:], randomInit: randomInit)
+        let p = DecoderProjections(layer: index, quantized: quantized, randomInit: randomInit)
         attention = DecoderAttention(width: c.width, heads: c.heads, kvHeads: c.kvHeads, headSize: c.headSize,
                                      rotary: RotaryEmbedding(headSize: c.headSize, base: c.ropeBase, inverseFrequencies: c.rotaryFrequencies),
                                      bias: c.attentionBias, headNorm: nil, window: c.slidingWindow, scale: nil, projections: p, generator: &g)
@@ -126,41 +130,57 @@ public final class LlamaLayer: Module {
 /// A Llama-family causal language model (`LlamaForCausalLM`, `Qwen2ForCausalLM`, `MistralForCausalLM`).
 public final class LlamaForCausalLM: Module {
     public let config: LlamaConfig
-    public let embedding: Embedding
+    /// The token embeddings as float32 parameters, or nil when they stay quantized (`quantized`).
+    public let embedding: Embedding?
     public let layers: [LlamaLayer]
     public let norm: RMSNorm
-    /// The output layer; nil when it is tied to the embeddings.
+    /// The output layer; nil when it is tied to the embeddings or stays quantized.
     public let lmHead: Linear?
+    /// The weights kept quantized, by Hugging Face name (empty for a float32 model).
+    public let quantized: [String: QuantizedMatrix]
 
-    public init(_ config: LlamaConfig, seed: UInt64 = 0, randomInit: Bool = true) throws(ModelError) {
+    /// A model with random weights (`seed`), or zeros when a checkpoint is loaded right after. The
+    /// matrices in `quantized` (Hugging Face names) stay quantized and are not parameters.
+    public init(_ config: LlamaConfig, seed: UInt64 = 0, randomInit: Bool = true,
+                quantized: [String: QuantizedMatrix] = [:]) throws(ModelError) {
         try config.validate()
         self.config = config
+        self.quantized = quantized
         var g = RandomGenerator(seed: seed)
-        embedding = randomInit ? Embedding(config.vocabularySize, config.width, generator: &g)
-            : Embedding(weight: .zeros([config.vocabularySize, config.width]))
-        layers = (0..<config.layers).map { LlamaLayer(config, index: $0, randomInit: randomInit, generator: &g) }
+        if quantized["model.embed_tokens.weight"] != nil { embedding = nil } else {
+            embedding = randomInit ? Embedding(config.vocabularySize, config.width, generator: &g)
+                : Embedding(weight: .zeros([config.vocabularySize, config.width]))
+        }
+        layers = (0..<config.layers).map { LlamaLayer(config, index: $0, randomInit: randomInit, quantized: quantized, generator: &g) }
         norm = RMSNorm(config.width, eps: config.rmsNormEpsilon)
-        lmHead = config.tieWordEmbeddings ? nil
+        lmHead = config.tieWordEmbeddings || quantized["lm_head.weight"] != nil ? nil
             : (randomInit ? Linear(config.width, config.vocabularySize, bias: false, generator: &g)
                           : Linear(weight: .zeros([config.vocabularySize, config.width]), bias: nil))
         super.init()
-        register(embedding, atPath: "model.embed_tokens")
+        if let embedding { register(embedding, atPath: "model.embed_tokens") }
         for (i, layer) in layers.enumerated() { register(layer, atPath: "model.layers.\(i)") }
         register(norm, atPath: "model.norm")
         if let lmHead { register("lm_head", lmHead) }
     }
 
+    /// How activations meet the quantized matrices in decoding (see ``Gemma3ForCausalLM``).
+    public var quantizedActivations: QuantizedMatrix.Activations {
+        get { quantized.values.first?.activations ?? .float32 }
+        set { for matrix in quantized.values { matrix.activations = newValue } }
+    }
+
     /// Final hidden states `[B, T, C]` of ids `[B, T]` continuing what `cache` holds.
     public func hiddenStates(_ ids: Tensor, cache: KVCache? = nil) -> Tensor {
         let start = cache?.length ?? 0
-        var x = embedding(ids)
+        var x = quantized["model.embed_tokens.weight"].map { $0.rows(ids.indexValues).reshaped(ids.shape + [config.width]) } ?? embedding!(ids)
         for (i, layer) in layers.enumerated() { x = layer(x, start: start, cache: cache, layer: i) }
         return norm(x)
     }
 
     func output(_ h: Tensor) -> Tensor {
         if let lmHead { return lmHead(h) }
-        return Tensor.linear(h, weight: embedding.weight.value, bias: nil)
+        if let head = quantized["lm_head.weight"] ?? (config.tieWordEmbeddings ? quantized["model.embed_tokens.weight"] : nil) { return head.linear(h) }
+        return Tensor.linear(h, weight: embedding!.weight.value, bias: nil)
     }
 
     /// Logits `[B, T, vocab]`.

@@ -121,15 +121,22 @@ public protocol LinearMap: AnyObject {
 
 extension Linear: LinearMap {}
 
-/// A bias-free linear layer whose weight stays in its GGUF blocks (inference only: no parameters,
-/// no gradient). It reads 0.5-1 byte per weight instead of 4.
+/// A linear layer whose weight stays in its GGUF blocks (inference only: no gradient). It reads
+/// 0.5-1 byte per weight instead of 4. The optional bias is an ordinary float32 parameter (`bias`),
+/// filled when a checkpoint loads.
 public final class QuantizedLinear: Module, LinearMap {
     public let matrix: QuantizedMatrix
+    public let bias: Parameter?
 
-    public init(_ matrix: QuantizedMatrix) {
+    public init(_ matrix: QuantizedMatrix, bias: Bool = false) {
         self.matrix = matrix
+        self.bias = bias ? Parameter(.zeros([matrix.rows])) : nil
         super.init()
+        if let b = self.bias { register("bias", b) }
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { matrix.linear(x) }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let y = matrix.linear(x)
+        return bias.map { y + $0.value } ?? y
+    }
 }

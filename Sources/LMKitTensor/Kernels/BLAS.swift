@@ -99,3 +99,9 @@ public enum BLAS {
     /// The number of threads OpenBLAS uses inside each call.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 }
+
+extension BLAS {
+    /// The kernel set OpenBLAS chose when it loaded (`Haswell`, `SkylakeX`, `Cooperlake`, …): its
+    /// own detection, or the `OPENBLAS_CORETYPE` environment variable.
+    public static var coreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+}

@@ -80,6 +80,20 @@ public final class QuantizedMatrix: @unchecked Sendable {
         owner = OwnedBytes(buffer)
     }
 
+    /// The same weights with rows reordered: row `i` of the result is row `order[i]` of this matrix
+    /// (a copy in memory; e.g. undoing llama.cpp's query/key row permutation).
+    public func permutingRows(_ order: [Int]) -> QuantizedMatrix {
+        precondition(order.count == rows && Set(order).count == rows && order.allSatisfy { (0..<rows).contains($0) },
+                     "permutingRows: \(order.count) indices are not a permutation of \(rows) rows")
+        var bytes = [UInt8](repeating: 0, count: rows * rowBytes)
+        bytes.withUnsafeMutableBytes { out in
+            for (i, source) in order.enumerated() { (out.baseAddress! + i * rowBytes).copyMemory(from: base + source * rowBytes, byteCount: rowBytes) }
+        }
+        let copy = withExtendedLifetime(owner) { QuantizedMatrix(type: type, rows: rows, columns: columns, bytes: bytes) }
+        copy.activations = activations
+        return copy
+    }
+
     /// Bytes per row.
     public var rowBytes: Int { columns / type.blockSize * type.blockBytes }
 
