@@ -7,7 +7,8 @@ extension Tokenizer {
     ///   pair whose concatenation is the best-scored piece merges first; user-defined pieces are
     ///   matched whole; characters without a piece fall back to `<0xXX>` byte tokens; control pieces
     ///   (`<bos>`, `<start_of_turn>`) are special tokens.
-    /// - `gpt2` with GPT-2's pre-tokenizer: byte-level BPE from `tokenizer.ggml.merges`.
+    /// - `gpt2`: byte-level BPE from `tokenizer.ggml.merges`, with the pre-tokenizer `tokenizer.ggml.pre`
+    ///   names: GPT-2's (`gpt-2`, `default`), Llama 3's (`llama-bpe`) or Qwen2's (`qwen2`).
     ///
     /// llama.cpp's converter stores user-defined whitespace pieces with spaces where SentencePiece has
     /// `▁`; they are mapped back, since matching happens after spaces become `▁`.
@@ -98,8 +99,13 @@ extension Tokenizer {
                              summary: "SentencePiece BPE from GGUF (\(file["general.name"]?.string ?? "model")), \(tokens.count) pieces")
         case "gpt2":
             let pre = file["tokenizer.ggml.pre"]?.string ?? "default"
-            guard ["default", "gpt-2", "gpt2"].contains(pre) else {
-                throw TokenizerError("\(path): GGUF pre-tokenizer \"\(pre)\" is not supported yet (LMKit implements GPT-2's pattern)")
+            let preTokenizer: any PreTokenizer
+            switch pre {
+            case "default", "gpt-2", "gpt2": preTokenizer = ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true)
+            case "llama-bpe", "llama3", "llama-v3": preTokenizer = Llama3SplitPreTokenizer(maxDigits: 3)
+            case "qwen2": preTokenizer = Llama3SplitPreTokenizer(maxDigits: 1)
+            default:
+                throw TokenizerError("\(path): GGUF pre-tokenizer \"\(pre)\" is not supported (LMKit implements gpt-2, llama-bpe and qwen2)")
             }
             guard let mergeLines = file["tokenizer.ggml.merges"]?.strings else { throw TokenizerError("\(path): tokenizer.ggml.merges is missing") }
             var ids: [String: Int32] = [:]
@@ -115,9 +121,9 @@ extension Tokenizer {
             var options = BPEModel.Options()
             options.byteLevel = true
             let model = try BPEModel(tokens: tokens, merges: merges, options: options)
-            return Tokenizer(normalizer: nil, preTokenizer: ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true), model: model,
+            return Tokenizer(normalizer: nil, preTokenizer: preTokenizer, model: model,
                              postProcessor: post, decoder: ByteLevelDecoder(), addedTokens: added,
-                             summary: "byte-level BPE from GGUF, \(tokens.count) tokens")
+                             summary: "byte-level BPE from GGUF (\(pre) pre-tokenizer), \(tokens.count) tokens")
         default:
             throw TokenizerError("\(path): GGUF tokenizer model \"\(kind)\" is not supported (LMKit reads \"llama\" and \"gpt2\")")
         }

@@ -123,8 +123,9 @@ enum PreTokenizerType: String {
                 guard !invert else { throw o.unsupported("inverted Split") }
                 return StringSplitPreTokenizer(delimiter: Array(s.utf8), behavior: behavior)
             case .regex(let r):
+                if let digits = Llama3Split.patterns[r], behavior == .isolated, !invert { return Llama3SplitPreTokenizer(maxDigits: digits) }
                 guard GPT2Split.patterns.contains(r), behavior == .isolated || behavior == .removed, invert == false else {
-                    throw o.unsupported("Split regular expression \(r) (LMKit implements GPT-2's pattern by hand; other patterns are not read)")
+                    throw o.unsupported("Split regular expression \(r) (LMKit implements GPT-2's, Llama 3's and Qwen2's patterns by hand; other patterns are not read)")
                 }
                 return ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true)
             }
