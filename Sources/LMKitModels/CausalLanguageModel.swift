@@ -46,3 +46,20 @@ extension GPT2LMHeadModel: CausalLanguageModel {
     public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: cache as? KVCache) }
     public func makeDecodingCache() -> any DecodingCache { makeCache() }
 }
+
+/// Tokens per step when a long prompt fills a KV cache: the activations of one step (~60 KB per
+/// token for Gemma 3 270M, on top of the cache) are then bounded, at the cost of smaller products.
+public let promptChunkTokens = 256
+
+/// The hidden states of `ids` continuing `cache`, computed `promptChunkTokens` positions at a time
+/// when there is a cache and no gradient is recorded (the result's last position is what generation
+/// needs; earlier chunks are dropped). Without a cache the whole sequence goes at once.
+func promptHiddenStates(_ ids: Tensor, cache: KVCache?, _ forward: (Tensor, KVCache?) -> Tensor) -> Tensor {
+    let t = ids.shape[1]
+    guard let cache, t > promptChunkTokens, !GradMode.isRecording else { return forward(ids, cache) }
+    var h: Tensor?
+    for start in stride(from: 0, to: t, by: promptChunkTokens) {
+        h = forward(ids.sliced(axis: 1, range: start..<min(start + promptChunkTokens, t)).contiguous(), cache)
+    }
+    return h!
+}

@@ -41,6 +41,22 @@ import TestSupport
         #expect(compare(last, full.selected(axis: 1, index: 10), rtol: 1e-6, atol: 1e-6).withinTolerance)
     }
 
+    /// A prompt longer than `promptChunkTokens` fills the cache in chunks (queries that start past
+    /// the cached keys, causal and sliding-window masks shifted): the last logits equal a full pass.
+    @Test func longPromptsFillTheCacheInChunks() throws {
+        var config = Self.tinyConfig()
+        config.contextLength = 1024
+        let model = try Gemma3ForCausalLM(config, seed: 5)
+        model.eval()
+        let ids = (0..<(2 * promptChunkTokens + 37)).map { ($0 * 13 + 5) % 50 }
+        let full = GradMode.withoutGradient { model(Tensor(indices: ids, shape: [1, ids.count])) }.selected(axis: 1, index: ids.count - 1)
+        let cache = KVCache(layers: 3)
+        let chunked = GradMode.withoutGradient { model.lastLogits(Tensor(indices: ids, shape: [1, ids.count]), cache: cache) }
+        #expect(cache.length == ids.count)
+        let c = compare(chunked, full, rtol: 1e-5, atol: 1e-5)
+        #expect(c.withinTolerance, "\(c)")
+    }
+
     @Test func savedFolderLoadsBack() throws {
         let model = try Gemma3ForCausalLM(Self.tinyConfig(), seed: 4)
         model.eval()

@@ -154,7 +154,7 @@ extension Gemma3ForCausalLM: CausalLanguageModel {
     public var vocabularySize: Int { config.vocabularySize }
     public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: cache as? KVCache) }
     public func lastLogits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor {
-        let h = hiddenStates(ids, cache: cache as? KVCache)
+        let h = promptHiddenStates(ids, cache: cache as? KVCache, hiddenStates)
         return output(h.selected(axis: 1, index: h.shape[1] - 1))                                  // (B, vocab)
     }
     public func makeDecodingCache() -> any DecodingCache { KVCache(layers: config.layers) }

@@ -141,7 +141,8 @@ public final class GGUFFile: @unchecked Sendable {
         }
         self.tensors = tensors
         dataOffset = (r.position + alignment - 1) / alignment * alignment
-        guard dataOffset <= file.size else { throw GGUFError(path: path, "truncated: the tensor data section would start at byte \(dataOffset) of \(file.size)") }
+        // A vocabulary-only file (no tensors) may end right after its metadata, without the padding.
+        guard dataOffset <= file.size || tensors.isEmpty else { throw GGUFError(path: path, "truncated: the tensor data section would start at byte \(dataOffset) of \(file.size)") }
     }
 
     /// Reads the header with bounds checks.

@@ -120,6 +120,9 @@ extension Tokenizer {
             }
             var options = BPEModel.Options()
             options.byteLevel = true
+            // Llama 3's tokenizer.json has "ignore_merges": a piece that is a token is kept whole;
+            // llama.cpp sets the same for its llama-bpe pre-tokenizer.
+            options.ignoreMerges = pre.hasPrefix("llama")
             let model = try BPEModel(tokens: tokens, merges: merges, options: options)
             return Tokenizer(normalizer: nil, preTokenizer: preTokenizer, model: model,
                              postProcessor: post, decoder: ByteLevelDecoder(), addedTokens: added,
