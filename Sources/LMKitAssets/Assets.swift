@@ -27,8 +27,13 @@ public enum Asset: String, CaseIterable, Sendable {
     case shakespeare
     /// NLTK punkt sentence-splitter parameters for English.
     case punkt
+    /// llama.cpp's tokenizer test data and chat templates, from the llama.cpp source in the
+    /// llama-cpp-python 0.3.36 sdist: `vocab/ggml-vocab-{llama-bpe,qwen2,gpt-2,llama-spm}.gguf`
+    /// (vocabulary-only GGUF files) with their `.gguf.inp` test texts and `.gguf.out` token ids,
+    /// `templates/*.jinja` (Hugging Face chat templates) and llama.cpp's `LICENSE`.
+    case llamaCpp = "llama-cpp"
 
-    /// A file inside this asset's folder that must exist for the asset to count as present.
+    /// A file that must exist for the asset to count as present; a path relative to the asset's folder.
     public var marker: String {
         switch self {
         case .gpt2: return "vocab.json"
@@ -38,6 +43,7 @@ public enum Asset: String, CaseIterable, Sendable {
         case .gensimData: return "questions-words.txt"
         case .shakespeare: return "shakespeare.txt"
         case .punkt: return "english.py"
+        case .llamaCpp: return "vocab/ggml-vocab-llama-bpe.gguf"
         }
     }
 
@@ -51,6 +57,7 @@ public enum Asset: String, CaseIterable, Sendable {
         case .gensimData: return "WordSim-353, SimLex-999, Google analogies, small corpora"
         case .shakespeare: return "complete works of Shakespeare (5 MB of text)"
         case .punkt: return "NLTK punkt parameters for English"
+        case .llamaCpp: return "llama.cpp's tokenizer test vocabularies and chat templates (from llama-cpp-python 0.3.36)"
         }
     }
 }

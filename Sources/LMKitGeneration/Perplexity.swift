@@ -19,6 +19,11 @@ public enum Perplexity {
         public var seconds: Double
     }
 
+    /// The longest window used when `context` is not given: attention over a window of T tokens
+    /// holds T² scores per head, so a model with a 32K context (Gemma 3) is scored in 2,048-token
+    /// windows unless asked otherwise.
+    public static let defaultMaximumWindow = 2048
+
     public static func evaluate(model: any CausalLanguageModel, tokenizer: Tokenizer, text: String, context: Int? = nil,
                                 progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
         let start = Date()
@@ -27,7 +32,7 @@ public enum Perplexity {
         let ids = try tokenizer.encode(text, options: .init(addSpecialTokens: true, specialTokens: .text)).ids
         guard ids.count >= 2 else { throw GenerationError("the text has \(ids.count) token(s); perplexity needs at least 2") }
         guard ids.allSatisfy({ $0 < model.vocabularySize }) else { throw GenerationError("the tokenizer gives ids outside the model's vocabulary") }
-        let window = min(context ?? model.contextLength, model.contextLength)
+        let window = min(context ?? min(model.contextLength, defaultMaximumWindow), model.contextLength)
         let stride = max(1, window / 2)
         var total = 0.0
         var scored = 0
@@ -39,12 +44,9 @@ public enum Perplexity {
             var targets = Array(ids[(begin + 1)...end])
             let fresh = end - max(previousEnd, begin)      // score only targets not scored before
             for i in 0..<(targets.count - fresh) { targets[i] = -100 }
-            let loss = GradMode.withoutGradient {
-                model.logits(Tensor(indices: input, shape: [1, input.count]), cache: nil)
-                    .crossEntropy(targets: Tensor(indices: targets, shape: [1, targets.count]))
-            }
-            total += loss.item() * Double(fresh)
-            scored += fresh
+            let (sum, count) = model.summedNLL(input, targets: targets)
+            total += sum
+            scored += count
             previousEnd = end
             progress(end, ids.count - 1)
             if end >= ids.count - 1 { break }

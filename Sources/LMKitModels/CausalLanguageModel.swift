@@ -26,11 +26,23 @@ public protocol CausalLanguageModel: AnyObject {
     func makeDecodingCache() -> any DecodingCache
     /// Mean next-token cross-entropy of `ids` `[B, T]` against `targets` `[B, T]`.
     func loss(_ ids: Tensor, targets: Tensor) -> Tensor
+    /// The summed negative log-likelihood of `targets` (one per position of `ids`; −100: not scored)
+    /// and how many were scored, without gradient (perplexity).
+    func summedNLL(_ ids: [Int], targets: [Int]) -> (sum: Double, count: Int)
     /// Writes a model folder (`config.json`, `model.safetensors`) that loads back.
     func save(folder: String) throws
 }
 
 extension CausalLanguageModel {
+    public func summedNLL(_ ids: [Int], targets: [Int]) -> (sum: Double, count: Int) {
+        let count = targets.filter { $0 != -100 }.count
+        guard count > 0 else { return (0, 0) }
+        let loss = GradMode.withoutGradient {
+            logits(Tensor(indices: ids, shape: [1, ids.count]), cache: nil).crossEntropy(targets: Tensor(indices: targets, shape: [1, targets.count]))
+        }
+        return (loss.item() * Double(count), count)
+    }
+
     public func lastLogits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor {
         let l = logits(ids, cache: cache)
         return l.selected(axis: 1, index: l.shape[1] - 1)
@@ -62,4 +74,24 @@ func promptHiddenStates(_ ids: Tensor, cache: KVCache?, _ forward: (Tensor, KVCa
         h = forward(ids.sliced(axis: 1, range: start..<min(start + promptChunkTokens, t)).contiguous(), cache)
     }
     return h!
+}
+
+/// ``CausalLanguageModel/summedNLL(_:targets:)`` for models with a large vocabulary: the output layer
+/// runs on `rows` positions at a time, so the logits of a long text (Gemma 3: 262,144 per position,
+/// 1 MB) are never all in memory.
+func chunkedNLL(hidden h: Tensor, targets: [Int], rows: Int = 32, output: (Tensor) -> Tensor) -> (sum: Double, count: Int) {
+    let t = h.shape[1]
+    let flat = h.reshaped([t, h.shape[2]])
+    var sum = 0.0, count = 0
+    for start in stride(from: 0, to: t, by: rows) {
+        let end = min(start + rows, t)
+        guard targets[start..<end].contains(where: { $0 != -100 }) else { continue }
+        let logProbabilities = output(flat.sliced(axis: 0, range: start..<end).contiguous()).logSoftmax()
+        let v = logProbabilities.shape[1]
+        let p = logProbabilities.scalars(as: Float.self)
+        for i in start..<end where targets[i] != -100 {
+            sum -= Double(p[(i - start) * v + targets[i]]); count += 1
+        }
+    }
+    return (sum, count)
 }

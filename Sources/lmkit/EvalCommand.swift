@@ -16,8 +16,10 @@ struct EvalCommand: ParsableCommand {
             commandName: "perplexity",
             abstract: "Perplexity of a language model on a text file.",
             discussion: """
-            Every token is scored given the tokens before it, in windows of the model's context that
-            overlap by half (each token is scored once, with at least half a context before it).
+            Every token is scored given the tokens before it, in windows of the model's context (at most
+            2,048 tokens unless --context says otherwise) that overlap by half (each token is scored once,
+            with at least half a window before it). Models with a large vocabulary (Gemma 3, Llama) run
+            their output layer 32 positions at a time, so memory stays bounded.
 
             --json prints one JSON object:
               {"tokens": Int, "nllPerToken": Double, "perplexity": Double, "nllPerCharacter": Double, "seconds": Double}
@@ -26,7 +28,7 @@ struct EvalCommand: ParsableCommand {
 
         @Option(help: "Model folder.") var model: String
         @Argument(help: "UTF-8 text file.") var file: String
-        @Option(help: "Window length (default: the model's context).") var context: Int?
+        @Option(help: "Window length (default: the model's context, at most 2048).") var context: Int?
         @Option(help: "Activations in products with quantized (GGUF) weights: int8 or float32.")
         var activations: QuantizedMatrix.Activations = .int8
         @Flag(help: "One JSON object instead of the report.") var json = false

@@ -214,6 +214,9 @@ extension LlamaForCausalLM: CausalLanguageModel {
         return output(h.selected(axis: 1, index: h.shape[1] - 1))
     }
     public func makeDecodingCache() -> any DecodingCache { KVCache(layers: config.layers) }
+    public func summedNLL(_ ids: [Int], targets: [Int]) -> (sum: Double, count: Int) {
+        GradMode.withoutGradient { chunkedNLL(hidden: hiddenStates(Tensor(indices: ids, shape: [1, ids.count])), targets: targets, output: output) }
+    }
     public func loss(_ ids: Tensor, targets: Tensor) -> Tensor { self(ids).crossEntropy(targets: targets) }
 
     /// Writes `config.json` and `model.safetensors`: the original keys LMKit reads, so the folder
