@@ -84,7 +84,7 @@ import TestSupport
         let r = try lmkit("assets", "--json")
         #expect(r.status == 0)
         let assets = try #require(try json(r.stdout)["assets"] as? [[String: Any]])
-        #expect(assets.map { $0["name"] as? String } == ["gpt2", "minilm", "gemma", "glove", "gensim-data", "shakespeare", "punkt"])
+        #expect(assets.map { $0["name"] as? String } == ["gpt2", "minilm", "gemma", "glove", "gensim-data", "shakespeare", "punkt", "llama-cpp"])
     }
 
     @Test func embedCommandsOnTheGloVeVectors() throws {
