@@ -5,6 +5,7 @@
 //   COpenBLAS, CLMKitKernels (integer kernels for quantized weights) → LMKitTensor (tensor engine + autograd + safetensors)
 //             → LMKitNN (modules, layers, optimizers), LMKitEmbeddings (word vectors)
 //             → LMKitModels (GPT-2, BERT/DistilBERT, RNN LMs) → LMKitGeneration, LMKitTraining, LMKitEncoders
+//             → LMKitChat (chat templates, conversations)
 //             → LMKitTour, LMKitBench (applications) → lmkit (the command)
 // LMKitAssets (where real models and data live on disk) and LMKitPlot (SVG pictures) sit beside the
 // engine and import nothing.
@@ -76,6 +77,7 @@ let package = Package(
         .target(name: "LMKitEncoders", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(name: "LMKitExperiments", dependencies: ["LMKitModels", "LMKitTraining", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(name: "LMKitGeneration", dependencies: ["LMKitModels", "LMKitTokenizers"], swiftSettings: fastMath),
+        .target(name: "LMKitChat", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitGeneration"], swiftSettings: fastMath),
         .target(name: "LMKitTraining", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(
             name: "LMKitTour",
@@ -100,6 +102,7 @@ let package = Package(
         .testTarget(name: "LMKitExperimentsTests", dependencies: ["LMKitExperiments", "LMKitModels"]),
         .testTarget(name: "LMKitModelsTests", dependencies: ["LMKitModels", "LMKitGeneration", "LMKitTraining", "TestSupport"]),
         .testTarget(name: "LMKitEncodersTests", dependencies: ["LMKitEncoders", "LMKitModels", "TestSupport"]),
+        .testTarget(name: "LMKitChatTests", dependencies: ["LMKitChat", "LMKitAssets", "TestSupport"]),
         .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
