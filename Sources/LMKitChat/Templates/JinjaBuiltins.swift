@@ -268,7 +268,7 @@ extension JinjaRenderer {
         let separator = indent == nil ? ", " : ","
         switch v {
         case .none: return "null"
-        case .undefined: throw TemplateError("tojson: an undefined value is not JSON serializable")
+        case .undefined, .function: throw TemplateError("tojson: a \(v.typeName) value is not JSON serializable")
         case .bool(let b): return b ? "true" : "false"
         case .int(let i): return String(i)
         case .double(let d): return d.isFinite ? pythonFloatRepr(d) : (d.isNaN ? "NaN" : d > 0 ? "Infinity" : "-Infinity")
@@ -328,7 +328,7 @@ extension JinjaRenderer {
         case "false": return v == .bool(false)
         case "mapping": switch v { case .dict, .namespace: return true; default: return false }
         case "iterable", "sequence": switch v { case .array, .dict, .string: return true; default: return false }
-        case "callable": return false
+        case "callable": if case .function = v { return true }; return false
         case "even", "odd":
             guard case .int(let i) = v else { throw TemplateError("\(name) needs an integer") }
             return (i % 2 == 0) == (name == "even")

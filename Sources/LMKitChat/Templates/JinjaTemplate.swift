@@ -42,8 +42,11 @@ struct JinjaRenderer {
 
     init(now: Date) { self.now = now }
 
+    static let functions: Set<String> = ["raise_exception", "strftime_now", "range", "namespace", "dict"]
+
     func lookup(_ name: String) -> JinjaValue {
         for scope in scopes.reversed() { if let v = scope[name] { return v } }
+        if macros[name] != nil || Self.functions.contains(name) { return .function(name) }
         return .undefined
     }
 

@@ -14,6 +14,8 @@ public indirect enum JinjaValue: Sendable, Equatable {
     case dict(JinjaDict)
     /// A mutable object created by `namespace(...)` (the one thing templates assign attributes on).
     case namespace(JinjaNamespace)
+    /// A global function or macro named as a value (`strftime_now is defined`).
+    case function(String)
 
     /// Python truthiness.
     var truthy: Bool {
@@ -25,7 +27,7 @@ public indirect enum JinjaValue: Sendable, Equatable {
         case .string(let s): return !s.isEmpty
         case .array(let a): return !a.isEmpty
         case .dict(let d): return !d.keys.isEmpty
-        case .namespace: return true
+        case .namespace, .function: return true
         }
     }
 
@@ -39,6 +41,7 @@ public indirect enum JinjaValue: Sendable, Equatable {
         case .double(let d): return JinjaValue.pythonFloat(d)
         case .string(let s): return s
         case .array, .dict, .namespace: return repr
+        case .function(let name): return "<function \(name)>"
         }
     }
 
@@ -84,6 +87,7 @@ public indirect enum JinjaValue: Sendable, Equatable {
         case .array: return "list"
         case .dict: return "dict"
         case .namespace: return "namespace"
+        case .function: return "function"
         }
     }
 
