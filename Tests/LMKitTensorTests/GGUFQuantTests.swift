@@ -143,4 +143,27 @@ import TestSupport
             #expect(worst < 0.02 * scale, "\(type.name): int8 activations off by \(worst) at scale \(scale)")
         }
     }
+
+    /// Prompt processing with 8-bit activations (`lmk_qgemm`, AVX-512 VNNI only): the same integer
+    /// sums as the row kernels, for row counts that do not fill the 8-row tiles and activation row
+    /// counts that do not fill the 4-row tiles.
+    @Test(arguments: GGUFQuantTests.types.filter { lmk_qdot_supported(Int32($0.rawValue)) != 0 })
+    func integerGemmMatchesRowKernels(type: GGMLType) throws {
+        guard QuantizedMatrix.isa == Int32(LMK_ISA_AVX512_VNNI) else {
+            print("SKIPPED: lmk_qgemm needs AVX-512 VNNI, this CPU's integer kernels are \(QuantizedMatrix.isaName)")
+            return
+        }
+        let (rows, columns) = (45, 512)
+        let w = Self.randomMatrix(type, rows: rows, columns: columns, seed: UInt64(type.rawValue) + 11)
+        for m in [5, 11] {
+            var g = RandomGenerator(seed: UInt64(m) + 200)
+            let x = Tensor.randomNormal([m, columns], generator: &g)
+            let gemm = w.linear(x)                                   // m > 4: lmk_qgemm
+            let rowwise = Tensor.empty([m, rows], dtype: .float32)
+            let xc = x.contiguous()
+            withExtendedLifetime(xc) { w.integerMatvec(xc.pointer(Float.self), m: m, into: rowwise.pointer(Float.self), isa: QuantizedMatrix.isa) }
+            let c = compare(gemm, rowwise, rtol: 1e-4, atol: 1e-3)
+            #expect(c.withinTolerance, "\(type.name), \(m) rows: \(c)")
+        }
+    }
 }

@@ -44,6 +44,19 @@ int lmk_qdot_supported(int ggml_type);
 int lmk_qdot_rows(int ggml_type, const void *w, size_t row_bytes, int64_t nrows,
                   const lmk_q8_block *x, int64_t m, int64_t n, float *y, int64_t ldy, int isa);
 
+/// The same products for many activation rows (prompt processing), register-tiled: 8 weight rows
+/// are expanded once into unsigned bytes interleaved 4 by 4 (plus a scale and an offset per row and
+/// 16 weights), then multiplied with 4 activation rows at a time by AVX-512 VNNI dot products, each
+/// lane holding one weight row. Needs `lmk_best_isa() == LMK_ISA_AVX512_VNNI`; returns -1 otherwise,
+/// or when the type has no kernel. `x` as for `lmk_qdot_rows`.
+/// `half_sums` holds, for each activation block, d·Σq over its first and its second 16 values
+/// (`lmk_q8_half_sums`).
+int lmk_qgemm(int ggml_type, const void *w, size_t row_bytes, int64_t nrows,
+              const lmk_q8_block *x, const float *half_sums, int64_t m, int64_t n, float *y, int64_t ldy);
+
+/// d·Σq over each half of `blocks` activation blocks, into `out` (2 floats per block).
+void lmk_q8_half_sums(const lmk_q8_block *x, int64_t blocks, float *out);
+
 /// A hint to the CPU that this thread is spin-waiting (x86 `pause`, ARM `yield`).
 static inline void lmk_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -14,7 +14,10 @@ import Glibc
 ///   of `CLMKitKernels` (AVX2 / AVX-512 VNNI); with `.float32` the blocks are widened and multiplied
 ///   with the float activations (exact up to float rounding: the parity tests against PyTorch use it).
 ///   F32/F16/BF16 rows are expanded one at a time into a small buffer that stays in cache.
-/// - Several activation rows (prompt processing): each core expands a tile of weight rows and
+/// - Many activation rows (prompt processing) with `.int8` on a CPU with AVX-512 VNNI: the same
+///   8-bit activations, and tiles of 8 weight rows expanded to bytes and multiplied with 4 activation
+///   rows at a time in integers (`lmk_qgemm`).
+/// - Otherwise, several activation rows: each core expands a tile of weight rows to float32 and
 ///   multiplies it with all activation rows through BLAS, so the work stays compute-bound.
 public final class QuantizedMatrix: @unchecked Sendable {
     /// How activations meet the quantized weights in matrix-vector products.
@@ -125,6 +128,8 @@ public final class QuantizedMatrix: @unchecked Sendable {
         let xp = UnsafePointer(xc.pointer(Float.self)), op = out.pointer(Float.self)
         if m <= 4 {
             matvec(xp, m: m, into: op)
+        } else if activations == .int8 && Self.isa == Int32(LMK_ISA_AVX512_VNNI) && lmk_qdot_supported(Int32(type.rawValue)) != 0 {
+            integerGemm(xp, m: m, into: op)
         } else {
             tiled(xp, m: m, into: op)
         }
@@ -168,6 +173,28 @@ public final class QuantizedMatrix: @unchecked Sendable {
             let status = lmk_qdot_rows(Int32(type.rawValue), base + range.lowerBound * rowBytes, rowBytes, Int64(range.count),
                                        activations, Int64(m), Int64(columns), y + range.lowerBound, Int64(rows), isa)
             precondition(status == 0, "no integer kernel for \(type.name) rows of \(columns)")
+        }
+    }
+
+    /// Many activation rows with 8-bit activations (AVX-512 VNNI): rows quantized once, then
+    /// `lmk_qgemm` on tiles of 8 weight rows, tiles split across cores.
+    func integerGemm(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>) {
+        let (rows, columns, rowBytes, type, base) = (self.rows, self.columns, self.rowBytes, self.type, self.base)
+        let blocks = columns / 32
+        let xq = UnsafeMutablePointer<lmk_q8_block>.allocate(capacity: m * blocks)
+        let halves = UnsafeMutablePointer<Float>.allocate(capacity: 2 * m * blocks)
+        defer { xq.deallocate(); halves.deallocate() }
+        Parallel.forRanges(m, minChunk: 16) { range in
+            for i in range { lmk_quantize_q8(x + i * columns, xq + i * blocks, Int64(columns)) }
+            lmk_q8_half_sums(xq + range.lowerBound * blocks, Int64(range.count * blocks), halves + 2 * range.lowerBound * blocks)
+        }
+        let (activations, sums) = (UnsafePointer(xq), UnsafePointer(halves))
+        let tiles = (rows + 7) / 8
+        Parallel.forRanges(tiles, minChunk: 1) { range in
+            let r0 = range.lowerBound * 8, r1 = min(rows, range.upperBound * 8)
+            let status = lmk_qgemm(Int32(type.rawValue), base + r0 * rowBytes, rowBytes, Int64(r1 - r0), activations, sums,
+                                   Int64(m), Int64(columns), y + r0, Int64(rows))
+            precondition(status == 0, "lmk_qgemm failed (\(status)) for \(type.name) rows of \(columns)")
         }
     }
 
