@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "LMKitExperimentsTests", dependencies: ["LMKitExperiments", "LMKitModels"]),
         .testTarget(name: "LMKitModelsTests", dependencies: ["LMKitModels", "LMKitGeneration", "LMKitTraining", "TestSupport"]),
         .testTarget(name: "LMKitEncodersTests", dependencies: ["LMKitEncoders", "LMKitModels", "TestSupport"]),
-        .testTarget(name: "LMKitChatTests", dependencies: ["LMKitChat", "LMKitAssets", "TestSupport"]),
+        .testTarget(name: "LMKitChatTests", dependencies: ["LMKitChat", "LMKitModels", "LMKitTokenizers", "LMKitGeneration", "LMKitAssets", "TestSupport"]),
         .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
