@@ -88,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "lmkit",
             dependencies: [
-                "LMKitTour", "LMKitBench", "LMKitAssets", "LMKitEmbeddings", "LMKitPlot", "LMKitTokenizers", "LMKitNN", "LMKitModels", "LMKitGeneration", "LMKitTraining", "LMKitExperiments", "LMKitEncoders",
+                "LMKitTour", "LMKitBench", "LMKitChat", "LMKitAssets", "LMKitEmbeddings", "LMKitPlot", "LMKitTokenizers", "LMKitNN", "LMKitModels", "LMKitGeneration", "LMKitTraining", "LMKitExperiments", "LMKitEncoders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath

@@ -58,6 +58,18 @@ public struct ChatTemplate: Sendable {
 
     // MARK: Built-in templates
 
+    /// The `plain` format's default system prompt: a description and two example exchanges, which
+    /// show a base model the shape of an answer (few-shot prompting).
+    public static let plainPreamble = """
+        A conversation between a curious user and a helpful, knowledgeable assistant. The assistant answers \
+        briefly, accurately and politely.
+
+        User: What is the largest planet in the Solar System?
+        Assistant: Jupiter is the largest planet in the Solar System.
+        User: Who wrote Romeo and Juliet?
+        Assistant: William Shakespeare wrote Romeo and Juliet.
+        """
+
     /// The families with a built-in template.
     public static let families = ["gemma", "llama3", "chatml", "mistral", "plain"]
 
@@ -116,7 +128,7 @@ public struct ChatTemplate: Sendable {
                 {%- if add_generation_prompt -%}Assistant:{%- endif -%}
                 """, origin: "built-in plain (for base models)", bosToken: bosToken, eosToken: eosToken,
                 stopSequences: ["\nUser:", "\nAssistant:", "\n\n\n"],
-                defaultSystemPrompt: "A conversation between a curious user and a helpful, knowledgeable assistant. The assistant answers briefly, accurately and politely.")
+                defaultSystemPrompt: plainPreamble)
         default:
             throw TemplateError("no built-in chat template \"\(family)\" (built in: \(families.joined(separator: ", ")))")
         }

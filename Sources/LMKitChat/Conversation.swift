@@ -192,6 +192,8 @@ public final class Conversation {
             }
         }
         if reason == "length" { text += try stream.finish() }
+        // A turn that ended drops the line breaks before its end (the not-yet-shown part only).
+        if reason != "length" { while text.count > emitted, let last = text.last, last.isWhitespace { text.removeLast() } }
         if text.count > emitted { onText(String(text.dropFirst(emitted))) }
         return (text, generated, reason)
     }

@@ -20,14 +20,20 @@ import TestSupport
 
     func lmkit(_ arguments: String...) throws -> Run { try lmkit(arguments: arguments) }
 
-    func lmkit(arguments: [String]) throws -> Run {
+    func lmkit(arguments: [String], input: String? = nil) throws -> Run {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let stdin = Pipe()
+        if input != nil { process.standardInput = stdin }
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
@@ -37,10 +43,33 @@ import TestSupport
         try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
+    /// `lmkit chat` with the Gemma asset, input piped: replies, the KV cache reused on the second
+    /// turn, /save, /reset, /load, an unknown command, and --json lines as its help documents.
+    @Test func chatRemembersSavesAndLoads() throws {
+        guard TestAssets.available(.gemma) else { return }
+        let folder = TemporaryFolder(prefix: "lmkit-chat")
+        let saved = folder.path + "/chat.json"
+        let r = try lmkit(arguments: ["chat", "--json", "--temperature", "0", "--max-tokens", "8"],
+                          input: "What is the capital of France?\nAnd of Italy?\n/save \(saved)\n/reset\n/load \(saved)\n/bogus\nThanks!\n")
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try r.stdout.split(separator: "\n").map { try json(String($0)) }
+        let turns = lines.filter { $0["user"] != nil }, commands = lines.filter { $0["command"] != nil }
+        #expect(turns.count == 3)
+        #expect((turns.first?["reply"] as? String)?.contains("Paris") == true, "\(turns.first ?? [:])")
+        if turns.count == 3 {
+            #expect((turns[1]["reusedTokens"] as? Int ?? 0) > (turns[0]["promptTokens"] as? Int ?? .max))
+            #expect(turns[2]["reusedTokens"] as? Int == 0)        // /reset emptied the cache; /load restored the messages
+        }
+        #expect(commands.map { $0["ok"] as? Bool } == [true, true, true, false])
+        let file = try json(String(decoding: try Data(contentsOf: URL(fileURLWithPath: saved)), as: UTF8.self))
+        #expect((file["messages"] as? [Any])?.count == 4)
+        #expect(try lmkit("chat", "--help").stdout.contains("\"reusedTokens\""))
+    }
+
     @Test func helpListsTheWorkingCommands() throws {
         let r = try lmkit("--help")
         #expect(r.status == 0)
-        for command in ["tour", "tokenize", "tokenizer", "embed", "classify", "fill-mask", "attention", "finetune", "train", "generate", "inspect", "eval", "bench", "assets"] { #expect(r.stdout.contains(command)) }
+        for command in ["tour", "tokenize", "tokenizer", "embed", "classify", "fill-mask", "attention", "finetune", "train", "generate", "chat", "inspect", "eval", "bench", "assets"] { #expect(r.stdout.contains(command)) }
     }
 
     @Test func unknownChapterIsAClearError() throws {
