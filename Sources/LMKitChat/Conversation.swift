@@ -51,10 +51,8 @@ public final class Conversation {
     public var contextWindow: Int
     public var overflow: OverflowPolicy = .dropOldest
 
-    let cache: any DecodingCache
-    /// The tokens whose keys and values the cache holds, in order.
-    private(set) var cachedIDs: [Int] = []
-    let stopTokens: Set<Int>
+    /// The model with its KV cache and the tokens the cache holds.
+    public let decoder: CachedDecoder
 
     public init(model: any CausalLanguageModel, tokenizer: Tokenizer, template: ChatTemplate, systemPrompt: String? = nil,
                 contextWindow: Int? = nil) {
@@ -63,10 +61,7 @@ public final class Conversation {
         self.template = template
         self.systemPrompt = systemPrompt
         self.contextWindow = min(contextWindow ?? 4096, model.contextLength)
-        cache = model.makeDecodingCache()
-        let ends = ["<|endoftext|>", "<eos>", "</s>", "<|end_of_text|>", "<end_of_turn>", "<|eot_id|>", "<|im_end|>", "<|end|>"]
-            + [template.eosToken].compactMap { $0 }
-        stopTokens = Set(ends.compactMap { tokenizer.id(of: $0) })
+        decoder = CachedDecoder(model: model, tokenizer: tokenizer, template: template)
     }
 
     /// The messages the template sees: the system prompt (with the summary), then the turns.
@@ -80,8 +75,7 @@ public final class Conversation {
     public func reset() {
         messages = []
         summary = nil
-        cachedIDs = []
-        cache.reset()
+        decoder.reset()
     }
 
     /// Replaces the history (a saved conversation); the cache is rebuilt on the next reply.
@@ -108,15 +102,10 @@ public final class Conversation {
             messages.removeLast()
             throw error
         }
-        // Reuse the cached prefix; at least the last prompt token goes through the model.
-        var common = 0
-        while common < min(cachedIDs.count, ids.count - 1) && cachedIDs[common] == ids[common] { common += 1 }
-        if let kv = cache as? KVCache { kv.truncate(to: common) } else { cache.reset(); common = 0 }
-        cachedIDs = Array(cachedIDs.prefix(common))
-        let reply = try generate(after: ids, reusing: common, maxTokens: maxTokens, sampling: sampling, onText: onText)
+        let reply = try decoder.complete(ids, maxTokens: maxTokens, sampling: sampling, stopSequences: template.stopSequences, onText: onText)
         messages.append(ChatMessage(role: "assistant", content: reply.text.trimmingCharacters(in: .whitespacesAndNewlines)))
         let seconds = Date().timeIntervalSince(start)
-        return Reply(text: reply.text, promptTokens: ids.count, reusedTokens: common, generatedTokens: reply.generated,
+        return Reply(text: reply.text, promptTokens: ids.count, reusedTokens: reply.reused, generatedTokens: reply.generated,
                      finishReason: reply.reason, droppedMessages: dropped, seconds: seconds,
                      tokensPerSecond: Double(reply.generated) / max(seconds, 1e-9))
     }
@@ -147,55 +136,9 @@ public final class Conversation {
         let request = [ChatMessage(role: "user", content: "Summarize this conversation in at most two sentences:\n\n" + earlier.joined(separator: "\n"))]
         let prompt = try template.render(request, addGenerationPrompt: true)
         let ids = try tokenizer.encode(prompt, options: .init(addSpecialTokens: false, specialTokens: .allow)).ids
-        let scratch = model.makeDecodingCache()
-        let (saved, savedIDs) = (cache, cachedIDs)
-        defer { cachedIDs = savedIDs; _ = saved }
-        let reply = try generate(after: Array(ids.suffix(contextWindow / 2)), reusing: 0, maxTokens: 80, sampling: sampling, cache: scratch, onText: { _ in })
+        let scratch = CachedDecoder(model: model, tokenizer: tokenizer, template: template)
+        let reply = try scratch.complete(Array(ids.suffix(contextWindow / 2)), maxTokens: 80, sampling: sampling, stopSequences: template.stopSequences)
         return reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    /// Feeds `ids[reused...]` into the cache (which holds `ids[..<reused]`) and samples the reply.
-    private func generate(after ids: [Int], reusing reused: Int, maxTokens: Int, sampling: SamplingOptions,
-                          cache override: (any DecodingCache)? = nil, onText: (String) -> Void) throws -> (text: String, generated: Int, reason: String) {
-        let cache = override ?? self.cache
-        let tracking = override == nil
-        var sampler = Sampler(sampling)
-        var stream = tokenizer.decodeStream()
-        var history = ids
-        var pending = Array(ids[reused...])
-        var text = "", emitted = 0, generated = 0, reason = "length"
-        let stops = template.stopSequences.filter { !$0.isEmpty }
-        let holdBack = stops.map(\.count).max().map { max(0, $0 - 1) } ?? 0
-        loop: while generated < maxTokens {
-            guard cache.length + pending.count <= model.contextLength else { reason = "length"; break }
-            let logits = GradMode.withoutGradient {
-                model.lastLogits(Tensor(indices: pending, shape: [1, pending.count]), cache: cache)
-            }.scalars(as: Float.self)
-            if tracking { cachedIDs += pending }
-            let next = sampler.next(logits: logits, history: history)
-            generated += 1
-            if stopTokens.contains(next) { reason = "stop token"; break }
-            history.append(next)
-            pending = [next]
-            if let piece = try stream.step(next) { text += piece }
-            for s in stops {
-                if let r = text.range(of: s) {
-                    text = String(text[..<r.lowerBound])
-                    reason = "stop sequence"
-                    break loop
-                }
-            }
-            let safe = text.count - holdBack
-            if safe > emitted {
-                onText(String(text.dropFirst(emitted).prefix(safe - emitted)))
-                emitted = safe
-            }
-        }
-        if reason == "length" { text += try stream.finish() }
-        // A turn that ended drops the line breaks before its end (the not-yet-shown part only).
-        if reason != "length" { while text.count > emitted, let last = text.last, last.isWhitespace { text.removeLast() } }
-        if text.count > emitted { onText(String(text.dropFirst(emitted))) }
-        return (text, generated, reason)
     }
 
     // MARK: Saving

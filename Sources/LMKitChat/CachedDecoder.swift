@@ -1,0 +1,98 @@
+import Foundation
+import LMKitGeneration
+import LMKitModels
+import LMKitNN
+import LMKitTensor
+import LMKitTokenizers
+
+/// A decoder with one KV cache that remembers which tokens it holds, so that a prompt sharing a
+/// prefix with the previous one (the same conversation one turn later, or the same system prompt)
+/// only runs its new tokens through the model. Used by ``Conversation`` and by the server.
+/// Not thread-safe: one completion at a time.
+public final class CachedDecoder {
+    public let model: any CausalLanguageModel
+    public let tokenizer: Tokenizer
+    let cache: any DecodingCache
+    /// The tokens whose keys and values the cache holds, in order.
+    public private(set) var cachedIDs: [Int] = []
+    /// Token ids that end a reply: the end-of-text and end-of-turn tokens the vocabulary has.
+    public let stopTokens: Set<Int>
+
+    public init(model: any CausalLanguageModel, tokenizer: Tokenizer, template: ChatTemplate? = nil) {
+        self.model = model
+        self.tokenizer = tokenizer
+        cache = model.makeDecodingCache()
+        let ends = ["<|endoftext|>", "<eos>", "</s>", "<|end_of_text|>", "<end_of_turn>", "<|eot_id|>", "<|im_end|>", "<|end|>"]
+            + [template?.eosToken].compactMap { $0 }
+        stopTokens = Set(ends.compactMap { tokenizer.id(of: $0) })
+    }
+
+    public func reset() {
+        cachedIDs = []
+        cache.reset()
+    }
+
+    public struct Completion: Sendable {
+        public var text: String
+        public var generated: Int
+        /// "stop token", "stop sequence", "length" or "cancelled".
+        public var reason: String
+        /// Prompt tokens taken from the cache.
+        public var reused: Int
+    }
+
+    /// Continues `ids`: reuses the cached prefix (at least the last prompt token goes through the
+    /// model), then samples up to `maxTokens` tokens, streaming the text that can no longer become
+    /// part of a stop sequence to `onText`. `cancelled` is checked before every token.
+    public func complete(_ ids: [Int], maxTokens: Int, sampling: SamplingOptions, stopSequences: [String] = [],
+                         cancelled: () -> Bool = { false }, onText: (String) -> Void = { _ in }) throws -> Completion {
+        guard !ids.isEmpty else { throw GenerationError("the prompt is empty") }
+        guard ids.allSatisfy({ $0 >= 0 && $0 < model.vocabularySize }) else {
+            throw GenerationError("the prompt has token ids outside the model's vocabulary of \(model.vocabularySize)")
+        }
+        guard ids.count < model.contextLength else { throw GenerationError("the prompt's \(ids.count) tokens fill the model's \(model.contextLength)-token context") }
+        var common = 0
+        while common < min(cachedIDs.count, ids.count - 1) && cachedIDs[common] == ids[common] { common += 1 }
+        if let kv = cache as? KVCache { kv.truncate(to: common) } else { cache.reset(); common = 0 }
+        cachedIDs = Array(cachedIDs.prefix(common))
+
+        var sampler = Sampler(sampling)
+        var stream = tokenizer.decodeStream()
+        var history = ids
+        var pending = Array(ids[common...])
+        var text = "", emitted = 0, generated = 0, reason = "length"
+        let stops = stopSequences.filter { !$0.isEmpty }
+        let holdBack = stops.map(\.count).max().map { max(0, $0 - 1) } ?? 0
+        loop: while generated < maxTokens {
+            if cancelled() { reason = "cancelled"; break }
+            guard cache.length + pending.count <= model.contextLength else { break }
+            let logits = GradMode.withoutGradient {
+                model.lastLogits(Tensor(indices: pending, shape: [1, pending.count]), cache: cache)
+            }.scalars(as: Float.self)
+            cachedIDs += pending
+            let next = sampler.next(logits: logits, history: history)
+            generated += 1
+            if stopTokens.contains(next) { reason = "stop token"; break }
+            history.append(next)
+            pending = [next]
+            if let piece = try stream.step(next) { text += piece }
+            for s in stops {
+                if let r = text.range(of: s) {
+                    text = String(text[..<r.lowerBound])
+                    reason = "stop sequence"
+                    break loop
+                }
+            }
+            let safe = text.count - holdBack
+            if safe > emitted {
+                onText(String(text.dropFirst(emitted).prefix(safe - emitted)))
+                emitted = safe
+            }
+        }
+        if reason == "length" { text += try stream.finish() }
+        // A turn that ended drops the line breaks before its end (the not-yet-shown part only).
+        if reason != "length" { while text.count > emitted, let last = text.last, last.isWhitespace { text.removeLast() } }
+        if text.count > emitted { onText(String(text.dropFirst(emitted))) }
+        return Completion(text: text, generated: generated, reason: reason, reused: common)
+    }
+}
