@@ -5,7 +5,7 @@
 //   COpenBLAS, CLMKitKernels (integer kernels for quantized weights) → LMKitTensor (tensor engine + autograd + safetensors)
 //             → LMKitNN (modules, layers, optimizers), LMKitEmbeddings (word vectors)
 //             → LMKitModels (GPT-2, BERT/DistilBERT, RNN LMs) → LMKitGeneration, LMKitTraining, LMKitEncoders
-//             → LMKitChat (chat templates, conversations)
+//             → LMKitChat (chat templates, conversations) → LMKitServer (HTTP API, web page)
 //             → LMKitTour, LMKitBench (applications) → lmkit (the command)
 // LMKitAssets (where real models and data live on disk) and LMKitPlot (SVG pictures) sit beside the
 // engine and import nothing.
@@ -81,6 +81,12 @@ let package = Package(
         .target(name: "LMKitExperiments", dependencies: ["LMKitModels", "LMKitTraining", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(name: "LMKitGeneration", dependencies: ["LMKitModels", "LMKitTokenizers"], swiftSettings: fastMath),
         .target(name: "LMKitChat", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitGeneration"], swiftSettings: fastMath),
+        .target(
+            name: "LMKitServer",
+            dependencies: ["LMKitChat", "LMKitEncoders", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: fastMath
+        ),
         .target(name: "LMKitTraining", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(
             name: "LMKitTour",
@@ -91,8 +97,9 @@ let package = Package(
         .executableTarget(
             name: "lmkit",
             dependencies: [
-                "LMKitTour", "LMKitBench", "LMKitChat", "LMKitAssets", "LMKitEmbeddings", "LMKitPlot", "LMKitTokenizers", "LMKitNN", "LMKitModels", "LMKitGeneration", "LMKitTraining", "LMKitExperiments", "LMKitEncoders",
+                "LMKitTour", "LMKitBench", "LMKitChat", "LMKitServer", "LMKitAssets", "LMKitEmbeddings", "LMKitPlot", "LMKitTokenizers", "LMKitNN", "LMKitModels", "LMKitGeneration", "LMKitTraining", "LMKitExperiments", "LMKitEncoders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: fastMath
         ),

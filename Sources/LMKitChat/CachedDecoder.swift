@@ -8,8 +8,8 @@ import LMKitTokenizers
 /// A decoder with one KV cache that remembers which tokens it holds, so that a prompt sharing a
 /// prefix with the previous one (the same conversation one turn later, or the same system prompt)
 /// only runs its new tokens through the model. Used by ``Conversation`` and by the server.
-/// Not thread-safe: one completion at a time.
-public final class CachedDecoder {
+/// Not thread-safe: one completion at a time (the server runs them all on one queue).
+public final class CachedDecoder: @unchecked Sendable {
     public let model: any CausalLanguageModel
     public let tokenizer: Tokenizer
     let cache: any DecodingCache

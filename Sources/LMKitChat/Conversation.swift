@@ -115,14 +115,10 @@ public final class Conversation {
     private func fittedPrompt(maxTokens: Int, sampling: SamplingOptions) throws -> (ids: [Int], dropped: Int) {
         var dropped = 0
         while true {
-            let prompt = try template.render(transcript, addGenerationPrompt: true)
-            let ids = try tokenizer.encode(prompt, options: .init(addSpecialTokens: false, specialTokens: .allow)).ids
+            let ids = try Self.promptIDs(transcript, template: template, tokenizer: tokenizer)
             if ids.count + maxTokens <= contextWindow { return (ids, dropped) }
-            // Keep at least the new message; drop whole user/assistant pairs from the front.
-            guard messages.count > 1 else {
-                throw GenerationError("the message and the system prompt take \(ids.count) tokens; with \(maxTokens) for the reply that exceeds the \(contextWindow)-token window")
-            }
-            let count = messages.count >= 3 && messages[0].role == "user" && messages[1].role == "assistant" ? 2 : 1
+            guard messages.count > 1 else { throw Self.tooLong(ids.count, maxTokens, contextWindow) }
+            let count = Self.oldestTurn(messages)
             let removed = Array(messages.prefix(count))
             messages.removeFirst(count)
             dropped += count
@@ -130,12 +126,42 @@ public final class Conversation {
         }
     }
 
+    /// The token ids of `messages` rendered with the generation prompt (special tokens in the
+    /// template's text are parsed as such).
+    public static func promptIDs(_ messages: [ChatMessage], template: ChatTemplate, tokenizer: Tokenizer) throws -> [Int] {
+        let prompt = try template.render(messages, addGenerationPrompt: true)
+        return try tokenizer.encode(prompt, options: .init(addSpecialTokens: false, specialTokens: .allow)).ids
+    }
+
+    /// How many messages the oldest turn has: a user/assistant pair, or one message.
+    static func oldestTurn(_ messages: [ChatMessage]) -> Int {
+        messages.count >= 3 && messages[0].role == "user" && messages[1].role == "assistant" ? 2 : 1
+    }
+
+    static func tooLong(_ tokens: Int, _ maxTokens: Int, _ window: Int) -> GenerationError {
+        GenerationError("the message and the system prompt take \(tokens) tokens; with \(maxTokens) for the reply that exceeds the \(window)-token window")
+    }
+
+    /// `system` then `messages`, without their oldest turns as far as needed for the prompt and
+    /// `maxTokens` to fit `window` (the last message always stays): the prompt's ids and how many
+    /// messages were left out.
+    public static func fit(system: String?, messages: [ChatMessage], template: ChatTemplate, tokenizer: Tokenizer,
+                           window: Int, maxTokens: Int) throws -> (ids: [Int], dropped: Int) {
+        var kept = messages
+        let head = system.map { [ChatMessage(role: "system", content: $0)] } ?? []
+        while true {
+            let ids = try promptIDs(head + kept, template: template, tokenizer: tokenizer)
+            if ids.count + maxTokens <= window { return (ids, messages.count - kept.count) }
+            guard kept.count > 1 else { throw tooLong(ids.count, maxTokens, window) }
+            kept.removeFirst(oldestTurn(kept))
+        }
+    }
+
     /// A one- or two-sentence summary of `removed` (and the previous summary), written by the model.
     private func summarize(_ removed: [ChatMessage], sampling: SamplingOptions) throws -> String {
         let earlier = (summary.map { ["Earlier: " + $0] } ?? []) + removed.map { "\($0.role == "user" ? "User" : "Assistant"): \($0.content)" }
         let request = [ChatMessage(role: "user", content: "Summarize this conversation in at most two sentences:\n\n" + earlier.joined(separator: "\n"))]
-        let prompt = try template.render(request, addGenerationPrompt: true)
-        let ids = try tokenizer.encode(prompt, options: .init(addSpecialTokens: false, specialTokens: .allow)).ids
+        let ids = try Self.promptIDs(request, template: template, tokenizer: tokenizer)
         let scratch = CachedDecoder(model: model, tokenizer: tokenizer, template: template)
         let reply = try scratch.complete(Array(ids.suffix(contextWindow / 2)), maxTokens: 80, sampling: sampling, stopSequences: template.stopSequences)
         return reply.text.trimmingCharacters(in: .whitespacesAndNewlines)

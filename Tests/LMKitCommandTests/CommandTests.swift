@@ -66,10 +66,25 @@ import TestSupport
         #expect(try lmkit("chat", "--help").stdout.contains("\"reusedTokens\""))
     }
 
+    /// The official `openai` Python client (pinned) against `lmkit serve` with the Gemma asset
+    /// (`Tools/check/openai_client.py`): models, chat completions streaming and not (the same text),
+    /// a text completion, embeddings, and the errors it raises as its own exceptions (404 unknown
+    /// model, 400 max_tokens 0, 401 wrong key). Runs where the reference venv exists.
+    @Test func openAIClientTalksToTheServer() throws {
+        guard TestAssets.available(.gemma) else { return }
+        let folder = TemporaryFolder(prefix: "lmkit-openai")
+        guard let run = try ReferencePython.run([fixturePath("../../Tools/check/openai_client.py"), Self.executable.path, folder.path + "/db.sqlite"],
+                                                for: "openai client against lmkit serve") else { return }
+        #expect(run.status == 0, "\(run.stderr)")
+        let seen = try json(String(decoding: run.stdout, as: UTF8.self))
+        #expect(seen["unknown_model"] as? Int == 404 && seen["max_tokens_0"] as? Int == 400 && seen["wrong_key"] as? Int == 401)
+        #expect((seen["chat"] as? String)?.isEmpty == false)
+    }
+
     @Test func helpListsTheWorkingCommands() throws {
         let r = try lmkit("--help")
         #expect(r.status == 0)
-        for command in ["tour", "tokenize", "tokenizer", "embed", "classify", "fill-mask", "attention", "finetune", "train", "generate", "chat", "inspect", "eval", "bench", "assets"] { #expect(r.stdout.contains(command)) }
+        for command in ["tour", "tokenize", "tokenizer", "embed", "classify", "fill-mask", "attention", "finetune", "train", "generate", "chat", "serve", "inspect", "eval", "bench", "assets"] { #expect(r.stdout.contains(command)) }
     }
 
     @Test func unknownChapterIsAClearError() throws {
