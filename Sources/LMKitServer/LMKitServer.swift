@@ -128,6 +128,9 @@ struct Routes: Sendable {
             } catch let e as HTTPError where e.status == .contentTooLarge {
                 status = 413
                 return json(APIError(413, "the request body is larger than \(options.maxBodyBytes) bytes", code: "request_too_large").body, status: .contentTooLarge)
+            } catch is NIOTooManyBytesError {
+                status = 413
+                return json(APIError(413, "the request body is larger than \(options.maxBodyBytes) bytes", code: "request_too_large").body, status: .contentTooLarge)
             } catch let e as TemplateError {
                 status = 400
                 return json(APIError.invalid("the chat template rejected the messages: \(e.message)", param: "messages").body, status: .badRequest)
