@@ -163,7 +163,7 @@ public final class Conversation {
         let request = [ChatMessage(role: "user", content: "Summarize this conversation in at most two sentences:\n\n" + earlier.joined(separator: "\n"))]
         let ids = try Self.promptIDs(request, template: template, tokenizer: tokenizer)
         let scratch = CachedDecoder(model: model, tokenizer: tokenizer, template: template)
-        let reply = try scratch.complete(Array(ids.suffix(contextWindow / 2)), maxTokens: 80, sampling: sampling, stopSequences: template.stopSequences)
+        let reply = try scratch.complete(Array(ids.suffix(contextWindow / 2)), maxTokens: 40, sampling: sampling, stopSequences: template.stopSequences)
         return reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

@@ -66,5 +66,15 @@ import TestSupport
         #expect(dropped > 0 && small.transcript.first?.role == "system")
         #expect(small.messages.last?.role == "assistant" && small.messages.dropLast().last?.content == "Name a city.")
         #expect(throws: GenerationError.self) { try small.send(String(repeating: "word ", count: 200), maxTokens: 10, sampling: greedy) }
+
+        // The summarize policy keeps what the dropped turns said, in the system prompt.
+        let summarizing = Conversation(model: model, tokenizer: tokenizer, template: template, systemPrompt: "Answer briefly.", contextWindow: 90)
+        summarizing.overflow = .summarize
+        var summarized = 0
+        for question in ["My name is Ada.", "I live in Paris.", "Name an animal.", "Name a color.", "Name a fruit.", "Name a city."] {
+            summarized += try summarizing.send(question, maxTokens: 8, sampling: greedy).droppedMessages
+        }
+        #expect(summarized > 0 && summarizing.summary?.isEmpty == false)
+        #expect(summarizing.transcript.first?.content.contains("Earlier in this conversation: ") == true)
     }
 }

@@ -7,8 +7,8 @@ import TestSupport
 
 /// `lmkit serve` with the Gemma asset, over loopback: conversations that survive a restart, a
 /// streamed conversation reply, the page, metrics, CORS, and a client that disconnects mid-stream
-/// stopping its generation. (The official openai client and the bad-input suite are in
-/// CommandTests.openAIClientTalksToTheServer and benchmarks/server.)
+/// stopping its generation, and the page in a real browser. (The official openai client and the
+/// bad-input suite are in CommandTests.openAIClientTalksToTheServer and benchmarks/server.)
 @Suite(.serialized) struct ServeTests {
     final class Server {
         let process = Process()
@@ -135,6 +135,53 @@ import TestSupport
         #expect(cancelled == 1, "the disconnected client's generation stopped")
         let metrics = String(decoding: try Self.call(server.port, "GET", "/metrics").1, as: UTF8.self)
         #expect(metrics.contains("lmkit_requests_total{route=\"page\",status=\"200\"} 1"))
+
+        // Tokenize and detokenize round-trip; sentiment where the default classifier exists, else a 503 that says how to get one.
+        let tokens = try Self.object(try Self.call(server.port, "POST", "/tokenize", ["content": "Hello, world!"]).1)
+        let ids = try #require(tokens["tokens"] as? [Int])
+        #expect((tokens["pieces"] as? [String])?.count == ids.count)
+        #expect(try Self.object(try Self.call(server.port, "POST", "/detokenize", ["tokens": ids]).1)["content"] as? String == "Hello, world!")
+        let (classifyStatus, classifyBody) = try Self.call(server.port, "POST", "/v1/classify", ["input": ["A wonderful, moving film."]])
+        #expect(classifyStatus == 200 || classifyStatus == 503)
+        if classifyStatus == 200 {
+            let first = try #require((try Self.object(classifyBody)["data"] as? [[String: Any]])?.first)
+            #expect(first["label"] is String && (first["scores"] as? [Any])?.count == 2)
+        } else {
+            #expect(String(decoding: classifyBody, as: UTF8.self).contains("lmkit classify"))
+        }
         #expect(try Self.call(server.port, "GET", "/health").0 == 200)
+    }
+
+    /// The chat page in headless Chromium (`Tools/check/browser_chat.py`: standard-library Python
+    /// speaking the DevTools Protocol): a question typed and sent, the reply seen growing while it
+    /// streams until the page marks it complete, and after a reload the conversation listed and
+    /// reopened. Its screenshot, `artifacts/browser-chat.png` at the repository root, is the artifact
+    /// CI keeps. Runs where `chromium` or `chromium-browser` is on PATH (scripts/setup installs it).
+    @Test func browserChatsAndReloads() throws {
+        guard TestAssets.available(.gemma) else { return }
+        let artifacts = URL(fileURLWithPath: fixturePath("../../artifacts")).standardizedFileURL.path
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", fixturePath("../../Tools/check/browser_chat.py"), CommandTests.executable.path, artifacts]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if process.terminationStatus == 3 {   // the script's "skipped": no browser, or one that does not start
+            let reason = stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            print("◇ " + (reason.hasPrefix("SKIPPED: ") ? reason : "SKIPPED: no chromium"))
+            return
+        }
+        #expect(process.terminationStatus == 0, "browser_chat.py: \(stderr)")
+        guard process.terminationStatus == 0 else { return }
+        let seen = try Self.object(Data(stdout.utf8))
+        #expect((seen["reply"] as? String)?.isEmpty == false)
+        #expect(seen["streamed"] as? Bool == true, "the reply grew while it was shown: \(seen)")
+        #expect(seen["conversations_after_reload"] as? Int == 1)
+        #expect(FileManager.default.fileExists(atPath: artifacts + "/browser-chat.png"))
     }
 }
