@@ -11,6 +11,7 @@ setup:
 
 assets: setup
 	@scripts/fetch-assets
+	@scripts/client-venv >/dev/null || echo "make: could not install the openai client venv (scripts/client-venv); its test will be skipped" >&2
 
 release: setup
 	$(SWIFT) build -c release

@@ -20,9 +20,12 @@ import TestSupport
 
     func lmkit(_ arguments: String...) throws -> Run { try lmkit(arguments: arguments) }
 
-    func lmkit(arguments: [String], input: String? = nil) throws -> Run {
+    func lmkit(arguments: [String], input: String? = nil) throws -> Run { try run(Self.executable, arguments, input: input) }
+
+    /// Runs `executable` (`lmkit`, or a Python check script's interpreter) to its end.
+    func run(_ executable: URL, _ arguments: [String], input: String? = nil) throws -> Run {
         let process = Process()
-        process.executableURL = Self.executable
+        process.executableURL = executable
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -66,17 +69,23 @@ import TestSupport
         #expect(try lmkit("chat", "--help").stdout.contains("\"reusedTokens\""))
     }
 
-    /// The official `openai` Python client (pinned) against `lmkit serve` with the Gemma asset
+    /// The official `openai` Python client (pinned, in its own small venv) against `lmkit serve` with the Gemma asset
     /// (`Tools/check/openai_client.py`): models, chat completions streaming and not (the same text),
     /// a text completion, embeddings, and the errors it raises as its own exceptions (404 unknown
     /// model, 400 max_tokens 0, 401 wrong key). Runs where the reference venv exists.
     @Test func openAIClientTalksToTheServer() throws {
         guard TestAssets.available(.gemma) else { return }
         let folder = TemporaryFolder(prefix: "lmkit-openai")
-        guard let run = try ReferencePython.run([fixturePath("../../Tools/check/openai_client.py"), Self.executable.path, folder.path + "/db.sqlite"],
-                                                for: "openai client against lmkit serve") else { return }
-        #expect(run.status == 0, "\(run.stderr)")
-        let seen = try json(String(decoding: run.stdout, as: UTF8.self))
+        // The small venv `make test` prepares (scripts/client-venv: openai pinned in Tools/requirements-client.txt).
+        let home = ProcessInfo.processInfo.environment["LMKIT_HOME"] ?? (NSHomeDirectory() + "/.cache/lmkit")
+        let python = home + "/venv-client/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            print("◇ SKIPPED: openai client against lmkit serve: no \(python) (scripts/client-venv makes it)")
+            return
+        }
+        let check = try run(URL(fileURLWithPath: python), [fixturePath("../../Tools/check/openai_client.py"), Self.executable.path, folder.path + "/db.sqlite"])
+        #expect(check.status == 0, "\(check.stderr)")
+        let seen = try json(check.stdout)
         #expect(seen["unknown_model"] as? Int == 404 && seen["max_tokens_0"] as? Int == 400 && seen["wrong_key"] as? Int == 401)
         #expect((seen["chat"] as? String)?.isEmpty == false)
     }
