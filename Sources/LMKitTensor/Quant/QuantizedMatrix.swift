@@ -67,7 +67,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
         rows = data.shape[0]
         columns = data.shape[1]
         base = data.bytes.baseAddress!
-        owner = file
+        owner = file.file      // the mapping only: the parsed metadata (262K token strings) can go once loading is done
     }
 
     /// A matrix over bytes the caller provides (tests, converted weights).
