@@ -66,4 +66,14 @@ extension CommandTests {
         #expect(text.contains("return") || text.contains("if n"), "\(text)")
         #expect(try json(g.stdout)["promptTokens"] as? Int == 7) // <bos> + 6 pieces
     }
+
+    @Test func chatChapterRemembersAndDrops() throws {
+        guard TestAssets.available(.gemma) else { return }
+        let r = try lmkit("tour", "--chapter", "chat", "--quick", "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let chapters = try #require(try json(r.stdout)["chapters"] as? [[String: Any]])
+        let results = try #require(chapters.first?["results"] as? [String: Double])
+        #expect((results["reused_fraction_last_turn"] ?? 0) > 0.5, "\(results)")
+        #expect((results["dropped_messages"] ?? 0) > 0, "\(results)")
+    }
 }

@@ -18,8 +18,9 @@ struct PretrainedDecoderChapter: TourChapter {
         a 262,144-token SentencePiece vocabulary, grouped-query attention (4 query heads share 1 key/value
         head), rotary positions, and layers that alternate between a 512-token sliding window and full
         attention. It was pretrained by Google on trillions of tokens. The file here is llama.cpp's GGUF
-        format, quantized to 4-8 bits per weight (Q4_K_M, 253 MB); LMKit reads it and expands every
-        weight to float32. It is a base model: it continues text, it does not follow instructions.
+        format, quantized to 4-8 bits per weight (Q4_K_M, 253 MB). LMKit keeps the weights in those
+        blocks, memory-mapped, and multiplies them in integers with activations quantized to 8 bits, as
+        llama.cpp does. It is a base model: it continues text, it does not follow instructions.
         """)
         let t0 = Date()
         let file = try GGUFFile(path: path)
