@@ -58,6 +58,7 @@ public final class CachedDecoder: @unchecked Sendable {
 
         var sampler = Sampler(sampling)
         var stream = tokenizer.decodeStream()
+        for id in ids { _ = try stream.step(id) }      // the first reply token decodes in the prompt's context
         var history = ids
         var pending = Array(ids[common...])
         var text = "", emitted = 0, generated = 0, reason = "length"
