@@ -61,7 +61,7 @@ public final class Conversation {
         self.template = template
         self.systemPrompt = systemPrompt
         self.contextWindow = min(contextWindow ?? 4096, model.contextLength)
-        decoder = CachedDecoder(model: model, tokenizer: tokenizer, template: template)
+        decoder = CachedDecoder(model: model, tokenizer: tokenizer, moreStopTokens: [template.eosToken].compactMap { $0 })
     }
 
     /// The messages the template sees: the system prompt (with the summary), then the turns.
@@ -102,7 +102,7 @@ public final class Conversation {
             messages.removeLast()
             throw error
         }
-        let reply = try decoder.complete(ids, maxTokens: maxTokens, sampling: sampling, stopSequences: template.stopSequences, onText: onText)
+        let reply = try decoder.complete(ids, maxTokens: maxTokens, sampling: sampling, stopSequences: template.stopSequences, trimEnd: true, onText: onText)
         messages.append(ChatMessage(role: "assistant", content: reply.text.trimmingCharacters(in: .whitespacesAndNewlines)))
         let seconds = Date().timeIntervalSince(start)
         return Reply(text: reply.text, promptTokens: ids.count, reusedTokens: reply.reused, generatedTokens: reply.generated,
@@ -162,8 +162,8 @@ public final class Conversation {
         let earlier = (summary.map { ["Earlier: " + $0] } ?? []) + removed.map { "\($0.role == "user" ? "User" : "Assistant"): \($0.content)" }
         let request = [ChatMessage(role: "user", content: "Summarize this conversation in at most two sentences:\n\n" + earlier.joined(separator: "\n"))]
         let ids = try Self.promptIDs(request, template: template, tokenizer: tokenizer)
-        let scratch = CachedDecoder(model: model, tokenizer: tokenizer, template: template)
-        let reply = try scratch.complete(Array(ids.suffix(contextWindow / 2)), maxTokens: 40, sampling: sampling, stopSequences: template.stopSequences)
+        let scratch = CachedDecoder(model: model, tokenizer: tokenizer, moreStopTokens: [template.eosToken].compactMap { $0 })
+        let reply = try scratch.complete(Array(ids.suffix(contextWindow / 2)), maxTokens: 40, sampling: sampling, stopSequences: template.stopSequences, trimEnd: true)
         return reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

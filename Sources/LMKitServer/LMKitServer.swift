@@ -236,7 +236,7 @@ struct Routes: Sendable {
                   onText: (@Sendable (String) -> Void)? = nil) async throws -> CachedDecoder.Completion {
         let decoder = host.decoder
         let completion = try await host.run(cancellation) {
-            try decoder.complete(ids, maxTokens: g.maxTokens, sampling: g.sampling, stopSequences: stops,
+            try decoder.complete(ids, maxTokens: g.maxTokens, sampling: g.sampling, stopSequences: stops, trimEnd: true,
                                  cancelled: { cancellation.isCancelled }, onText: { onText?($0) })
         }
         metrics.tokens(prompt: ids.count, completion: completion.generated, reused: completion.reused, wasCancelled: completion.reason == "cancelled")

@@ -34,7 +34,7 @@ public final class ModelHost: @unchecked Sendable {
         self.modelID = modelID
         self.tokenizer = tokenizer
         self.template = template
-        decoder = CachedDecoder(model: model, tokenizer: tokenizer, template: template)
+        decoder = CachedDecoder(model: model, tokenizer: tokenizer, moreStopTokens: [template.eosToken].compactMap { $0 })
         contextLength = model.contextLength
         self.encoderFolder = encoderFolder
         self.classifierFolder = classifierFolder

@@ -1,5 +1,4 @@
 import Foundation
-import LMKitGeneration
 import LMKitModels
 import LMKitNN
 import LMKitTensor
@@ -7,8 +6,8 @@ import LMKitTokenizers
 
 /// A decoder with one KV cache that remembers which tokens it holds, so that a prompt sharing a
 /// prefix with the previous one (the same conversation one turn later, or the same system prompt)
-/// only runs its new tokens through the model. Used by ``Conversation`` and by the server.
-/// Not thread-safe: one completion at a time (the server runs them all on one queue).
+/// only runs its new tokens through the model. The sampling loop of ``Generator``, conversations and
+/// the server. Not thread-safe: one completion at a time (the server runs them all on one queue).
 public final class CachedDecoder: @unchecked Sendable {
     public let model: any CausalLanguageModel
     public let tokenizer: Tokenizer
@@ -18,13 +17,15 @@ public final class CachedDecoder: @unchecked Sendable {
     /// Token ids that end a reply: the end-of-text and end-of-turn tokens the vocabulary has.
     public let stopTokens: Set<Int>
 
-    public init(model: any CausalLanguageModel, tokenizer: Tokenizer, template: ChatTemplate? = nil) {
+    /// Special tokens that end text: end of text, and the end-of-turn tokens of chat formats.
+    public static let endTokens = ["<|endoftext|>", "<eos>", "</s>", "<|end_of_text|>", "<end_of_turn>", "<|eot_id|>", "<|im_end|>", "<|end|>"]
+
+    /// `stopTokens` nil: those of ``endTokens`` and `moreStopTokens` the vocabulary has as special tokens.
+    public init(model: any CausalLanguageModel, tokenizer: Tokenizer, stopTokens: Set<Int>? = nil, moreStopTokens: [String] = []) {
         self.model = model
         self.tokenizer = tokenizer
         cache = model.makeDecodingCache()
-        let ends = ["<|endoftext|>", "<eos>", "</s>", "<|end_of_text|>", "<end_of_turn>", "<|eot_id|>", "<|im_end|>", "<|end|>"]
-            + [template?.eosToken].compactMap { $0 }
-        stopTokens = Set(ends.compactMap { tokenizer.id(of: $0) })
+        self.stopTokens = stopTokens ?? Set((Self.endTokens + moreStopTokens).compactMap { tokenizer.id(of: $0) }.filter { tokenizer.isSpecial($0) })
     }
 
     public func reset() {
@@ -44,33 +45,46 @@ public final class CachedDecoder: @unchecked Sendable {
     /// Continues `ids`: reuses the cached prefix (at least the last prompt token goes through the
     /// model), then samples up to `maxTokens` tokens, streaming the text that can no longer become
     /// part of a stop sequence to `onText`. `cancelled` is checked before every token.
-    public func complete(_ ids: [Int], maxTokens: Int, sampling: SamplingOptions, stopSequences: [String] = [],
-                         cancelled: () -> Bool = { false }, onText: (String) -> Void = { _ in }) throws -> Completion {
-        guard !ids.isEmpty else { throw GenerationError("the prompt is empty") }
+    ///
+    /// A prompt longer than the model's context keeps its last context's worth of tokens; when the
+    /// positions run out during generation, the cache restarts from the last half-context of tokens.
+    /// `useCache` false re-runs the whole sequence for every token (to measure what the cache saves).
+    /// `trimEnd` drops the line breaks before the end of a reply that stopped (chat turns).
+    public func complete(_ ids: [Int], maxTokens: Int, sampling: SamplingOptions, stopSequences: [String] = [], useCache: Bool = true,
+                         trimEnd: Bool = false, cancelled: () -> Bool = { false }, onText: (String) -> Void = { _ in }) throws -> Completion {
+        guard !ids.isEmpty else { throw GenerationError("the prompt is empty: give at least one token to continue") }
         guard ids.allSatisfy({ $0 >= 0 && $0 < model.vocabularySize }) else {
-            throw GenerationError("the prompt has token ids outside the model's vocabulary of \(model.vocabularySize)")
+            throw GenerationError("the prompt has token ids outside the model's vocabulary of \(model.vocabularySize) (tokenizer and model do not match)")
         }
-        guard ids.count < model.contextLength else { throw GenerationError("the prompt's \(ids.count) tokens fill the model's \(model.contextLength)-token context") }
+        let kept = Array(ids.suffix(model.contextLength))
         var common = 0
-        while common < min(cachedIDs.count, ids.count - 1) && cachedIDs[common] == ids[common] { common += 1 }
-        if let kv = cache as? KVCache { kv.truncate(to: common) } else { cache.reset(); common = 0 }
-        cachedIDs = Array(cachedIDs.prefix(common))
+        if useCache {
+            while common < min(cachedIDs.count, kept.count - 1) && cachedIDs[common] == kept[common] { common += 1 }
+            if let kv = cache as? KVCache { kv.truncate(to: common) } else { cache.reset(); common = 0 }
+            cachedIDs = Array(cachedIDs.prefix(common))
+        }
 
         var sampler = Sampler(sampling)
         var stream = tokenizer.decodeStream()
         for id in ids { _ = try stream.step(id) }      // the first reply token decodes in the prompt's context
         var history = ids
-        var pending = Array(ids[common...])
+        var pending = Array(kept[common...])
         var text = "", emitted = 0, generated = 0, reason = "length"
         let stops = stopSequences.filter { !$0.isEmpty }
         let holdBack = stops.map(\.count).max().map { max(0, $0 - 1) } ?? 0
         loop: while generated < maxTokens {
             if cancelled() { reason = "cancelled"; break }
-            guard cache.length + pending.count <= model.contextLength else { break }
+            if useCache && cache.length + pending.count > model.contextLength {
+                // Out of positions: start again from the last half-context of tokens.
+                cache.reset()
+                cachedIDs = []
+                pending = Array(history.suffix(model.contextLength / 2))
+            }
+            let input = useCache ? pending : Array(history.suffix(model.contextLength))
             let logits = GradMode.withoutGradient {
-                model.lastLogits(Tensor(indices: pending, shape: [1, pending.count]), cache: cache)
+                model.lastLogits(Tensor(indices: input, shape: [1, input.count]), cache: useCache ? cache : nil)
             }.scalars(as: Float.self)
-            cachedIDs += pending
+            if useCache { cachedIDs += pending }
             let next = sampler.next(logits: logits, history: history)
             generated += 1
             if stopTokens.contains(next) { reason = "stop token"; break }
@@ -92,7 +106,7 @@ public final class CachedDecoder: @unchecked Sendable {
         }
         if reason == "length" { text += try stream.finish() }
         // A turn that ended drops the line breaks before its end (the not-yet-shown part only).
-        if reason != "length" { while text.count > emitted, let last = text.last, last.isWhitespace { text.removeLast() } }
+        if trimEnd && reason != "length" { while text.count > emitted, let last = text.last, last.isWhitespace { text.removeLast() } }
         if text.count > emitted { onText(String(text.dropFirst(emitted))) }
         return Completion(text: text, generated: generated, reason: reason, reused: common)
     }
