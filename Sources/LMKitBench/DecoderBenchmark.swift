@@ -41,7 +41,7 @@ public struct DecoderBenchmark: Sendable {
     public func measure(path: String) throws -> Row {
         // The parsed file (metadata with its 262K token strings) goes once the model is loaded; the
         // model keeps only the memory mapping.
-        let (model, bos, architecture) = try { () throws -> (any CausalLanguageModel, Int, String) in
+        let (model, bos, architecture) = try { () throws -> (any QuantizedDecoder, Int, String) in
             let file = try GGUFFile(path: path)
             return (try GGUFDecoder.load(file, activations: activations), file["tokenizer.ggml.bos_token_id"]?.int ?? 1,
                     file["general.architecture"]?.string ?? "gguf")
@@ -68,9 +68,8 @@ public struct DecoderBenchmark: Sendable {
         var pp: [Double] = [], tg: [Double] = []
         for _ in 0..<max(1, repeats) { pp.append(prefill()); tg.append(generate()) }
         let ppMedian = pp.sorted()[pp.count / 2], tgMedian = tg.sorted()[tg.count / 2]
-        let quantized = (model as? Gemma3ForCausalLM)?.quantized ?? (model as? LlamaForCausalLM)?.quantized ?? [:]
         let parameters = (model as? Module)?.parameters.reduce(0) { $0 + 4 * $1.count } ?? 0
-        let weightBytes = quantized.values.reduce(0) { $0 + $1.rows * $1.rowBytes } + parameters
+        let weightBytes = model.quantized.values.reduce(0) { $0 + $1.rows * $1.rowBytes } + parameters
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0

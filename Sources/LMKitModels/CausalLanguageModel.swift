@@ -49,6 +49,21 @@ extension CausalLanguageModel {
     }
 }
 
+/// A decoder whose matrices may stay quantized in their GGUF blocks (Gemma 3, the Llama family).
+public protocol QuantizedDecoder: CausalLanguageModel {
+    /// The weights kept quantized, by Hugging Face name (empty for a float32 model).
+    var quantized: [String: QuantizedMatrix] { get }
+}
+
+extension QuantizedDecoder {
+    /// How activations meet the quantized matrices in decoding (``QuantizedMatrix/Activations``:
+    /// 8-bit integers by default, as llama.cpp; `.float32` for results exact up to float rounding).
+    public var quantizedActivations: QuantizedMatrix.Activations {
+        get { quantized.values.first?.activations ?? .float32 }
+        set { for matrix in quantized.values { matrix.activations = newValue } }
+    }
+}
+
 /// A language model that is also a module (parameters, train/eval mode): what the trainer trains.
 public typealias TrainableLanguageModel = Module & CausalLanguageModel
 

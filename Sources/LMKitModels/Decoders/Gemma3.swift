@@ -114,13 +114,6 @@ public final class Gemma3ForCausalLM: Module {
         register(norm, atPath: "model.norm")
     }
 
-    /// How activations meet the quantized matrices in decoding (``QuantizedMatrix/Activations``:
-    /// 8-bit integers by default, as llama.cpp; `.float32` for results exact up to float rounding).
-    public var quantizedActivations: QuantizedMatrix.Activations {
-        get { quantized.values.first?.activations ?? .float32 }
-        set { for matrix in quantized.values { matrix.activations = newValue } }
-    }
-
     /// The final hidden states `[B, T, C]` of ids `[B, T]` that continue what `cache` holds.
     public func hiddenStates(_ ids: Tensor, cache: KVCache? = nil) -> Tensor {
         precondition(ids.rank == 2, "ids must be [batch, length], got \(ids.shape)")
@@ -149,7 +142,7 @@ public final class Gemma3ForCausalLM: Module {
     }
 }
 
-extension Gemma3ForCausalLM: CausalLanguageModel {
+extension Gemma3ForCausalLM: QuantizedDecoder {
     public var contextLength: Int { config.contextLength }
     public var vocabularySize: Int { config.vocabularySize }
     public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: cache as? KVCache) }

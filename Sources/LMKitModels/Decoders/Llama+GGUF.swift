@@ -152,19 +152,16 @@ public enum GGUFDecoder {
     public static var architectures: [String] { ["gemma3"] + LlamaCheckpoint.ggufArchitectures }
 
     /// The model in `file`, weights kept quantized, with `activations` for its decoding products.
-    public static func load(_ file: GGUFFile, activations: QuantizedMatrix.Activations = .int8) throws(ModelError) -> any CausalLanguageModel {
+    public static func load(_ file: GGUFFile, activations: QuantizedMatrix.Activations = .int8) throws(ModelError) -> any QuantizedDecoder {
         let arch = file["general.architecture"]?.string ?? "missing"
+        let model: any QuantizedDecoder
         switch arch {
-        case "gemma3":
-            let model = try Gemma3ForCausalLM.load(gguf: file)
-            model.quantizedActivations = activations
-            return model
-        case _ where LlamaCheckpoint.ggufArchitectures.contains(arch):
-            let model = try LlamaForCausalLM.load(gguf: file)
-            model.quantizedActivations = activations
-            return model
+        case "gemma3": model = try Gemma3ForCausalLM.load(gguf: file)
+        case _ where LlamaCheckpoint.ggufArchitectures.contains(arch): model = try LlamaForCausalLM.load(gguf: file)
         default:
             throw ModelError("\(file.path): general.architecture \(arch) is not supported (LMKit runs \(architectures.joined(separator: ", ")) GGUF files)")
         }
+        model.quantizedActivations = activations
+        return model
     }
 }

@@ -163,12 +163,6 @@ public final class LlamaForCausalLM: Module {
         if let lmHead { register("lm_head", lmHead) }
     }
 
-    /// How activations meet the quantized matrices in decoding (see ``Gemma3ForCausalLM``).
-    public var quantizedActivations: QuantizedMatrix.Activations {
-        get { quantized.values.first?.activations ?? .float32 }
-        set { for matrix in quantized.values { matrix.activations = newValue } }
-    }
-
     /// Final hidden states `[B, T, C]` of ids `[B, T]` continuing what `cache` holds.
     public func hiddenStates(_ ids: Tensor, cache: KVCache? = nil) -> Tensor {
         let start = cache?.length ?? 0
@@ -205,7 +199,7 @@ public final class LlamaForCausalLM: Module {
     }
 }
 
-extension LlamaForCausalLM: CausalLanguageModel {
+extension LlamaForCausalLM: QuantizedDecoder {
     public var contextLength: Int { config.contextLength }
     public var vocabularySize: Int { config.vocabularySize }
     public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: cache as? KVCache) }
