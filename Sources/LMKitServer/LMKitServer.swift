@@ -125,10 +125,7 @@ struct Routes: Sendable {
             } catch let e as APIError {
                 status = e.status
                 return json(e.body, status: .init(code: e.status))
-            } catch let e as HTTPError where e.status == .contentTooLarge {
-                status = 413
-                return json(APIError(413, "the request body is larger than \(options.maxBodyBytes) bytes", code: "request_too_large").body, status: .contentTooLarge)
-            } catch is NIOTooManyBytesError {
+            } catch let e where (e as? HTTPError)?.status == .contentTooLarge || e is NIOTooManyBytesError {
                 status = 413
                 return json(APIError(413, "the request body is larger than \(options.maxBodyBytes) bytes", code: "request_too_large").body, status: .contentTooLarge)
             } catch let e as TemplateError {

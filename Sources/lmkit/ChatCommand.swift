@@ -58,21 +58,7 @@ struct ChatCommand: ParsableCommand {
 
     func run() throws {
         if let context, context < 16 { throw ValidationError("--context must be at least 16 tokens") }
-        let (lm, tokenizer, modelTemplate) = try loadModel()
-        let chatTemplate: ChatTemplate
-        if let template {
-            if template.hasSuffix(".jinja") {
-                guard let data = FileManager.default.contents(atPath: template), let text = String(data: data, encoding: .utf8) else {
-                    throw ValidationError("--template \(template): cannot read the file as UTF-8 text")
-                }
-                chatTemplate = try ChatTemplate(source: text, origin: template, bosToken: modelTemplate.bosToken, eosToken: modelTemplate.eosToken,
-                                                stopSequences: modelTemplate.stopSequences)
-            } else {
-                chatTemplate = try ChatTemplate.builtIn(template, bosToken: modelTemplate.bosToken, eosToken: modelTemplate.eosToken)
-            }
-        } else {
-            chatTemplate = modelTemplate
-        }
+        let (lm, tokenizer, chatTemplate, _) = try ModelLoader.loadChat(model, template: template, activations: activations)
         let chat = Conversation(model: lm, tokenizer: tokenizer, template: chatTemplate, systemPrompt: system, contextWindow: context)
         chat.overflow = overflow
         if let load { try chat.load(from: load) }
@@ -147,16 +133,6 @@ struct ChatCommand: ParsableCommand {
         default:
             return (false, "unknown command \(parts[0]) (/help lists them)")
         }
-    }
-
-    func loadModel() throws -> (any CausalLanguageModel, Tokenizer, ChatTemplate) {
-        if model == "gemma" || model.lowercased().hasSuffix(".gguf") {
-            let file = try GGUFFile(path: model == "gemma" ? try AssetStore().path(.gemma) : model)
-            return (try GGUFDecoder.load(file, activations: activations), try Tokenizer.gguf(file), try ChatTemplate.forModel(gguf: file))
-        }
-        let (lm, tokenizer) = try ModelLoader.load(model, activations: activations)
-        let template = try ChatTemplate.load(folder: model) ?? ChatTemplate.builtIn("plain")
-        return (lm, tokenizer, template)
     }
 }
 

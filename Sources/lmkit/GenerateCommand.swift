@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LMKitAssets
+import LMKitChat
 import LMKitGeneration
 import LMKitModels
 import LMKitTensor
@@ -101,6 +102,31 @@ enum ModelLoader {
             throw ValidationError("--model \(folder): the tokenizer has \(tokenizer.vocabularySize) tokens, the model \(model.config.vocabSize)")
         }
         return (model, tokenizer)
+    }
+
+    /// A model for `chat` and `serve`: with its chat template (`template`: a built-in family or a
+    /// `.jinja` file replaces the model's own, keeping its special tokens) and the name the API shows.
+    static func loadChat(_ folder: String, template: String?, activations: QuantizedMatrix.Activations)
+        throws -> (model: any CausalLanguageModel, tokenizer: Tokenizer, template: ChatTemplate, name: String) {
+        let (lm, tokenizer, own, name): (any CausalLanguageModel, Tokenizer, ChatTemplate, String)
+        if folder == "gemma" || folder.lowercased().hasSuffix(".gguf") {
+            let path = folder == "gemma" ? try AssetStore().path(.gemma) : folder
+            let file = try GGUFFile(path: path)
+            (lm, tokenizer, own) = (try GGUFDecoder.load(file, activations: activations), try Tokenizer.gguf(file), try ChatTemplate.forModel(gguf: file))
+            name = folder == "gemma" ? "gemma-3-270m" : ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        } else {
+            (lm, tokenizer) = try load(folder, activations: activations)
+            own = try ChatTemplate.load(folder: folder) ?? ChatTemplate.builtIn("plain")
+            name = (folder as NSString).lastPathComponent
+        }
+        guard let template else { return (lm, tokenizer, own, name) }
+        if template.hasSuffix(".jinja") {
+            guard let text = FileManager.default.contents(atPath: template).flatMap({ String(data: $0, encoding: .utf8) }) else {
+                throw ValidationError("--template \(template): cannot read the file as UTF-8 text")
+            }
+            return (lm, tokenizer, try ChatTemplate(source: text, origin: template, bosToken: own.bosToken, eosToken: own.eosToken, stopSequences: own.stopSequences), name)
+        }
+        return (lm, tokenizer, try ChatTemplate.builtIn(template, bosToken: own.bosToken, eosToken: own.eosToken), name)
     }
 }
 

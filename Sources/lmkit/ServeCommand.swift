@@ -56,18 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
         let store = AssetStore()
-        let (lm, tokenizer, ownTemplate, name) = try loadModel(store)
-        var chatTemplate = ownTemplate
-        if let template {
-            if template.hasSuffix(".jinja") {
-                guard let text = FileManager.default.contents(atPath: template).flatMap({ String(data: $0, encoding: .utf8) }) else {
-                    throw ValidationError("--template \(template): cannot read the file as UTF-8 text")
-                }
-                chatTemplate = try ChatTemplate(source: text, origin: template, bosToken: ownTemplate.bosToken, eosToken: ownTemplate.eosToken, stopSequences: ownTemplate.stopSequences)
-            } else {
-                chatTemplate = try ChatTemplate.builtIn(template, bosToken: ownTemplate.bosToken, eosToken: ownTemplate.eosToken)
-            }
-        }
+        let (lm, tokenizer, chatTemplate, name) = try ModelLoader.loadChat(model, template: template, activations: activations)
         let encoder = embeddings ?? (store.isPresent(.minilm) ? store.folder(.minilm) : nil)
         let modelHost = ModelHost(modelID: modelName ?? name, model: lm, tokenizer: tokenizer, template: chatTemplate,
                              encoderFolder: encoder, classifierFolder: classifier ?? DefaultSentimentClassifier.folder(store: store), maxQueue: maxQueue)
@@ -90,16 +79,5 @@ struct ServeCommand: AsyncParsableCommand {
         try await LMKitServer.run(host: modelHost, options: options, logger: logger) { bound in
             printError("lmkit serve: \(modelID) (chat format: \(template)) on http://\(address):\(bound)/ — \(keyNote); conversations in \(database)")
         }
-    }
-
-    func loadModel(_ store: AssetStore) throws -> (any CausalLanguageModel, Tokenizer, ChatTemplate, String) {
-        if model == "gemma" || model.lowercased().hasSuffix(".gguf") {
-            let path = model == "gemma" ? try store.path(.gemma) : model
-            let file = try GGUFFile(path: path)
-            let name = model == "gemma" ? "gemma-3-270m" : ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-            return (try GGUFDecoder.load(file, activations: activations), try Tokenizer.gguf(file), try ChatTemplate.forModel(gguf: file), name)
-        }
-        let (lm, tokenizer) = try ModelLoader.load(model, activations: activations)
-        return (lm, tokenizer, try ChatTemplate.load(folder: model) ?? ChatTemplate.builtIn("plain"), (model as NSString).lastPathComponent)
     }
 }

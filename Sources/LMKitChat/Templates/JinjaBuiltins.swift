@@ -271,7 +271,7 @@ extension JinjaRenderer {
         case .undefined, .function: throw TemplateError("tojson: a \(v.typeName) value is not JSON serializable")
         case .bool(let b): return b ? "true" : "false"
         case .int(let i): return String(i)
-        case .double(let d): return d.isFinite ? pythonFloatRepr(d) : (d.isNaN ? "NaN" : d > 0 ? "Infinity" : "-Infinity")
+        case .double(let d): return d.isFinite ? JinjaValue.pythonFloat(d) : (d.isNaN ? "NaN" : d > 0 ? "Infinity" : "-Infinity")
         case .string(let s): return jsonString(s)
         case .array(let a):
             if a.isEmpty { return "[]" }
@@ -285,13 +285,6 @@ extension JinjaRenderer {
             return "{" + newline + parts.joined(separator: separator + newline) + closing + "}"
         case .namespace(let ns): return try json(.dict(ns.dict), indent: indent, level: level)
         }
-    }
-
-    static func pythonFloatRepr(_ d: Double) -> String {
-        if d == d.rounded(), abs(d) < 1e16 { return String(format: "%.1f", d) }
-        var s = "\(d)"
-        if s.contains("e"), !s.contains("e-"), !s.contains("e+") { s = s.replacingOccurrences(of: "e", with: "e+") }
-        return s
     }
 
     static func jsonString(_ s: String) -> String {

@@ -68,6 +68,7 @@ public indirect enum JinjaValue: Sendable, Equatable {
         }
     }
 
+    /// Python's `str(float)` (= `repr`, also what `json.dumps` writes for finite values).
     static func pythonFloat(_ d: Double) -> String {
         if d.isNaN { return "nan" }
         if d.isInfinite { return d > 0 ? "inf" : "-inf" }
@@ -98,7 +99,7 @@ public indirect enum JinjaValue: Sendable, Equatable {
         case let v as JinjaValue: self = v
         case let b as Bool: self = .bool(b)
         case let i as Int: self = .int(i)
-        case let d as Double: self = d == d.rounded() && abs(d) < 1e15 && !(any is Double) ? .int(Int(d)) : .double(d)
+        case let d as Double: self = .double(d)
         case let s as String: self = .string(s)
         case let a as [Any?]: self = .array(a.map { JinjaValue($0) })
         case let a as [Any]: self = .array(a.map { JinjaValue($0) })
