@@ -76,7 +76,7 @@ let package = Package(
             swiftSettings: fastMath
         ),
         .target(name: "LMKitTokenizers", dependencies: ["LMKitTensor"], swiftSettings: fastMath),
-        .target(name: "LMKitModels", dependencies: ["LMKitNN"], swiftSettings: fastMath),
+        .target(name: "LMKitModels", dependencies: ["LMKitNN"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "LMKitEncoders", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(name: "LMKitExperiments", dependencies: ["LMKitModels", "LMKitTraining", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(name: "LMKitGeneration", dependencies: ["LMKitModels", "LMKitTokenizers"], swiftSettings: fastMath),
@@ -103,7 +103,7 @@ let package = Package(
             ],
             swiftSettings: fastMath
         ),
-        .target(name: "TestSupport", dependencies: ["LMKitTensor", "LMKitAssets"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["LMKitTensor", "LMKitNN", "LMKitAssets"], path: "Tests/TestSupport"),
         .testTarget(name: "LMKitTensorTests", dependencies: ["LMKitTensor", "CLMKitKernels", "TestSupport"]),
         .testTarget(name: "LMKitNNTests", dependencies: ["LMKitNN", "TestSupport"]),
         .testTarget(name: "LMKitAssetsTests", dependencies: ["LMKitAssets", "TestSupport"]),
@@ -114,6 +114,11 @@ let package = Package(
         .testTarget(name: "LMKitEncodersTests", dependencies: ["LMKitEncoders", "LMKitModels", "TestSupport"]),
         .testTarget(name: "LMKitChatTests", dependencies: ["LMKitChat", "LMKitModels", "LMKitTokenizers", "LMKitGeneration", "LMKitAssets", "TestSupport"]),
         .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "TestSupport"]),
+        .testTarget(
+            name: "LMKitServerTests",
+            dependencies: ["LMKitServer", "LMKitModels", "LMKitChat", "LMKitTokenizers", "TestSupport",
+                           .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -43,11 +43,11 @@ public struct DecoderBenchmark: Sendable {
         // model keeps only the memory mapping.
         let (model, bos, architecture) = try { () throws -> (any QuantizedDecoder, Int, String) in
             let file = try GGUFFile(path: path)
-            return (try GGUFDecoder.load(file, activations: activations), file["tokenizer.ggml.bos_token_id"]?.int ?? 1,
+            return (try ModelRegistry.load(gguf: file, activations: activations), file["tokenizer.ggml.bos_token_id"]?.int ?? 1,
                     file["general.architecture"]?.string ?? "gguf")
         }()
         var g = RandomGenerator(seed: 1234)
-        let prompt = [bos] + (1..<promptTokens).map { _ in Int(g.next() % UInt64(model.vocabularySize)) }
+        let prompt = [bos] + (1..<promptTokens).map { _ in Int(g.next() % UInt64(model.vocabSize)) }
         func prefill() -> Double {
             let cache = model.makeDecodingCache()
             let t0 = Timing.now()

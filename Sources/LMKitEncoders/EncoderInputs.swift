@@ -32,8 +32,8 @@ public struct EncoderTokenizer: Sendable {
     /// Sets up `tokenizer` for an encoder with `config`.
     public init(tokenizer: Tokenizer, config: EncoderConfig, maxLength: Int? = nil) throws {
         var t = tokenizer
-        guard t.vocabularySize <= config.vocabularySize else {
-            throw ModelError("the tokenizer has \(t.vocabularySize) tokens but the model only \(config.vocabularySize): they do not belong together")
+        guard t.vocabSize <= config.vocabSize else {
+            throw ModelError("the tokenizer has \(t.vocabSize) tokens but the model only \(config.vocabSize): they do not belong together")
         }
         let limit = Swift.min(maxLength ?? config.maxPositions, config.maxPositions)
         guard limit >= 2 else { throw ModelError("max length \(limit) leaves no room for text") }

@@ -42,7 +42,7 @@ public final class FillMask {
         let positions = ids.indices.filter { ids[$0] == maskID }
         guard !positions.isEmpty else { throw ModelError("the text has no \(maskToken) token: \"\(text)\"") }
         let logits = GradMode.withoutGradient { model(batch.ids, typeIDs: batch.typeIDs, attentionMask: batch.attentionMask) }
-        let v = model.config.vocabularySize
+        let v = model.config.vocabSize
         let values = logits.scalars(as: Float.self)
         return try positions.map { position throws -> [Candidate] in
             let row = Array(values[position * v..<(position + 1) * v])

@@ -53,8 +53,8 @@ public final class CachedDecoder: @unchecked Sendable {
     public func complete(_ ids: [Int], maxTokens: Int, sampling: SamplingOptions, stopSequences: [String] = [], useCache: Bool = true,
                          trimEnd: Bool = false, cancelled: () -> Bool = { false }, onText: (String) -> Void = { _ in }) throws -> Completion {
         guard !ids.isEmpty else { throw GenerationError("the prompt is empty: give at least one token to continue") }
-        guard ids.allSatisfy({ $0 >= 0 && $0 < model.vocabularySize }) else {
-            throw GenerationError("the prompt has token ids outside the model's vocabulary of \(model.vocabularySize) (tokenizer and model do not match)")
+        guard ids.allSatisfy({ $0 >= 0 && $0 < model.vocabSize }) else {
+            throw GenerationError("the prompt has token ids outside the model's vocabulary of \(model.vocabSize) (tokenizer and model do not match)")
         }
         let kept = Array(ids.suffix(model.contextLength))
         var common = 0

@@ -31,7 +31,7 @@ public enum Perplexity {
         // llama.cpp does; GPT-2 adds none.
         let ids = try tokenizer.encode(text, options: .init(addSpecialTokens: true, specialTokens: .text)).ids
         guard ids.count >= 2 else { throw GenerationError("the text has \(ids.count) token(s); perplexity needs at least 2") }
-        guard ids.allSatisfy({ $0 < model.vocabularySize }) else { throw GenerationError("the tokenizer gives ids outside the model's vocabulary") }
+        guard ids.allSatisfy({ $0 < model.vocabSize }) else { throw GenerationError("the tokenizer gives ids outside the model's vocabulary") }
         let window = min(context ?? min(model.contextLength, defaultMaximumWindow), model.contextLength)
         let stride = max(1, window / 2)
         var total = 0.0

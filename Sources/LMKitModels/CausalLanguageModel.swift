@@ -12,12 +12,24 @@ public protocol DecodingCache: AnyObject {
 
 extension KVCache: DecodingCache {}
 
+extension DecodingCache {
+    /// `cache` as the kind of cache `model` decodes with: nil stays nil, and another kind is a
+    /// programmer error that stops here rather than decoding without a cache.
+    public static func required(_ cache: (any DecodingCache)?, by model: AnyObject) -> Self? {
+        guard let cache else { return nil }
+        guard let typed = cache as? Self else {
+            preconditionFailure("\(type(of: model)) decodes with a \(Self.self), not a \(type(of: cache)): use its makeDecodingCache()")
+        }
+        return typed
+    }
+}
+
 /// A model that predicts the next token: what generation, perplexity and the training loop need
-/// (GPT-2 and the recurrent language models here; the Llama family and Gemma in the same shape).
+/// (GPT-2, the recurrent language models, and the ``CausalDecoder`` families: Llama, Gemma 3).
 public protocol CausalLanguageModel: AnyObject {
     /// Longest sequence the model attends over (for a recurrent model: the length it was trained on).
     var contextLength: Int { get }
-    var vocabularySize: Int { get }
+    var vocabSize: Int { get }
     /// Logits `[B, T, vocab]` for ids `[B, T]` that continue what `cache` holds.
     func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor
     /// Logits `[B, vocab]` of the last position only (what generation needs: a model with a large
@@ -69,8 +81,8 @@ public typealias TrainableLanguageModel = Module & CausalLanguageModel
 
 extension GPT2LMHeadModel: CausalLanguageModel {
     public var contextLength: Int { config.contextLength }
-    public var vocabularySize: Int { config.vocabSize }
-    public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: cache as? KVCache) }
+    public var vocabSize: Int { config.vocabSize }
+    public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: KVCache.required(cache, by: self)) }
     public func makeDecodingCache() -> any DecodingCache { makeCache() }
 }
 

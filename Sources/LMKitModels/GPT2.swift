@@ -205,9 +205,3 @@ public final class GPT2LMHeadModel: Module {
     /// A new cache for generation.
     public func makeCache() -> KVCache { KVCache(layers: config.layers) }
 }
-
-/// A model file or configuration that cannot be used, with the reason.
-public struct ModelError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}

@@ -81,10 +81,10 @@ public final class RecurrentLanguageModel: Module, CausalLanguageModel {
     }
 
     public var contextLength: Int { config.contextLength }
-    public var vocabularySize: Int { config.vocabSize }
+    public var vocabSize: Int { config.vocabSize }
 
     public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor {
-        let c = cache as? RecurrentCache
+        let c = RecurrentCache.required(cache, by: self)
         let (logits, state) = self(ids, state: c?.state)
         c?.state = state
         c?.advance(by: ids.shape[1])

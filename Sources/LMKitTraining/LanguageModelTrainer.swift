@@ -126,7 +126,7 @@ public final class LanguageModelTrainer {
                                      folder: output + "/data", validationFraction: config.validationFraction)
 
         // Model and optimizer.
-        model = try LanguageModelTrainer.makeModel(config, vocabulary: tokenizer.vocabularySize)
+        model = try LanguageModelTrainer.makeModel(config, vocabulary: tokenizer.vocabSize)
         optimizer = Adam.adamW(model.namedParameters(), learningRate: config.learningRate, beta1: config.beta1,
                                beta2: config.beta2, weightDecay: config.weightDecay)
         if let resumed, let folder = checkpoint {

@@ -12,11 +12,17 @@ public final class TokenData: @unchecked Sendable {
         public var corpusBytes: Int
         public var corpusModified: Double
         public var tokenizer: String
-        public var vocabularySize: Int
+        public var vocabSize: Int
         public var bytesPerToken: Int
         public var trainTokens: Int
         public var validationTokens: Int
         public var validationFraction: Double
+
+        /// The keys of `meta.json` files already written (`vocabularySize` from before the rename).
+        enum CodingKeys: String, CodingKey {
+            case corpus, corpusBytes, corpusModified, tokenizer, vocabSize = "vocabularySize", bytesPerToken, trainTokens
+            case validationTokens, validationFraction
+        }
     }
 
     public let meta: Meta
@@ -59,7 +65,7 @@ public final class TokenData: @unchecked Sendable {
         let trainIDs = try tokenizer.encodeIDs(trainText, specialTokens: .text)
         let valIDs = try tokenizer.encodeIDs(valText, specialTokens: .text)
         guard trainIDs.count > 1, valIDs.count > 1 else { throw TrainingError("\(corpus): too little text to train on") }
-        let width = tokenizer.vocabularySize <= 65536 ? 2 : 4
+        let width = tokenizer.vocabSize <= 65536 ? 2 : 4
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         for (name, ids) in [("train.bin", trainIDs), ("val.bin", valIDs)] {
             var out = [UInt8](repeating: 0, count: ids.count * width)
@@ -69,7 +75,7 @@ public final class TokenData: @unchecked Sendable {
             try AtomicFile.write(out, to: folder + "/" + name)
         }
         let meta = Meta(corpus: corpus, corpusBytes: size, corpusModified: modified, tokenizer: tokenizerName,
-                        vocabularySize: tokenizer.vocabularySize, bytesPerToken: width, trainTokens: trainIDs.count,
+                        vocabSize: tokenizer.vocabSize, bytesPerToken: width, trainTokens: trainIDs.count,
                         validationTokens: valIDs.count, validationFraction: validationFraction)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

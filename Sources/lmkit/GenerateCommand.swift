@@ -65,41 +65,19 @@ struct GenerateCommand: ParsableCommand {
     }
 }
 
-/// Models the command line can load.
+/// Models the command line can load: a model (through ``ModelRegistry``) with its tokenizer.
 enum ModelLoader {
     /// `activations` applies to the quantized matrices of GGUF files.
     static func load(_ folder: String, activations: QuantizedMatrix.Activations = .int8) throws -> (any CausalLanguageModel, Tokenizer) {
         if folder == "gemma" || folder.lowercased().hasSuffix(".gguf") {
             let path = folder == "gemma" ? try AssetStore().path(.gemma) : folder
             let file = try GGUFFile(path: path)
-            return (try GGUFDecoder.load(file, activations: activations), try Tokenizer.gguf(file))
+            return (try ModelRegistry.load(gguf: file, activations: activations), try Tokenizer.gguf(file))
         }
-        let configPath = (folder as NSString).appendingPathComponent("config.json")
-        guard let data = FileManager.default.contents(atPath: configPath) else {
-            throw ValidationError("--model \(folder): no config.json there (give a model folder, e.g. the model/ folder `lmkit train gpt` writes)")
-        }
-        let type = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["model_type"] as? String
-        if ["llama", "qwen2", "mistral"].contains(type ?? "") {
-            let model = try LlamaForCausalLM.load(folder: folder)
-            return (model, try Tokenizer(contentsOf: folder))
-        }
-        if type == "gemma3_text" || type == "gemma3" {
-            let model = try Gemma3ForCausalLM.load(folder: folder)
-            return (model, try Tokenizer(contentsOf: folder))
-        }
-        if type == "lmkit_recurrent" {
-            let model = try RecurrentLanguageModel(folder: folder)
-            model.eval()
-            return (model, try Tokenizer(contentsOf: folder))
-        }
-        guard type == "gpt2" else {
-            throw ValidationError("--model \(folder): model_type \(type.map { "\"\($0)\"" } ?? "missing") is not supported (gpt2, gemma3_text, llama, qwen2, mistral and LMKit recurrent folders are)")
-        }
-        let model = try GPT2LMHeadModel(folder: folder)
-        model.eval()
+        let model = try ModelRegistry.load(folder: folder)
         let tokenizer = try Tokenizer(contentsOf: folder)
-        guard tokenizer.vocabularySize <= model.config.vocabSize else {
-            throw ValidationError("--model \(folder): the tokenizer has \(tokenizer.vocabularySize) tokens, the model \(model.config.vocabSize)")
+        guard tokenizer.vocabSize <= model.vocabSize else {
+            throw ValidationError("--model \(folder): the tokenizer has \(tokenizer.vocabSize) tokens, the model \(model.vocabSize)")
         }
         return (model, tokenizer)
     }
@@ -112,7 +90,7 @@ enum ModelLoader {
         if folder == "gemma" || folder.lowercased().hasSuffix(".gguf") {
             let path = folder == "gemma" ? try AssetStore().path(.gemma) : folder
             let file = try GGUFFile(path: path)
-            (lm, tokenizer, own) = (try GGUFDecoder.load(file, activations: activations), try Tokenizer.gguf(file), try ChatTemplate.forModel(gguf: file))
+            (lm, tokenizer, own) = (try ModelRegistry.load(gguf: file, activations: activations), try Tokenizer.gguf(file), try ChatTemplate.forModel(gguf: file))
             name = folder == "gemma" ? "gemma-3-270m" : ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         } else {
             (lm, tokenizer) = try load(folder, activations: activations)

@@ -217,7 +217,7 @@ struct TokenizerCommand: ParsableCommand {
 
         func run() throws {
             let specials = specialTokens.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-            let trainer = TokenizerTrainer(kind: kind, vocabularySize: vocabSize, minFrequency: minFrequency, specialTokens: specials)
+            let trainer = TokenizerTrainer(kind: kind, vocabSize: vocabSize, minFrequency: minFrequency, specialTokens: specials)
             let quiet = json
             let result = try trainer.train(corpus: corpus) { done, wanted in
                 if !quiet && isatty(2) != 0 { writeStandardError("\r  merges \(done)/\(wanted)   ") }

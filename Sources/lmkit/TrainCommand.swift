@@ -127,7 +127,7 @@ struct TrainingOptions: ParsableArguments {
         if !quiet {
             let t = trainer.config
             let shape = t.architecture == "gpt" ? "GPT: \(t.layers) layers, width \(t.width), \(t.heads) heads" : "\(t.architecture.uppercased()): \(t.layers) layers of \(t.width) units"
-            print("\(shape), context \(t.context), \(trainer.model.parameterCount) parameters, vocabulary \(trainer.tokenizer.vocabularySize) (\(t.tokenizer))")
+            print("\(shape), context \(t.context), \(trainer.model.parameterCount) parameters, vocabulary \(trainer.tokenizer.vocabSize) (\(t.tokenizer))")
             print("training on \(path): batch \(t.batchSize)×\(t.gradientAccumulation), learning rate \(t.learningRate) → \(t.minLearningRate), \(t.maxSteps) steps\(resume ? ", resuming at step \(trainer.step)" : "")")
         }
         let bar = isatty(2) != 0 && !quiet

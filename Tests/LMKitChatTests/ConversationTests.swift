@@ -33,7 +33,7 @@ import TestSupport
     @Test func gemmaConversationReusesTheCacheAndKeepsItsWindow() throws {
         guard TestAssets.available(.gemma) else { return }
         let file = try GGUFFile(path: try TestAssets.store.path(.gemma))
-        let model = try GGUFDecoder.load(file), tokenizer = try Tokenizer.gguf(file)
+        let model = try ModelRegistry.load(gguf: file), tokenizer = try Tokenizer.gguf(file)
         let template = try ChatTemplate.forModel(gguf: file)
         #expect(template.origin.hasPrefix("built-in plain"))          // a base model: no chat format
         let greedy = SamplingOptions(temperature: 0)

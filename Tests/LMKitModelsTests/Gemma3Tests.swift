@@ -10,7 +10,7 @@ import TestSupport
 @Suite struct Gemma3Tests {
     static func tinyConfig() -> Gemma3Config {
         var c = Gemma3Config()
-        c.vocabularySize = 50; c.width = 16; c.layers = 3; c.heads = 4; c.kvHeads = 2; c.headSize = 8
+        c.vocabSize = 50; c.width = 16; c.layers = 3; c.heads = 4; c.kvHeads = 2; c.headSize = 8
         c.intermediateSize = 24; c.slidingWindow = 4; c.globalLayers = [false, false, true]; c.contextLength = 64
         return c
     }
@@ -70,6 +70,6 @@ import TestSupport
         #expect(compare(GradMode.withoutGradient { again(ids) }, GradMode.withoutGradient { model(ids) }, rtol: 0, atol: 0).withinTolerance)
         // A folder whose config is not Gemma 3 is a clear error.
         try Data("{\"model_type\": \"llama\"}".utf8).write(to: URL(fileURLWithPath: folder.path + "/config.json"))
-        #expect { _ = try Gemma3ForCausalLM.load(folder: folder.path) } throws: { "\($0)".contains("not gemma3_text") }
+        #expect { _ = try Gemma3ForCausalLM.load(folder: folder.path) } throws: { "\($0)".contains("\"llama\" is not a Gemma 3 model_type") }
     }
 }

@@ -53,7 +53,7 @@ import TestSupport
         let scale = expected.doubles.map(Swift.abs).max() ?? 1
         let model = try LlamaForCausalLM.load(gguf: GGUFFile(path: fixturePath("llama/tiny-\(name).gguf")))
         model.quantizedActivations = .float32
-        #expect(model.config.tieWordEmbeddings == (name == "qwen2") && model.config.attentionBias == (name == "qwen2"))
+        #expect(model.config.tieWordEmbeddings == (name == "qwen2") && model.config.queryKeyValueBias == (name == "qwen2"))
         #expect((model.config.ropeFrequencyFactors != nil) == (name == "llama"))
         let c = compare(GradMode.withoutGradient { model(ids) }, expected, rtol: 1e-4, atol: 1e-4 * scale)
         #expect(c.withinTolerance, "\(name) GGUF logits: \(c)")

@@ -40,7 +40,7 @@ import TestSupport
         #expect(summary.history.count == 4)
         let first = try #require(summary.history.first), last = try #require(summary.history.last)
         #expect(last.trainLoss < first.trainLoss, "train loss \(first.trainLoss) → \(last.trainLoss)")
-        #expect(summary.bestValidationLoss < log(Double(trainer.tokenizer.vocabularySize)))
+        #expect(summary.bestValidationLoss < log(Double(trainer.tokenizer.vocabSize)))
         for file in ["model/config.json", "model/model.safetensors", "model/tokenizer.json", "checkpoint/trainer_state.json",
                      "checkpoint/optimizer.safetensors", "log.csv", "loss.svg", "data/train.bin", "data/meta.json"] {
             #expect(FileManager.default.fileExists(atPath: out + "/" + file), "\(file)")
@@ -71,7 +71,7 @@ import TestSupport
         let text = try String(contentsOfFile: corpus, encoding: .utf8)
         let ppl = try Perplexity.evaluate(model: model, tokenizer: tokenizer, text: String(text.prefix(2000)))
         #expect(ppl.tokens == (try tokenizer.encodeIDs(String(text.prefix(2000)), specialTokens: .text)).count - 1)
-        #expect(ppl.perplexity > 1 && ppl.perplexity < Double(tokenizer.vocabularySize))
+        #expect(ppl.perplexity > 1 && ppl.perplexity < Double(tokenizer.vocabSize))
     }
 
     @Test func resumeContinuesExactly() throws {
@@ -138,7 +138,7 @@ extension TrainingTests {
         let config = try JSONDecoder().decode(TrainingConfig.self, from: Data(json.utf8))
         #expect(config.layers == 1 && config.tokenizer == "gpt2" && config.learningRate == TrainingConfig().learningRate)
         let trainer = try LanguageModelTrainer(config: config, corpus: try corpus(), output: folder.path + "/bpe")
-        #expect(trainer.tokenizer.vocabularySize == 50257)
+        #expect(trainer.tokenizer.vocabSize == 50257)
         _ = try trainer.run()
         for file in ["vocab.json", "merges.txt", "config.json", "model.safetensors"] {
             #expect(FileManager.default.fileExists(atPath: folder.path + "/bpe/model/" + file), "\(file)")

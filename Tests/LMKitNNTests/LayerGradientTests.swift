@@ -66,7 +66,15 @@ import TestSupport
         var g = RandomGenerator(seed: 9)
         let gpt = CausalSelfAttention(width: 8, heads: 2, generator: &g)
         check("CausalSelfAttention", gpt, input: randn([2, 4, 8], seed: 10)) { gpt($0) }
-        let gqa = GroupedQueryAttention(width: 8, heads: 4, kvHeads: 2, bias: true, generator: &g)
+        // The attention the decoder models run, with every option on: rotary positions, biases,
+        // Gemma's query/key norms, a sliding window and a key-padding mask.
+        var options = GroupedQueryAttention.Options(width: 8, heads: 4, kvHeads: 2, headSize: 4)
+        options.bias = true
+        options.rotary = RotaryEmbedding(headSize: 4, base: 100)
+        options.headNorm = .init(eps: 1e-6, weightOffset: 1)
+        options.window = 3
+        let gqa = GroupedQueryAttention(options, WeightBuilder(.random(seed: 9)))
+        for norm in [gqa.qNorm!, gqa.kNorm!] { norm.weight.assign(randn([4], seed: 18) * 0.3) }
         let mask = Tensor.attentionMask(padding: Tensor(indices: [1, 1, 1, 1, 1, 1, 0, 0], shape: [2, 4]), dtype: .float64)
         check("GroupedQueryAttention", gqa, input: randn([2, 4, 8], seed: 11)) { gqa($0, mask: mask) }
     }
@@ -77,8 +85,10 @@ import TestSupport
         check("MLP (GELU tanh)", mlp, input: randn([2, 3, 5], seed: 13)) { mlp($0) }
         let erf = MLP(width: 5, hidden: 7, approximateGELU: false, generator: &g)
         check("MLP (GELU erf)", erf, input: randn([2, 3, 5], seed: 14)) { erf($0) }
-        let gated = GatedMLP(width: 5, hidden: 6, generator: &g)
-        check("GatedMLP", gated, input: randn([2, 3, 5], seed: 15)) { gated($0) }
+        for activation in [GatedMLP.Activation.silu, .geluTanh] {
+            let gated = GatedMLP(width: 5, hidden: 6, activation: activation, WeightBuilder(.random(seed: 15)))
+            check("GatedMLP (\(activation))", gated, input: randn([2, 3, 5], seed: 15)) { gated($0) }
+        }
     }
 
     @Test func dropoutIsIdentityInEvalAndMaskedInTraining() {

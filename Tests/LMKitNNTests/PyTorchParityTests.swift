@@ -3,10 +3,12 @@ import LMKitTensor
 import Testing
 import TestSupport
 
-/// Parity with PyTorch 2.13 (golden file from `Tools/golden/engine_parity.py`): two one-block
-/// transformers with stored initial weights must give PyTorch's logits, loss, every parameter's
-/// gradient, and the same losses, gradient norms and final weights over 10 clipped AdamW steps.
-/// Tolerance: |Δ| ≤ 1e-4·|expected| + atol, atol = 1e-5·max|expected| (values near zero).
+/// Parity with PyTorch 2.13 (golden file from `Tools/golden/engine_parity.py`): a one-block GPT-2
+/// built from LMKit's layers, with stored initial weights, must give PyTorch's logits, loss, every
+/// parameter's gradient, and the same losses, gradient norms and final weights over 10 clipped
+/// AdamW steps (``checkTrainingParity``); and the fused ops their values and gradients. The decoder
+/// models (Llama, Gemma 3) are checked the same way against transformers in
+/// `LMKitModelsTests/DecoderTrainingParityTests`.
 @Suite struct PyTorchParityTests {
     static let golden = Result { try SafetensorsFile(path: fixturePath("engine/engine_parity.safetensors")) }
 
@@ -37,109 +39,10 @@ import TestSupport
         }
     }
 
-    /// A Llama block LM with grouped-query attention and a key-padding mask (the "llama" model).
-    final class TinyLlama: Module {
-        let embed: Embedding, inNorm: RMSNorm, attn: GroupedQueryAttention, postNorm: RMSNorm, mlp: GatedMLP, norm: RMSNorm, lmHead: Linear
-        init(vocab: Int, width: Int, heads: Int, kvHeads: Int, hidden: Int) {
-            var g = RandomGenerator(seed: 0)
-            embed = Embedding(vocab, width, generator: &g)
-            inNorm = RMSNorm(width); postNorm = RMSNorm(width); norm = RMSNorm(width)
-            attn = GroupedQueryAttention(width: width, heads: heads, kvHeads: kvHeads, generator: &g)
-            mlp = GatedMLP(width: width, hidden: hidden, generator: &g)
-            lmHead = Linear(width, vocab, bias: false, generator: &g)
-            super.init()
-            register("embed_tokens", embed)
-            let layer = Module()
-            layer.register("input_layernorm", inNorm); layer.register("self_attn", attn)
-            layer.register("post_attention_layernorm", postNorm); layer.register("mlp", mlp)
-            register("layers", list: [layer])
-            register("norm", norm); register("lm_head", lmHead)
-        }
-        func callAsFunction(_ idx: Tensor, padding: Tensor) -> Tensor {
-            var x = embed(idx)
-            x = x + attn(inNorm(x), causal: true, mask: Tensor.attentionMask(padding: padding))
-            x = x + mlp(postNorm(x))
-            return lmHead(norm(x))
-        }
-    }
-
-    func expectMatches(_ actual: Tensor, _ expected: Tensor, _ what: String) {
-        let atol = 1e-5 * max(expected.abs().max().item(), 1e-3)
-        let c = compare(actual, expected, rtol: 1e-4, atol: atol)
-        #expect(c.withinTolerance, "\(what): \(c)")
-    }
-
-    func params(_ file: SafetensorsFile, _ prefix: String) throws -> [String: Tensor] {
-        var out: [String: Tensor] = [:]
-        for name in file.names where name.hasPrefix(prefix) { out[String(name.dropFirst(prefix.count))] = try file.tensor(name) }
-        return out
-    }
-
-    /// Checks forward, gradients and 10 AdamW steps of `model` against golden prefix `p`.
-    ///
-    /// `zeroGradient` names parameter slices whose true gradient is exactly zero. GPT-2's key bias is
-    /// one: adding b to every key adds q·b to a whole row of scores, which softmax ignores. Both
-    /// implementations hold only rounding noise there (PyTorch: ≤ 2e-8), and Adam divides by √v, so
-    /// it turns noise into steps of up to lr: those final values are noise, not a result to match.
-    /// For them the test checks that the gradient is ~0 and that each step stayed within Adam's bound.
-    func checkTraining(_ model: Module, _ p: String, zeroGradient: [String: Range<Int>] = [:], forward: () -> Tensor) throws {
-        let file = try Self.golden.get()
-        try model.load(params(file, p + ".param."))
-        let targets = try file.tensor(p + ".targets")
-        let logits = forward()
-        expectMatches(logits, try file.tensor(p + ".logits"), "\(p) logits")
-        let vocab = logits.size(-1)
-        let loss = logits.reshaped([-1, vocab]).crossEntropy(targets: targets.reshaped([-1]), ignoreIndex: -1)
-        expectMatches(loss.reshaped([1]), try file.tensor(p + ".loss"), "\(p) loss")
-        loss.backward()
-        for (name, parameter) in model.namedParameters() {
-            let g = try #require(parameter.gradient, "\(p): no gradient for \(name)")
-            expectMatches(g, try file.tensor(p + ".grad." + name), "\(p) gradient of \(name)")
-            if let slice = zeroGradient[name] {
-                #expect(g.sliced(axis: 0, range: slice).abs().max().item() < 1e-6, "\(p) \(name)[\(slice)] should have a zero gradient")
-            }
-        }
-        model.zeroGradients()
-
-        let optimizer = Adam.adamW(model.namedParameters(), learningRate: 1e-2, beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1)
-        var losses: [Double] = [], norms: [Double] = []
-        for _ in 0..<10 {
-            model.zeroGradients()
-            let l = forward().reshaped([-1, vocab]).crossEntropy(targets: targets.reshaped([-1]), ignoreIndex: -1)
-            l.backward()
-            norms.append(clipGradientNorm(model.parameters, maxNorm: 1.0))
-            optimizer.step()
-            losses.append(l.item())
-        }
-        expectMatches(Tensor(shape: [10], doubles: losses), try file.tensor(p + ".losses"), "\(p) losses over 10 AdamW steps")
-        expectMatches(Tensor(shape: [10], doubles: norms), try file.tensor(p + ".grad_norms"), "\(p) gradient norms")
-        for (name, parameter) in model.namedParameters() {
-            let expected = try file.tensor(p + ".final." + name)
-            guard let slice = zeroGradient[name] else {
-                expectMatches(parameter.value, expected, "\(p) \(name) after 10 steps")
-                continue
-            }
-            let n = expected.shape[0]
-            for part in [0..<slice.lowerBound, slice.upperBound..<n] where !part.isEmpty {
-                expectMatches(parameter.value.sliced(axis: 0, range: part), expected.sliced(axis: 0, range: part), "\(p) \(name)[\(part)] after 10 steps")
-            }
-            let initial = try file.tensor(p + ".param." + name).sliced(axis: 0, range: slice)
-            let moved = (parameter.value.sliced(axis: 0, range: slice) - initial).abs().max().item()
-            #expect(moved <= 10 * 1e-2 * 1.01, "\(p) \(name)[\(slice)] moved \(moved), more than 10 Adam steps of lr 1e-2 allow")
-        }
-    }
-
     @Test func gptBlockMatchesPyTorch() throws {
         let model = TinyGPT(vocab: 13, context: 6, width: 16, heads: 4)
         let idx = try Self.golden.get().tensor("gpt.idx")
-        try checkTraining(model, "gpt", zeroGradient: ["h.0.attn.c_attn.bias": 16..<32]) { model(idx) }
-    }
-
-    @Test func llamaBlockWithGQAAndPaddingMatchesPyTorch() throws {
-        let model = TinyLlama(vocab: 13, width: 16, heads: 4, kvHeads: 2, hidden: 24)
-        let file = try Self.golden.get()
-        let idx = try file.tensor("llama.idx"), padding = try file.tensor("llama.attention_mask")
-        try checkTraining(model, "llama") { model(idx, padding: padding) }
+        try checkTrainingParity(model, golden: try Self.golden.get(), prefix: "gpt", zeroGradient: ["h.0.attn.c_attn.bias": 16..<32]) { model(idx) }
     }
 
     @Test func fusedOpsMatchPyTorchInFloat32() throws {

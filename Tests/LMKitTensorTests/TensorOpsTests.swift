@@ -171,4 +171,20 @@ import TestSupport
         #expect(Tensor.arange(0, 5).floats == [0, 1, 2, 3, 4])
         #expect(Tensor.arange(1, 2, step: 0.25, dtype: .float64).doubles == [1, 1.25, 1.5, 1.75])
     }
+
+    /// `write` is slice assignment with copy on write: a value or view sharing the storage keeps its
+    /// numbers; a buffer nothing else shares is written in place (the KV cache relies on both).
+    @Test func writeCopiesSharedStorageAndWritesUniqueStorageInPlace() {
+        var buffer = Tensor.zeros([1, 2, 4, 2])
+        let before = ObjectIdentifier(buffer.storage)
+        buffer.write(Tensor(shape: [1, 2, 1, 2], scalars: [1, 2, 3, 4] as [Float]), axis: 2, at: 1)
+        #expect(ObjectIdentifier(buffer.storage) == before)
+        #expect(buffer.floats == [0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0])
+        let view = buffer.sliced(axis: 2, range: 0..<2), copy = buffer
+        buffer.write(Tensor(shape: [1, 2, 1, 2], scalars: [5, 6, 7, 8] as [Float]), axis: 2, at: 0)
+        #expect(ObjectIdentifier(buffer.storage) != before)
+        #expect(buffer.floats == [5, 6, 1, 2, 0, 0, 0, 0, 7, 8, 3, 4, 0, 0, 0, 0])
+        #expect(view.contiguous().floats == [0, 0, 1, 2, 0, 0, 3, 4])
+        #expect(copy.floats == [0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0])
+    }
 }

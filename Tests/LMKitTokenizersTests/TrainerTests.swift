@@ -13,7 +13,7 @@ import TestSupport
         // the first merges are e+s (9), es+t (9), then l+o (7).
         let text = Array(repeating: "low", count: 5) + Array(repeating: "lower", count: 2)
             + Array(repeating: "newest", count: 6) + Array(repeating: "widest", count: 3)
-        let trainer = TokenizerTrainer(kind: .bpe, vocabularySize: 256 + 1 + 5, minFrequency: 2, specialTokens: ["<|endoftext|>"])
+        let trainer = TokenizerTrainer(kind: .bpe, vocabSize: 256 + 1 + 5, minFrequency: 2, specialTokens: ["<|endoftext|>"])
         let result = try trainer.train(text: text.joined(separator: " "))
         #expect(result.merges.first.map { [$0.0, $0.1] } == ["Ġ", "n"] || result.merges.contains { $0 == ("e", "s") })
         #expect(result.merges.contains { $0.0 == "e" && $0.1 == "s" })
@@ -38,7 +38,7 @@ import TestSupport
     func savedTokenizerReloadsAndMatchesHuggingFace(kind: TokenizerTrainer.Kind) throws {
         let corpus = Self.corpus
         #expect(corpus.utf8.count > 100_000)
-        let trainer = TokenizerTrainer(kind: kind, vocabularySize: 1500)
+        let trainer = TokenizerTrainer(kind: kind, vocabSize: 1500)
         let result = try trainer.train(text: corpus)
         #expect(result.vocabulary.count == 1500)
         let dir = folder.path + "/\(kind.rawValue)"

@@ -1,19 +1,20 @@
 #!/usr/bin/env python3
 """Golden-file generator for LMKit's engine parity tests.
 
-Writes Tests/Fixtures/engine/engine_parity.safetensors: two tiny models
-("gpt": GPT-2-style block, "llama": Llama-style block with grouped-query
-attention and a key padding mask), each trained for 10 AdamW steps in
-float32 with PyTorch, plus op-level goldens under "ops.".
+Writes Tests/Fixtures/engine/engine_parity.safetensors: a tiny model
+("gpt": GPT-2-style block) trained for 10 AdamW steps in float32 with
+PyTorch, plus op-level goldens under "ops.". The decoder models (Llama,
+Gemma 3) are trained the same way, with transformers' own classes, by
+Tools/golden/decoder_training.py, which imports init_params and train
+from here.
 
 Run with the reference venv:
     PY=$(scripts/reference-venv | tail -1)/bin/python
     "$PY" Tools/golden/engine_parity.py [--out PATH]
 
-Keys, for P in {gpt, llama}:
+Keys, for P = gpt:
   P.param.<name>   initial parameters
   P.idx [B,T] int64, P.targets [B,T] int64 (-1 = ignored)
-  llama.attention_mask [B,T] int64 (1 valid, 0 padded at the end of the row)
   P.logits [B,T,V] step-0 forward, P.loss [1] step-0 loss
   P.grad.<name>    step-0 gradients (before clipping)
   P.losses [10]    loss of each step, before its update
@@ -45,9 +46,6 @@ TRAIN = dict(lr=1e-2, betas=[0.9, 0.95], eps=1e-8, weight_decay=0.1,
 
 GPT_CONFIG = dict(vocab_size=13, seq_len=6, n_embd=16, n_head=4, head_size=4, batch=3,
                   layer_norm_eps=1e-5, n_layer=1, tied_lm_head=False, gelu="tanh")
-LLAMA_CONFIG = dict(vocab_size=13, seq_len=6, hidden_size=16, n_heads=4, n_kv_heads=2,
-                    head_size=4, intermediate_size=24, rms_norm_eps=1e-6, batch=3,
-                    n_layer=1, valid_lengths=[6, 4, 2], positional_encoding="none")
 
 
 # --------------------------------------------------------------------- gpt
@@ -125,107 +123,6 @@ GPT_PARAM_ORDER = [
     "h.0.mlp.c_fc.weight", "h.0.mlp.c_fc.bias",
     "h.0.mlp.c_proj.weight", "h.0.mlp.c_proj.bias",
     "ln_f.weight", "ln_f.bias",
-    "lm_head.weight",
-]
-
-
-# ------------------------------------------------------------------- llama
-
-class RMSNorm(nn.Module):
-    def __init__(self, C, eps):
-        super().__init__()
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(C))
-
-    def forward(self, x):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
-
-
-class LlamaAttention(nn.Module):
-    def __init__(self, C, nh, n_kv):
-        super().__init__()
-        self.n_heads, self.n_kv = nh, n_kv
-        self.hs = C // nh
-        self.q_proj = nn.Linear(C, C, bias=False)
-        self.k_proj = nn.Linear(C, n_kv * self.hs, bias=False)
-        self.v_proj = nn.Linear(C, n_kv * self.hs, bias=False)
-        self.o_proj = nn.Linear(C, C, bias=False)
-
-    def forward(self, x, allowed):
-        # allowed: bool [B,1,T,T], True where query i may attend key j.
-        B, T, C = x.shape
-        nh, nkv, hs = self.n_heads, self.n_kv, self.hs
-        q = self.q_proj(x).view(B, T, nh, hs).transpose(1, 2)
-        k = self.k_proj(x).view(B, T, nkv, hs).transpose(1, 2)
-        v = self.v_proj(x).view(B, T, nkv, hs).transpose(1, 2)
-        rep = nh // nkv  # query head h uses kv head h // rep
-        k = k.repeat_interleave(rep, dim=1)
-        v = v.repeat_interleave(rep, dim=1)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, scale=1.0 / math.sqrt(hs))
-        y = y.transpose(1, 2).contiguous().view(B, T, C)
-        return self.o_proj(y)
-
-
-class LlamaMLP(nn.Module):
-    def __init__(self, C, Fw):
-        super().__init__()
-        self.gate_proj = nn.Linear(C, Fw, bias=False)
-        self.up_proj = nn.Linear(C, Fw, bias=False)
-        self.down_proj = nn.Linear(Fw, C, bias=False)
-
-    def forward(self, x):
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
-
-
-class LlamaLayer(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        C = cfg["hidden_size"]
-        self.input_layernorm = RMSNorm(C, cfg["rms_norm_eps"])
-        self.self_attn = LlamaAttention(C, cfg["n_heads"], cfg["n_kv_heads"])
-        self.post_attention_layernorm = RMSNorm(C, cfg["rms_norm_eps"])
-        self.mlp = LlamaMLP(C, cfg["intermediate_size"])
-
-    def forward(self, x, allowed):
-        x = x + self.self_attn(self.input_layernorm(x), allowed)
-        x = x + self.mlp(self.post_attention_layernorm(x))
-        return x
-
-
-class Llama(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        V, C = cfg["vocab_size"], cfg["hidden_size"]
-        self.embed_tokens = nn.Embedding(V, C)
-        self.layers = nn.ModuleList([LlamaLayer(cfg)])
-        self.norm = RMSNorm(C, cfg["rms_norm_eps"])
-        self.lm_head = nn.Linear(C, V, bias=False)
-
-    def forward(self, idx, targets, attention_mask):
-        B, T = idx.shape
-        causal = torch.tril(torch.ones(T, T, dtype=torch.bool))           # [T(i), T(j)]
-        keys = attention_mask.bool()[:, None, None, :]                     # [B,1,1,T(j)]
-        allowed = causal[None, None, :, :] & keys                          # [B,1,T,T]
-        x = self.embed_tokens(idx)
-        for layer in self.layers:
-            x = layer(x, allowed)
-        logits = self.lm_head(self.norm(x))
-        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
-        return logits, loss
-
-
-LLAMA_PARAM_ORDER = [
-    "embed_tokens.weight",
-    "layers.0.input_layernorm.weight",
-    "layers.0.self_attn.q_proj.weight",
-    "layers.0.self_attn.k_proj.weight",
-    "layers.0.self_attn.v_proj.weight",
-    "layers.0.self_attn.o_proj.weight",
-    "layers.0.post_attention_layernorm.weight",
-    "layers.0.mlp.gate_proj.weight",
-    "layers.0.mlp.up_proj.weight",
-    "layers.0.mlp.down_proj.weight",
-    "norm.weight",
     "lm_head.weight",
 ]
 
@@ -313,23 +210,6 @@ def make_gpt():
     return out
 
 
-def make_llama():
-    cfg = LLAMA_CONFIG
-    V, T, B = cfg["vocab_size"], cfg["seq_len"], cfg["batch"]
-    torch.manual_seed(TRAIN["init_seed"])
-    model = Llama(cfg)
-    init_params(model, LLAMA_PARAM_ORDER)
-    g = torch.Generator().manual_seed(TRAIN["data_seed"])
-    idx = torch.randint(0, V, (B, T), generator=g, dtype=torch.int64)
-    targets = torch.randint(0, V, (B, T), generator=g, dtype=torch.int64)
-    lengths = torch.tensor(cfg["valid_lengths"], dtype=torch.int64)
-    attention_mask = (torch.arange(T)[None, :] < lengths[:, None]).to(torch.int64)
-    targets[attention_mask == 0] = -1
-    out = {"llama.idx": idx, "llama.targets": targets, "llama.attention_mask": attention_mask}
-    out.update(train(model, LLAMA_PARAM_ORDER, "llama", lambda: model(idx, targets, attention_mask)))
-    return out
-
-
 def make_ops():
     """Op-level goldens. ops.grad.<op> = d/dx sum(op(x) * ops.upstream);
     for cross_entropy (a scalar) it is d loss / d x. layer_norm and rms_norm
@@ -399,7 +279,6 @@ def main():
 
     tensors = {}
     tensors.update(make_gpt())
-    tensors.update(make_llama())
     tensors.update(make_ops())
     for k, t in tensors.items():
         assert t.dtype in (torch.float32, torch.int64), (k, t.dtype)
@@ -409,7 +288,6 @@ def main():
         "generator": "Tools/golden/engine_parity.py",
         "torch": torch.__version__,
         "gpt.config": json.dumps(GPT_CONFIG, sort_keys=True),
-        "llama.config": json.dumps(LLAMA_CONFIG, sort_keys=True),
         "train.config": json.dumps(TRAIN, sort_keys=True),
         "ops.config": json.dumps(dict(seed=7, layer_norm_eps=1e-5, rms_norm_eps=1e-6,
                                       ce_ignore_index=-100, softmax_dim=-1,
@@ -427,7 +305,7 @@ def main():
     for k in sorted(tensors):
         t = tensors[k]
         print(f"  {k:48s} {str(t.dtype).replace('torch.', ''):8s} {list(t.shape)}")
-    for p in ("gpt", "llama"):
+    for p in ("gpt",):
         losses = ", ".join(f"{v:.6f}" for v in tensors[f"{p}.losses"].tolist())
         norms = ", ".join(f"{v:.4f}" for v in tensors[f"{p}.grad_norms"].tolist())
         print(f"{p}.losses:     [{losses}]")

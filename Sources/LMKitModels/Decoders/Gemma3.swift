@@ -4,14 +4,18 @@
 // global layers, 10,000 on sliding-window layers), grouped-query attention, and norms after the
 // attention and the GeGLU feed-forward block too; interleaved local (sliding window) and global
 // layers; the output matrix tied to the embeddings. Gemma's RMS norms scale by (1 + w).
-// Parameter names are the Hugging Face keys; GGUF files are mapped onto them (Gemma3+GGUF.swift).
+// The model is ``CausalDecoder``; this file is its configuration. GGUF files: Gemma3+GGUF.swift.
 import Foundation
 import LMKitNN
 import LMKitTensor
 
-/// Gemma 3's text configuration (`Gemma3TextConfig`).
+/// Gemma 3's text decoder (`Gemma3ForCausalLM`).
+public typealias Gemma3ForCausalLM = CausalDecoder<Gemma3Config>
+
+/// Gemma 3's text configuration (`Gemma3TextConfig`); the coding keys are `config.json`'s. The text
+/// part of a multimodal `gemma3` config (`text_config`) reads too.
 public struct Gemma3Config: Sendable, Equatable {
-    public var vocabularySize = 262_144
+    public var vocabSize = 262_144
     public var width = 640
     public var layers = 18
     public var heads = 4
@@ -29,13 +33,35 @@ public struct Gemma3Config: Sendable, Equatable {
     /// Queries are scaled by queryPreAttentionScalar^(−1/2).
     public var queryPreAttentionScalar = 256.0
     public var contextLength = 32_768
+    public var tieWordEmbeddings = true
     public var bosTokenID: Int? = 2
     public var eosTokenID: Int? = 1
 
     public init() {}
+}
+
+extension Gemma3Config: DecoderFamily {
+    public static let displayName = "Gemma 3"
+    public static let modelTypes = ["gemma3_text", "gemma3"]
+
+    public var embeddingScale: Double? { Double(Float(Double(width).squareRoot())) }  // rounded to float32, as transformers does
+    public var normWeightOffset: Double { 1 }
+
+    public func layer(_ index: Int) -> DecoderLayer.Options {
+        let global = globalLayers[index]
+        var a = GroupedQueryAttention.Options(width: width, heads: heads, kvHeads: kvHeads, headSize: headSize)
+        a.rotary = RotaryEmbedding(headSize: headSize, base: global ? ropeBase : ropeLocalBase)
+        a.headNorm = .init(eps: rmsNormEpsilon, weightOffset: 1)
+        a.window = global ? nil : slidingWindow
+        a.scale = 1 / queryPreAttentionScalar.squareRoot()
+        var o = DecoderLayer.Options(attention: a, hidden: intermediateSize, activation: .geluTanh, rmsNormEpsilon: rmsNormEpsilon)
+        o.normWeightOffset = 1
+        o.sandwichNorms = true
+        return o
+    }
 
     public func validate() throws(ModelError) {
-        guard vocabularySize > 0, width > 0, layers > 0, heads > 0, kvHeads > 0, headSize > 0, intermediateSize > 0 else {
+        guard vocabSize > 0, width > 0, layers > 0, heads > 0, kvHeads > 0, headSize > 0, intermediateSize > 0 else {
             throw ModelError("Gemma 3 config: sizes must be positive")
         }
         guard heads % kvHeads == 0 else { throw ModelError("Gemma 3 config: \(heads) query heads are not a multiple of \(kvHeads) key/value heads") }
@@ -46,113 +72,120 @@ public struct Gemma3Config: Sendable, Equatable {
     }
 }
 
-/// One Gemma 3 decoder layer: norms before and after both the attention and the feed-forward block.
-public final class Gemma3Layer: Module {
-    public let inputNorm: RMSNorm, postAttentionNorm: RMSNorm, preFeedForwardNorm: RMSNorm, postFeedForwardNorm: RMSNorm
-    public let attention: DecoderAttention
-    public let mlp: GatedFeedForward
-
-    init(_ c: Gemma3Config, index: Int, randomInit: Bool, quantized: [String: QuantizedMatrix], generator g: inout RandomGenerator) {
-        let isGlobal = c.globalLayers[index]
-        func norm(_ n: Int) -> RMSNorm { RMSNorm(n, eps: c.rmsNormEpsilon, weightOffset: 1) }
-        inputNorm = norm(c.width); postAttentionNorm = norm(c.width)
-        preFeedForwardNorm = norm(c.width); postFeedForwardNorm = norm(c.width)
-        let p = DecoderProjections(layer: index, quantized: quantized, randomInit: randomInit)
-        attention = DecoderAttention(width: c.width, heads: c.heads, kvHeads: c.kvHeads, headSize: c.headSize,
-                                     rotary: RotaryEmbedding(headSize: c.headSize, base: isGlobal ? c.ropeBase : c.ropeLocalBase),
-                                     bias: false, headNorm: norm, window: isGlobal ? nil : c.slidingWindow,
-                                     scale: 1 / c.queryPreAttentionScalar.squareRoot(), projections: p, generator: &g)
-        mlp = GatedFeedForward(width: c.width, hidden: c.intermediateSize, gate: .geluTanh, projections: p, generator: &g)
-        super.init()
-        register("input_layernorm", inputNorm)
-        register("self_attn", attention)
-        register("post_attention_layernorm", postAttentionNorm)
-        register("pre_feedforward_layernorm", preFeedForwardNorm)
-        register("mlp", mlp)
-        register("post_feedforward_layernorm", postFeedForwardNorm)
+extension Gemma3Config: Codable {
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type", architectures, textConfig = "text_config"
+        case vocabSize = "vocab_size", width = "hidden_size", layers = "num_hidden_layers", heads = "num_attention_heads"
+        case kvHeads = "num_key_value_heads", headSize = "head_dim", intermediateSize = "intermediate_size"
+        case rmsNormEpsilon = "rms_norm_eps", ropeBase = "rope_theta", ropeLocalBase = "rope_local_base_freq"
+        case ropeParameters = "rope_parameters", ropeScaling = "rope_scaling"
+        case slidingWindow = "sliding_window", layerTypes = "layer_types", slidingWindowPattern = "sliding_window_pattern"
+        case queryPreAttentionScalar = "query_pre_attn_scalar", contextLength = "max_position_embeddings"
+        case tieWordEmbeddings = "tie_word_embeddings", bosTokenID = "bos_token_id", eosTokenID = "eos_token_id"
+        case hiddenActivation = "hidden_activation", finalLogitSoftcapping = "final_logit_softcapping"
+        case attentionLogitSoftcapping = "attn_logit_softcapping", padTokenID = "pad_token_id", torchDtype = "torch_dtype"
+        case bidirectional = "use_bidirectional_attention"
     }
 
-    /// `x: [B, T, C]` at positions `start ..< start + T` → `[B, T, C]`.
-    func callAsFunction(_ x: Tensor, start: Int, cache: KVCache?, layer: Int) -> Tensor {
-        let r = x + postAttentionNorm(attention(inputNorm(x), start: start, cache: cache, layer: layer))
-        return r + postFeedForwardNorm(mlp(preFeedForwardNorm(r)))
-    }
-}
-
-/// Gemma 3's text decoder with its tied output layer (`Gemma3ForCausalLM`).
-public final class Gemma3ForCausalLM: Module {
-    public let config: Gemma3Config
-    /// The token embeddings (also the output matrix), as float32 parameters…
-    public let embedding: Embedding?
-    /// …or kept quantized.
-    public let quantizedEmbedding: QuantizedMatrix?
-    public let layers: [Gemma3Layer]
-    public let norm: RMSNorm
-    /// The weights kept quantized, by Hugging Face name (empty for a float32 model).
-    public let quantized: [String: QuantizedMatrix]
-
-    /// A model with random weights (`seed`), or zeros when a checkpoint is loaded right after. The
-    /// matrices in `quantized` (Hugging Face names) stay quantized and are not parameters.
-    public init(_ config: Gemma3Config, seed: UInt64 = 0, randomInit: Bool = true,
-                quantized: [String: QuantizedMatrix] = [:]) throws(ModelError) {
-        try config.validate()
-        self.config = config
-        self.quantized = quantized
-        var g = RandomGenerator(seed: seed)
-        quantizedEmbedding = quantized["model.embed_tokens.weight"]
-        if quantizedEmbedding != nil {
-            embedding = nil
-        } else {
-            embedding = randomInit ? Embedding(config.vocabularySize, config.width, generator: &g)
-                : Embedding(weight: .zeros([config.vocabularySize, config.width]))
+    /// Rotary bases come from `rope_theta` / `rope_local_base_freq` or from transformers 5's
+    /// `rope_parameters`; layer kinds from `layer_types` or `sliding_window_pattern`. Variants LMKit
+    /// does not run (soft-capping, rotary scaling, another activation) are errors naming the key.
+    public init(from decoder: any Decoder) throws {
+        var c = try decoder.container(keyedBy: CodingKeys.self)
+        if try c.checkModelType(Self.modelTypes, family: Self.displayName, forKey: .modelType) == "gemma3", c.contains(.textConfig) {
+            c = try c.nestedContainer(keyedBy: CodingKeys.self, forKey: .textConfig)
         }
-        layers = (0..<config.layers).map { Gemma3Layer(config, index: $0, randomInit: randomInit, quantized: quantized, generator: &g) }
-        norm = RMSNorm(config.width, eps: config.rmsNormEpsilon, weightOffset: 1)
-        super.init()
-        if let embedding { register(embedding, atPath: "model.embed_tokens") }
-        for (i, layer) in layers.enumerated() { register(layer, atPath: "model.layers.\(i)") }
-        register(norm, atPath: "model.norm")
+        var d = Gemma3Config()
+        d.vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? d.vocabSize
+        d.width = try c.decode(Int.self, forKey: .width)
+        d.layers = try c.decode(Int.self, forKey: .layers)
+        d.heads = try c.decode(Int.self, forKey: .heads)
+        d.kvHeads = try c.decodeIfPresent(Int.self, forKey: .kvHeads) ?? d.heads
+        d.headSize = try c.decodeIfPresent(Int.self, forKey: .headSize) ?? d.width / max(d.heads, 1)
+        d.intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
+        d.contextLength = try c.decodeIfPresent(Int.self, forKey: .contextLength) ?? d.contextLength
+        d.rmsNormEpsilon = try c.decodeIfPresent(Double.self, forKey: .rmsNormEpsilon) ?? 1e-6
+        d.slidingWindow = try c.decodeIfPresent(Int.self, forKey: .slidingWindow) ?? d.slidingWindow
+        d.queryPreAttentionScalar = try c.decodeIfPresent(Double.self, forKey: .queryPreAttentionScalar) ?? Double(d.headSize)
+        d.tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
+        let rope = try c.decodeIfPresent([String: RopeParameters].self, forKey: .ropeParameters)
+        d.ropeBase = try rope?["full_attention"]?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeBase) ?? 1_000_000
+        d.ropeLocalBase = try rope?["sliding_attention"]?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeLocalBase) ?? 10_000
+        for (layerKind, p) in rope ?? [:] where p.kind != "default" {
+            throw DecodingError.dataCorruptedError(forKey: .ropeParameters, in: c, debugDescription:
+                "rope_type \"\(p.kind)\" of \(layerKind) is not supported for Gemma 3 (default only)")
+        }
+        if let scaling = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeScaling), scaling != RopeParameters() {
+            throw DecodingError.dataCorruptedError(forKey: .ropeScaling, in: c, debugDescription: "rotary scaling is not supported for Gemma 3")
+        }
+        if let kinds = try c.decodeIfPresent([String].self, forKey: .layerTypes) {
+            d.globalLayers = kinds.map { $0 == "full_attention" }
+        } else {
+            let pattern = try c.decodeIfPresent(Int.self, forKey: .slidingWindowPattern) ?? 6
+            d.globalLayers = (0..<d.layers).map { ($0 + 1) % max(pattern, 1) == 0 }
+        }
+        for key in [CodingKeys.finalLogitSoftcapping, .attentionLogitSoftcapping] {
+            guard try c.decodeIfPresent(Double.self, forKey: key) != nil else { continue }
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "logit soft-capping is not supported")
+        }
+        if try c.decodeIfPresent(Bool.self, forKey: .bidirectional) == true {
+            throw DecodingError.dataCorruptedError(forKey: .bidirectional, in: c, debugDescription: "bidirectional attention (EmbeddingGemma) is not a causal decoder")
+        }
+        let activation = try c.decodeIfPresent(String.self, forKey: .hiddenActivation) ?? "gelu_pytorch_tanh"
+        guard activation == GatedMLP.Activation.geluTanh.rawValue else {
+            throw DecodingError.dataCorruptedError(forKey: .hiddenActivation, in: c, debugDescription: "\"\(activation)\" is not supported (gelu_pytorch_tanh)")
+        }
+        d.bosTokenID = try c.decodeTokenID(forKey: .bosTokenID)
+        d.eosTokenID = try c.decodeTokenID(forKey: .eosTokenID)
+        self = d
     }
 
-    /// The final hidden states `[B, T, C]` of ids `[B, T]` that continue what `cache` holds.
-    public func hiddenStates(_ ids: Tensor, cache: KVCache? = nil) -> Tensor {
-        precondition(ids.rank == 2, "ids must be [batch, length], got \(ids.shape)")
-        let start = cache?.length ?? 0
-        // √width rounded to float32 first, as transformers does.
-        let tokens = quantizedEmbedding.map { $0.rows(ids.indexValues).reshaped(ids.shape + [config.width]) } ?? embedding!(ids)
-        var x = tokens * Double(Float(Double(config.width).squareRoot()))
-        for (i, layer) in layers.enumerated() { x = layer(x, start: start, cache: cache, layer: i) }
-        return norm(x)
-    }
-
-    /// Logits `[B, T, vocab]` (the tied embedding matrix as output layer).
-    public func callAsFunction(_ ids: Tensor, cache: KVCache? = nil) -> Tensor { output(hiddenStates(ids, cache: cache)) }
-
-    /// The tied output layer on hidden states `[…, C]` → `[…, vocab]`.
-    func output(_ h: Tensor) -> Tensor {
-        if let quantizedEmbedding { return quantizedEmbedding.linear(h) }
-        return Tensor.linear(h, weight: embedding!.weight.value, bias: nil)
-    }
-
-    /// Every weight as float32 by Hugging Face name: the parameters and the quantized matrices expanded.
-    public func floatWeights() -> [String: Tensor] {
-        var out = stateDict()
-        for (name, m) in quantized { out[name] = m.dequantized() }
-        return out
+    /// The `config.json` transformers reads as `Gemma3ForCausalLM` (`gemma3_text`).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode("gemma3_text", forKey: .modelType)
+        try c.encode(["Gemma3ForCausalLM"], forKey: .architectures)
+        try c.encode(vocabSize, forKey: .vocabSize)
+        try c.encode(width, forKey: .width)
+        try c.encode(layers, forKey: .layers)
+        try c.encode(heads, forKey: .heads)
+        try c.encode(kvHeads, forKey: .kvHeads)
+        try c.encode(headSize, forKey: .headSize)
+        try c.encode(intermediateSize, forKey: .intermediateSize)
+        try c.encode(contextLength, forKey: .contextLength)
+        try c.encode(rmsNormEpsilon, forKey: .rmsNormEpsilon)
+        try c.encode(slidingWindow, forKey: .slidingWindow)
+        try c.encode(queryPreAttentionScalar, forKey: .queryPreAttentionScalar)
+        try c.encode(ropeBase, forKey: .ropeBase)
+        try c.encode(ropeLocalBase, forKey: .ropeLocalBase)
+        try c.encode(globalLayers.map { $0 ? "full_attention" : "sliding_attention" }, forKey: .layerTypes)
+        try c.encode(GatedMLP.Activation.geluTanh.rawValue, forKey: .hiddenActivation)
+        try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
+        try c.encode(0, forKey: .padTokenID)
+        try c.encode(bosTokenID, forKey: .bosTokenID)
+        try c.encode(eosTokenID, forKey: .eosTokenID)
+        try c.encodeNil(forKey: .finalLogitSoftcapping)
+        try c.encodeNil(forKey: .attentionLogitSoftcapping)
+        try c.encode("float32", forKey: .torchDtype)
     }
 }
 
-extension Gemma3ForCausalLM: QuantizedDecoder {
-    public var contextLength: Int { config.contextLength }
-    public var vocabularySize: Int { config.vocabularySize }
-    public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: cache as? KVCache) }
-    public func lastLogits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor {
-        let h = promptHiddenStates(ids, cache: cache as? KVCache, hiddenStates)
-        return output(h.selected(axis: 1, index: h.shape[1] - 1))                                  // (B, vocab)
+/// Rotary settings as `config.json` writes them (`rope_parameters`, legacy `rope_scaling`).
+struct RopeParameters: Codable, Equatable {
+    var ropeTheta: Double?
+    var ropeType: String?
+    /// transformers 4's older spelling of `rope_type`.
+    var type: String?
+    var factor: Double?
+    var lowFreqFactor: Double?
+    var highFreqFactor: Double?
+    var originalMaxPositionEmbeddings: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case ropeTheta = "rope_theta", ropeType = "rope_type", type, factor, lowFreqFactor = "low_freq_factor"
+        case highFreqFactor = "high_freq_factor", originalMaxPositionEmbeddings = "original_max_position_embeddings"
     }
-    public func makeDecodingCache() -> any DecodingCache { KVCache(layers: config.layers) }
-    public func summedNLL(_ ids: [Int], targets: [Int]) -> (sum: Double, count: Int) {
-        GradMode.withoutGradient { chunkedNLL(hidden: hiddenStates(Tensor(indices: ids, shape: [1, ids.count])), targets: targets, output: output) }
-    }
-    public func loss(_ ids: Tensor, targets: Tensor) -> Tensor { self(ids).crossEntropy(targets: targets) }
+
+    /// The scaling kind, "default" when none is named.
+    var kind: String { ropeType ?? type ?? "default" }
 }

@@ -14,7 +14,7 @@ public struct EncoderConfig: Sendable, Equatable {
     }
 
     public var family: Family
-    public var vocabularySize: Int
+    public var vocabSize: Int
     public var width: Int
     public var layers: Int
     public var heads: Int
@@ -39,11 +39,11 @@ public struct EncoderConfig: Sendable, Equatable {
     public var original: Data?
 
     /// A configuration built in code (tests, from-scratch models).
-    public init(family: Family, vocabularySize: Int, width: Int, layers: Int, heads: Int, intermediateSize: Int,
+    public init(family: Family, vocabSize: Int, width: Int, layers: Int, heads: Int, intermediateSize: Int,
                 maxPositions: Int = 512, typeVocabularySize: Int? = nil, activation: String = "gelu",
                 dropout: Double = 0.1, labels: [String] = []) {
         self.family = family
-        self.vocabularySize = vocabularySize
+        self.vocabSize = vocabSize
         self.width = width
         self.layers = layers
         self.heads = heads
@@ -71,7 +71,7 @@ public struct EncoderConfig: Sendable, Equatable {
             throw ModelError("\(source): model_type \"\(type)\" is not an encoder LMKit reads (bert, distilbert)")
         }
         self.family = family
-        vocabularySize = try json.int("vocab_size")
+        vocabSize = try json.int("vocab_size")
         maxPositions = try json.int("max_position_embeddings", 512)
         padTokenID = try json.int("pad_token_id", 0)
         initializerRange = try json.double("initializer_range", 0.02)
@@ -125,7 +125,7 @@ public struct EncoderConfig: Sendable, Equatable {
 
     /// Checks the numbers a model can be built from.
     public func validate(source: String = "config") throws(ModelError) {
-        guard vocabularySize > 0, width > 0, layers > 0, heads > 0, intermediateSize > 0, maxPositions > 0 else {
+        guard vocabSize > 0, width > 0, layers > 0, heads > 0, intermediateSize > 0, maxPositions > 0 else {
             throw ModelError("\(source): sizes (vocabulary, width, layers, heads, intermediate, positions) must be positive")
         }
         guard width % heads == 0 else { throw ModelError("\(source): width \(width) is not a multiple of the \(heads) heads") }
@@ -159,7 +159,7 @@ public struct EncoderConfig: Sendable, Equatable {
 
     /// The keys `transformers` needs for a configuration built in code.
     private func fresh() -> [String: Any] {
-        var root: [String: Any] = ["model_type": family.rawValue, "vocab_size": vocabularySize,
+        var root: [String: Any] = ["model_type": family.rawValue, "vocab_size": vocabSize,
                                    "max_position_embeddings": maxPositions, "pad_token_id": padTokenID,
                                    "initializer_range": initializerRange]
         switch family {

@@ -79,7 +79,7 @@ public final class MaskedLanguageModel: Module {
         var i = EncoderInit(random: randomInit, std: config.initializerRange, seed: seed &+ 0x5EED)
         transform = i.linear(config.width, config.width)
         transformNorm = LayerNorm(config.width, eps: config.layerNormEpsilon)
-        outputBias = Parameter(.zeros([config.vocabularySize]))
+        outputBias = Parameter(.zeros([config.vocabSize]))
         super.init()
         register(config.family.prefix, encoder)
         switch config.family {

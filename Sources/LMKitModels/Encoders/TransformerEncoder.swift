@@ -35,7 +35,7 @@ public final class EncoderEmbeddings: Module {
     let dropout: Dropout
 
     init(_ c: EncoderConfig, initializer i: inout EncoderInit) {
-        word = i.embedding(c.vocabularySize, c.width)
+        word = i.embedding(c.vocabSize, c.width)
         position = i.embedding(c.maxPositions, c.width)
         tokenType = c.typeVocabularySize > 0 ? i.embedding(c.typeVocabularySize, c.width) : nil
         norm = LayerNorm(c.width, eps: c.layerNormEpsilon)

@@ -54,7 +54,7 @@ public final class KVCache {
     private func grown(_ old: Tensor?, filled: Int, with new: Tensor, capacity: Int) -> Tensor {
         var shape = new.shape
         shape[2] = capacity
-        let buffer = Tensor.zeros(shape, dtype: new.dtype)
+        var buffer = Tensor.zeros(shape, dtype: new.dtype)
         if let old, filled > 0 { buffer.write(old.sliced(axis: 2, range: 0..<filled), axis: 2, at: 0) }
         buffer.write(new, axis: 2, at: filled)
         return buffer

@@ -4,7 +4,7 @@ import LMKitTensor
 /// Rotary position embedding (Su et al. 2021, "RoFormer"), in the half-split ("NeoX", Hugging Face
 /// `rotate_half`) layout: dimension i of a head is rotated with dimension i + D/2 by the angle
 /// position · base^(−2i/D). Angles are computed in float32 as transformers computes them.
-public struct RotaryEmbedding: Sendable {
+public struct RotaryEmbedding: Sendable, Equatable {
     public let headSize: Int
     public let base: Double
     /// base^(−2i/D) for i < D/2.
@@ -71,6 +71,8 @@ public struct RotaryEmbedding: Sendable {
     public func callAsFunction(_ x: Tensor, cos: Tensor, sin: Tensor) -> Tensor {
         let d = x.shape[3]
         precondition(d == headSize && cos.shape == [x.shape[2], d / 2], "rotary embedding for heads of \(headSize), got \(x.shape) and a table of \(cos.shape)")
+        // The table is float32 (as transformers computes it); a float64 model (gradient checks) widens it.
+        let (cos, sin) = cos.dtype == x.dtype ? (cos, sin) : (cos.converted(to: x.dtype), sin.converted(to: x.dtype))
         let x1 = x.sliced(axis: 3, range: 0..<d / 2), x2 = x.sliced(axis: 3, range: d / 2..<d)
         return Tensor.concatenated([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis: 3)
     }

@@ -147,15 +147,24 @@ extension Tensor {
 
 extension Tensor {
     /// Writes `source` into this tensor at positions `position ..< position + source.size(axis)` of `axis`
-    /// (slice assignment, PyTorch's `self.narrow(axis, offset, n).copy_(source)`), in place. For
-    /// buffers that operations fill step by step (a preallocated KV cache): this tensor must be
-    /// contiguous, of the same type, and not part of a recorded computation.
-    public func write(_ source: Tensor, axis: Int, at position: Int) {
+    /// (slice assignment, PyTorch's `self.narrow(axis, offset, n).copy_(source)`). For buffers that
+    /// are filled step by step (a preallocated KV cache): this tensor must be contiguous, of the same
+    /// type, and not part of a recorded computation.
+    ///
+    /// Copy on write: when another tensor (a view, a copy of this value) shares the storage, this
+    /// tensor first gets storage of its own, so no other value changes. When none does, the write
+    /// is in place and costs only the bytes written.
+    public mutating func write(_ source: Tensor, axis: Int, at position: Int) {
         let a = Shape.normalize(axis, rank: rank)
         precondition(isContiguous && source.dtype == dtype && source.rank == rank, "write: \(source.shape) \(source.dtype) into \(shape) \(dtype) (contiguous)")
         for d in 0..<rank where d != a { precondition(source.shape[d] == shape[d], "write: \(source.shape) does not fit \(shape) outside axis \(a)") }
         precondition(position >= 0 && position + source.shape[a] <= shape[a], "write: positions \(position)..<\(position + source.shape[a]) outside \(shape[a])")
         precondition(node == nil, "write: the destination is part of a recorded computation")
+        if !isKnownUniquelyReferenced(&storage) {
+            let own = Tensor.empty(shape, dtype: dtype)
+            own.storage.base.copyMemory(from: storage.base + offset * dtype.byteSize, byteCount: count * dtype.byteSize)
+            self = own
+        }
         let s = source.contiguous()
         let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
         let n = source.shape[a] * inner, bytes = dtype.byteSize

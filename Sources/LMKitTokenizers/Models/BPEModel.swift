@@ -50,7 +50,7 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
     /// id → must not be output (`options.notOutput` as a flag per id; empty when none).
     private let notOutputFlags: [Bool]
 
-    var vocabularySize: Int { tokens.count }
+    var vocabSize: Int { tokens.count }
 
     /// - Parameters:
     ///   - tokens: vocabulary spellings, index = id (gaps are empty strings).

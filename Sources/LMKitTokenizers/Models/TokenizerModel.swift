@@ -20,7 +20,7 @@ class ModelScratch {}
 /// The third stage of a tokenizer: turns each piece into vocabulary ids.
 protocol TokenizerModel: AnyObject, Sendable {
     /// Number of ids (the largest id + 1).
-    var vocabularySize: Int { get }
+    var vocabSize: Int { get }
     /// The id of a token string as the vocabulary spells it.
     func id(of token: String) -> Int?
     /// The vocabulary spelling of an id.

@@ -12,7 +12,7 @@ final class UnigramModel: TokenizerModel, @unchecked Sendable {
     private let unkScore: Double
     private let byteIDs: [Int32]
 
-    var vocabularySize: Int { tokens.count }
+    var vocabSize: Int { tokens.count }
 
     init(tokens: [String], scores: [Double], unkID: Int?, byteFallback: Bool) throws(TokenizerError) {
         self.tokens = tokens

@@ -11,7 +11,7 @@ final class WordPieceModel: TokenizerModel, @unchecked Sendable {
     /// Longest vocabulary entry in bytes, without the prefix: no longer match can exist.
     private let maxTokenBytes: Int
 
-    var vocabularySize: Int { tokens.count }
+    var vocabSize: Int { tokens.count }
     var unkToken: String { tokens[Int(unkID)] }
     var continuingSubwordPrefix: String { String(decoding: prefix, as: UTF8.self) }
 
@@ -114,7 +114,7 @@ final class WordLevelModel: TokenizerModel, @unchecked Sendable {
     let tokens: [String]
     let vocab: ByteStringTable
     let unkID: Int32?
-    var vocabularySize: Int { tokens.count }
+    var vocabSize: Int { tokens.count }
 
     init(tokens: [String], unkToken: String?) {
         self.tokens = tokens

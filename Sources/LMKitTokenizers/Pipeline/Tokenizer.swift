@@ -41,7 +41,7 @@ public struct Tokenizer: Sendable {
     // MARK: Vocabulary
 
     /// Number of ids, added tokens included.
-    public var vocabularySize: Int { max(model.vocabularySize, (added.tokens.map { $0.id }.max() ?? -1) + 1) }
+    public var vocabSize: Int { max(model.vocabSize, (added.tokens.map { $0.id }.max() ?? -1) + 1) }
 
     /// The added tokens (special tokens and user-added words).
     public var addedTokens: [AddedToken] { added.tokens }
@@ -304,7 +304,7 @@ public struct Tokenizer: Sendable {
                 tokens.append(t.content)
                 continue
             }
-            guard let t = model.token(of: id) else { throw TokenizerError("token id \(id) is outside the vocabulary (0..<\(vocabularySize))") }
+            guard let t = model.token(of: id) else { throw TokenizerError("token id \(id) is outside the vocabulary (0..<\(vocabSize))") }
             tokens.append(t)
         }
         // Added tokens go through the decoder too, as in Hugging Face tokenizers.

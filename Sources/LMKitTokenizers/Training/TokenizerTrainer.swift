@@ -8,7 +8,7 @@ import LMKitTensor
 /// 1. pre-tokenize the corpus and count each distinct word, e.g. `{"Ġthe": 27000, "Ġking": 1800, …}`;
 /// 2. count every adjacent pair of symbols over all words, weighted by the word counts;
 /// 3. merge the most frequent pair everywhere, making a new token, and repeat until the vocabulary
-///    has `vocabularySize` tokens or no pair occurs `minFrequency` times.
+///    has `vocabSize` tokens or no pair occurs `minFrequency` times.
 ///
 /// Step 3 only revisits the words that contain the merged pair, with a heap of pair counts, so a
 /// 30,000-word vocabulary trains in seconds on a few megabytes of text.
@@ -21,7 +21,7 @@ public struct TokenizerTrainer: Sendable {
     }
 
     public var kind: Kind
-    public var vocabularySize: Int
+    public var vocabSize: Int
     /// A pair must occur at least this often (over the corpus) to be merged.
     public var minFrequency: Int = 2
     /// Added first, with ids 0, 1, …
@@ -29,9 +29,9 @@ public struct TokenizerTrainer: Sendable {
     /// WordPiece: the alphabet keeps at most this many characters, the most frequent ones.
     public var limitAlphabet: Int = 1000
 
-    public init(kind: Kind, vocabularySize: Int, minFrequency: Int = 2, specialTokens: [String]? = nil) {
+    public init(kind: Kind, vocabSize: Int, minFrequency: Int = 2, specialTokens: [String]? = nil) {
         self.kind = kind
-        self.vocabularySize = vocabularySize
+        self.vocabSize = vocabSize
         self.minFrequency = minFrequency
         self.specialTokens = specialTokens ?? (kind == .bpe ? ["<|endoftext|>"] : ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
     }
@@ -60,7 +60,7 @@ public struct TokenizerTrainer: Sendable {
 
     public func train(text: String, progress: ((Int, Int) -> Void)? = nil) throws(TokenizerError) -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
-        guard vocabularySize > specialTokens.count else { throw TokenizerError("vocabulary size \(vocabularySize) leaves no room after \(specialTokens.count) special tokens") }
+        guard vocabSize > specialTokens.count else { throw TokenizerError("vocabulary size \(vocabSize) leaves no room after \(specialTokens.count) special tokens") }
         guard Set(specialTokens).count == specialTokens.count else { throw TokenizerError("special tokens repeat: \(specialTokens)") }
         // 1. Count words, pre-tokenized exactly as the trained tokenizer will pre-tokenize.
         let normalizer: (any Normalizer)? = kind == .wordpiece ? BertNormalizer(cleanText: true, handleChineseChars: true, stripAccents: nil, lowercase: true) : nil
@@ -125,8 +125,8 @@ public struct TokenizerTrainer: Sendable {
         var heap = BinaryHeap<PairCount>()
         for (k, c) in pairCounts { heap.push(PairCount(count: c, key: k)) }
         var merges: [(String, String)] = []
-        let wanted = vocabularySize - vocab.count
-        while vocab.count < vocabularySize, let top = heap.pop() {
+        let wanted = vocabSize - vocab.count
+        while vocab.count < vocabSize, let top = heap.pop() {
             let current = pairCounts[top.key] ?? 0
             if current != top.count {
                 if current > 0 { heap.push(PairCount(count: current, key: top.key)) }

@@ -25,7 +25,7 @@ struct ChatChapter: TourChapter {
             c.say("    \(family):  \(text.debugDescription)")
         }
         let file = try GGUFFile(path: try c.assets.path(.gemma))
-        let model = try GGUFDecoder.load(file), tokenizer = try Tokenizer.gguf(file)
+        let model = try ModelRegistry.load(gguf: file), tokenizer = try Tokenizer.gguf(file)
         let template = try ChatTemplate.forModel(gguf: file)
         c.say("""
 

@@ -38,7 +38,7 @@ struct GPTChapter: TourChapter {
         let output = c.assets.root + "/tour/gpt"
         try? FileManager.default.removeItem(atPath: output)
         let trainer = try LanguageModelTrainer(config: config, corpus: try c.assets.path(.shakespeare, "shakespeare.txt"), output: output)
-        let vocabulary = trainer.tokenizer.vocabularySize
+        let vocabulary = trainer.tokenizer.vocabSize
         c.say("""
 
         The model: \(config.layers) blocks, width \(config.width), \(config.heads) attention heads, \(config.context) characters of \

@@ -36,7 +36,7 @@ struct PretrainedDecoderChapter: TourChapter {
         gives a score to every one of the 262,144 tokens; softmax turns them into probabilities:
         """)
         let logits = GradMode.withoutGradient { model(Tensor(indices: ids, shape: [1, ids.count])) }
-        let v = model.config.vocabularySize
+        let v = model.config.vocabSize
         let last = Array(logits.scalars(as: Float.self)[(ids.count - 1) * v..<ids.count * v]).map(Double.init)
         let top = last.max()!
         let total = last.reduce(0) { $0 + Foundation.exp($1 - top) }

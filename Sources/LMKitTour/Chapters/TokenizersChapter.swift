@@ -111,7 +111,7 @@ struct TokenizersChapter: TourChapter {
         Training a tokenizer is the BPE algorithm itself: count adjacent symbol pairs over the corpus,
         merge the most frequent pair into a new token, repeat. Here, 2,000 tokens learned from Shakespeare:
         """)
-        let trainer = TokenizerTrainer(kind: .bpe, vocabularySize: 2000)
+        let trainer = TokenizerTrainer(kind: .bpe, vocabSize: 2000)
         let trained = try trainer.train(text: corpus)
         results["bpe_training_seconds"] = trained.seconds
         c.say("  \(trained.merges.count) merges in \(Format.fixed(trained.seconds, 1)) s; the first ten: \(trained.merges.prefix(10).map { "\($0.0)+\($0.1)" }.joined(separator: "  "))")

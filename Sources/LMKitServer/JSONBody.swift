@@ -1,28 +1,5 @@
 import Foundation
 
-/// An error answered in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
-public struct APIError: Error, Sendable {
-    public let status: Int
-    public let message: String
-    public let type: String
-    public let param: String?
-    public let code: String?
-
-    public init(_ status: Int, _ message: String, type: String? = nil, param: String? = nil, code: String? = nil) {
-        self.status = status
-        self.message = message
-        self.type = type ?? (status == 401 ? "authentication_error" : status == 404 ? "not_found_error" : status >= 500 ? "server_error" : "invalid_request_error")
-        self.param = param
-        self.code = code
-    }
-
-    var body: [String: Any] {
-        ["error": ["message": message, "type": type, "param": param as Any? ?? NSNull(), "code": code as Any? ?? NSNull()] as [String: Any]]
-    }
-
-    static func invalid(_ message: String, param: String? = nil, code: String? = nil) -> APIError { APIError(400, message, param: param, code: code) }
-}
-
 /// A JSON request body read with explicit checks, so that every malformed field gets a 400 that
 /// names it (a `Codable` decode would stop at the first problem with a message about Swift types).
 struct JSONBody {
@@ -83,9 +60,4 @@ struct JSONBody {
         guard let list = object[key] as? [Any], let strings = list as? [String] else { throw .invalid("\(key) must be a string or a list of strings", param: key) }
         return strings
     }
-}
-
-/// JSON for responses, key order kept as written.
-func jsonData(_ object: Any) -> Data {
-    (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
 }

@@ -1,0 +1,112 @@
+import Foundation
+import LMKitNN
+import LMKitTensor
+
+/// A family of decoder-only models that ``CausalDecoder`` runs (Llama, Gemma 3, …): its
+/// configuration, read from `config.json` (coding keys are its keys) or from a GGUF file's metadata,
+/// and the few facts in which the families differ. Adding a family is writing one of these; see
+/// `Sources/LMKitModels/README.md`.
+public protocol DecoderFamily: Codable, Sendable, Equatable {
+    /// The family's name in messages ("Gemma 3").
+    static var displayName: String { get }
+    /// The `model_type` values of `config.json` files this family reads.
+    static var modelTypes: [String] { get }
+    /// The `general.architecture` values of GGUF files this family reads.
+    static var ggufArchitectures: [String] { get }
+    /// GGUF tensor name suffix within a layer (`attn_q.weight`) → Hugging Face suffix (`self_attn.q_proj.weight`).
+    static var ggufLayerNames: [(gguf: String, hf: String)] { get }
+
+    var vocabSize: Int { get }
+    var width: Int { get }
+    var layers: Int { get }
+    var contextLength: Int { get }
+    var rmsNormEpsilon: Double { get }
+    var tieWordEmbeddings: Bool { get }
+    var bosTokenID: Int? { get }
+    var eosTokenID: Int? { get }
+    /// What the token embeddings are multiplied by (Gemma: √width), nil: nothing.
+    var embeddingScale: Double? { get }
+    /// 1 for norms that scale by (1 + w) (Gemma), else 0.
+    var normWeightOffset: Double { get }
+    /// Layer `index`'s attention, MLP and norms.
+    func layer(_ index: Int) -> DecoderLayer.Options
+    /// Checks the numbers a model can be built from.
+    func validate() throws(ModelError)
+
+    /// The configuration in a GGUF file's metadata.
+    init(gguf file: GGUFFile) throws(ModelError)
+    /// A tensor read from a GGUF file as the Hugging Face tensor `key` (Gemma's norms are stored as 1 + w).
+    func fromGGUF(_ tensor: Tensor, key: String) -> Tensor
+    /// A matrix read from a GGUF file as the Hugging Face matrix `key` (llama.cpp permutes Llama's query and key rows).
+    func fromGGUF(_ matrix: QuantizedMatrix, key: String) -> QuantizedMatrix
+}
+
+extension DecoderFamily {
+    public func fromGGUF(_ tensor: Tensor, key: String) -> Tensor { tensor }
+    public func fromGGUF(_ matrix: QuantizedMatrix, key: String) -> QuantizedMatrix { matrix }
+
+    /// Reads a `config.json`; `source` names it in errors, which name the key at fault.
+    public init(json data: Data, source: String) throws(ModelError) {
+        do { self = try JSONDecoder().decode(Self.self, from: data) } catch let error as DecodingError {
+            throw ModelError(decoding: error, source: source)
+        } catch { throw ModelError("\(source): \(error)") }
+        try validate()
+    }
+
+    /// The `config.json` that loads back here and in transformers.
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+}
+
+extension ModelError {
+    /// A `config.json` that did not decode: the key path at fault and what was wrong with it.
+    init(decoding error: DecodingError, source: String) {
+        func path(_ context: DecodingError.Context, _ last: CodingKey? = nil) -> String {
+            (context.codingPath + (last.map { [$0] } ?? [])).map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .typeMismatch(let type, let context):
+            self.init("\(source): \"\(path(context))\" must be \(Self.jsonName(type))")
+        case .valueNotFound(let type, let context):
+            self.init("\(source): \"\(path(context))\" is null where \(Self.jsonName(type)) is needed")
+        case .keyNotFound(let key, let context):
+            self.init("\(source): \"\(path(context, key))\" is missing")
+        case .dataCorrupted(let context):
+            let at = path(context)
+            self.init("\(source): \(at.isEmpty ? "" : "\"\(at)\": ")\(context.debugDescription)")
+        @unknown default:
+            self.init("\(source): \(error)")
+        }
+    }
+
+    private static func jsonName(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type: "an integer"
+        case is Double.Type, is Float.Type: "a number"
+        case is String.Type: "a string"
+        case is Bool.Type: "true or false"
+        default: "\(type)"
+        }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A token id that `config.json` gives as an integer or a list of them (the first is taken).
+    func decodeTokenID(forKey key: Key) throws -> Int? {
+        if let list = try? decodeIfPresent([Int].self, forKey: key) { return list.first }
+        return try decodeIfPresent(Int.self, forKey: key)
+    }
+
+    /// Throws when `model_type` is not one of `types`.
+    func checkModelType(_ types: [String], family: String, forKey key: Key) throws -> String {
+        let type = try decodeIfPresent(String.self, forKey: key)
+        guard let type, types.contains(type) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:
+                "\(type.map { "\"\($0)\"" } ?? "missing") is not a \(family) model_type (\(types.joined(separator: ", ")))")
+        }
+        return type
+    }
+}
