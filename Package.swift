@@ -2,9 +2,10 @@
 // LMKit: learn and build large language models from first principles, in Swift.
 //
 // The targets follow the stack, lower never importing higher:
-//   COpenBLAS, CLMKitKernels (integer kernels for quantized weights) → LMKitTensor (tensor engine + autograd + safetensors)
-//             → LMKitNN (modules, layers, optimizers), LMKitEmbeddings (word vectors)
-//             → LMKitModels (GPT-2, BERT/DistilBERT, RNN LMs) → LMKitGeneration, LMKitTraining, LMKitEncoders
+//   COpenBLAS, CLMKitKernels (integer kernels for quantized weights) → LMKitTensor (tensor engine + autograd + safetensors, GGUF)
+//             → LMKitNN (modules, layers, weight builder, optimizers), LMKitEmbeddings (word vectors), LMKitTokenizers
+//             → LMKitModels (model registry; GPT-2, the decoder families (Llama, Gemma 3), BERT/DistilBERT, RNN LMs)
+//             → LMKitGeneration, LMKitTraining, LMKitEncoders, LMKitExperiments
 //             → LMKitChat (chat templates, conversations) → LMKitServer (HTTP API, web page)
 //             → LMKitTour, LMKitBench (applications) → lmkit (the command)
 // LMKitAssets (where real models and data live on disk) and LMKitPlot (SVG pictures) sit beside the
