@@ -61,6 +61,51 @@ extension DecoderFamily {
     }
 }
 
+/// What every decoder family's GGUF file says under llama.cpp's `ARCH.*` metadata keys, and the
+/// facts its tensors imply; a family's `init(gguf:)` starts from it.
+struct GGUFDecoderMetadata {
+    let architecture: String
+    let width: Int, layers: Int, heads: Int, kvHeads: Int, headSize: Int, intermediateSize: Int
+    let contextLength: Int?, rmsNormEpsilon: Double?, ropeBase: Double?, slidingWindow: Int?
+    /// Rows of `token_embd.weight`.
+    let vocabSize: Int
+    let bosTokenID: Int?, eosTokenID: Int?
+    /// Whether the file has its own output matrix (`output.weight`); without one the output is tied.
+    let hasOutput: Bool
+    let tensorNames: Set<String>
+
+    init(_ file: GGUFFile, architectures: [String]) throws(ModelError) {
+        let arch = file["general.architecture"]?.string ?? "missing"
+        guard architectures.contains(arch) else {
+            throw ModelError("\(file.path): general.architecture is \(arch), not \(architectures.joined(separator: " or "))")
+        }
+        func int(_ key: String) throws(ModelError) -> Int {
+            guard let v = file["\(arch).\(key)"]?.int else { throw ModelError("\(file.path): metadata \(arch).\(key) is missing or not an integer") }
+            return v
+        }
+        architecture = arch
+        width = try int("embedding_length")
+        layers = try int("block_count")
+        heads = try int("attention.head_count")
+        guard heads > 0 else { throw ModelError("\(file.path): metadata \(arch).attention.head_count must be positive") }
+        kvHeads = file["\(arch).attention.head_count_kv"]?.int ?? heads
+        headSize = file["\(arch).attention.key_length"]?.int ?? width / heads
+        intermediateSize = try int("feed_forward_length")
+        contextLength = file["\(arch).context_length"]?.int
+        rmsNormEpsilon = file["\(arch).attention.layer_norm_rms_epsilon"]?.double
+        ropeBase = file["\(arch).rope.freq_base"]?.double
+        slidingWindow = file["\(arch).attention.sliding_window"]?.int
+        bosTokenID = file["tokenizer.ggml.bos_token_id"]?.int
+        eosTokenID = file["tokenizer.ggml.eos_token_id"]?.int
+        tensorNames = Set(file.tensors.map(\.name))
+        hasOutput = tensorNames.contains("output.weight")
+        guard let vocabulary = file.tensors.first(where: { $0.name == "token_embd.weight" })?.dimensions.last else {
+            throw ModelError("\(file.path): no token_embd.weight tensor")
+        }
+        vocabSize = vocabulary
+    }
+}
+
 extension ModelError {
     /// A `config.json` that did not decode: the key path at fault and what was wrong with it.
     init(decoding error: DecodingError, source: String) {

@@ -27,35 +27,19 @@ extension Gemma3Config {
     /// not say: every 6th layer is global, sliding-window layers use rotary base 10,000, queries
     /// are scaled by head size^(−1/2).
     public init(gguf file: GGUFFile) throws(ModelError) {
-        let arch = file["general.architecture"]?.string
-        guard arch == "gemma3" else {
-            throw ModelError("\(file.path): general.architecture is \(arch ?? "missing"), not gemma3")
-        }
-        func int(_ key: String) throws(ModelError) -> Int {
-            guard let v = file["gemma3." + key]?.int else { throw ModelError("\(file.path): metadata gemma3.\(key) is missing or not an integer") }
-            return v
-        }
+        let m = try GGUFDecoderMetadata(file, architectures: Self.ggufArchitectures)
         var c = Gemma3Config()
-        c.width = try int("embedding_length")
-        c.layers = try int("block_count")
-        c.heads = try int("attention.head_count")
-        c.kvHeads = file["gemma3.attention.head_count_kv"]?.int ?? c.heads
-        c.headSize = file["gemma3.attention.key_length"]?.int ?? c.width / c.heads
-        c.intermediateSize = try int("feed_forward_length")
-        c.contextLength = file["gemma3.context_length"]?.int ?? c.contextLength
-        c.rmsNormEpsilon = file["gemma3.attention.layer_norm_rms_epsilon"]?.double ?? 1e-6
-        c.ropeBase = file["gemma3.rope.freq_base"]?.double ?? 1_000_000
-        c.slidingWindow = file["gemma3.attention.sliding_window"]?.int ?? 512
+        (c.vocabSize, c.width, c.layers, c.heads, c.kvHeads, c.headSize) = (m.vocabSize, m.width, m.layers, m.heads, m.kvHeads, m.headSize)
+        c.intermediateSize = m.intermediateSize
+        c.contextLength = m.contextLength ?? c.contextLength
+        c.rmsNormEpsilon = m.rmsNormEpsilon ?? 1e-6
+        c.ropeBase = m.ropeBase ?? 1_000_000
+        c.slidingWindow = m.slidingWindow ?? 512
         c.globalLayers = (0..<c.layers).map { ($0 + 1) % 6 == 0 }
         c.queryPreAttentionScalar = Double(c.headSize)
-        c.tieWordEmbeddings = !file.tensors.contains { $0.name == "output.weight" }
-        c.bosTokenID = file["tokenizer.ggml.bos_token_id"]?.int
-        c.eosTokenID = file["tokenizer.ggml.eos_token_id"]?.int
-        guard let vocabulary = file.tensors.first(where: { $0.name == "token_embd.weight" })?.dimensions.last else {
-            throw ModelError("\(file.path): no token_embd.weight tensor")
-        }
-        c.vocabSize = vocabulary
-        try c.validate()
+        c.tieWordEmbeddings = !m.hasOutput
+        (c.bosTokenID, c.eosTokenID) = (m.bosTokenID, m.eosTokenID)
+        do { try c.validate() } catch { throw ModelError("\(file.path): \(error.description)") }
         self = c
     }
 

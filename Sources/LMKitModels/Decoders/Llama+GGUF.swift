@@ -31,44 +31,28 @@ extension LlamaConfig {
 
     /// The configuration in a GGUF file's metadata. Unsupported rotary scaling is an error.
     public init(gguf file: GGUFFile) throws(ModelError) {
-        let arch = file["general.architecture"]?.string ?? "missing"
-        guard Self.ggufArchitectures.contains(arch) else {
-            throw ModelError("\(file.path): general.architecture \(arch) is not a Llama-family architecture LMKit reads (\(Self.ggufArchitectures.joined(separator: ", ")))")
-        }
-        func int(_ key: String) throws(ModelError) -> Int {
-            guard let v = file["\(arch).\(key)"]?.int else { throw ModelError("\(file.path): metadata \(arch).\(key) is missing or not an integer") }
-            return v
-        }
+        let m = try GGUFDecoderMetadata(file, architectures: Self.ggufArchitectures)
+        let arch = m.architecture
         var c = LlamaConfig()
         c.modelType = arch
-        c.width = try int("embedding_length")
-        c.layers = try int("block_count")
-        c.heads = try int("attention.head_count")
-        c.kvHeads = file["\(arch).attention.head_count_kv"]?.int ?? c.heads
-        c.headSize = file["\(arch).attention.key_length"]?.int ?? c.width / c.heads
-        c.intermediateSize = try int("feed_forward_length")
-        c.contextLength = file["\(arch).context_length"]?.int ?? c.contextLength
-        c.rmsNormEpsilon = file["\(arch).attention.layer_norm_rms_epsilon"]?.double ?? 1e-5
-        c.ropeBase = file["\(arch).rope.freq_base"]?.double ?? 10_000
-        c.slidingWindow = file["\(arch).attention.sliding_window"]?.int
+        (c.vocabSize, c.width, c.layers, c.heads, c.kvHeads, c.headSize) = (m.vocabSize, m.width, m.layers, m.heads, m.kvHeads, m.headSize)
+        c.intermediateSize = m.intermediateSize
+        c.contextLength = m.contextLength ?? c.contextLength
+        c.rmsNormEpsilon = m.rmsNormEpsilon ?? 1e-5
+        c.ropeBase = m.ropeBase ?? 10_000
+        c.slidingWindow = m.slidingWindow
         if let dimensions = file["\(arch).rope.dimension_count"]?.int, dimensions != c.headSize {
             throw ModelError("\(file.path): rotary embedding over \(dimensions) of \(c.headSize) head dimensions is not supported")
         }
         if let scaling = file["\(arch).rope.scaling.type"]?.string, scaling != "none" {
             throw ModelError("\(file.path): rope scaling \"\(scaling)\" is not supported (none, or Llama 3's rope_freqs tensor)")
         }
-        let names = Set(file.tensors.map(\.name))
-        c.tieWordEmbeddings = !names.contains("output.weight")
-        c.attentionBias = arch == "llama" && names.contains("blk.0.attn_q.bias")
-        guard let vocabulary = file.tensors.first(where: { $0.name == "token_embd.weight" })?.dimensions.last else {
-            throw ModelError("\(file.path): no token_embd.weight tensor")
-        }
-        c.vocabSize = vocabulary
-        if names.contains("rope_freqs.weight") {
+        c.tieWordEmbeddings = !m.hasOutput
+        c.attentionBias = arch == "llama" && m.tensorNames.contains("blk.0.attn_q.bias")
+        if m.tensorNames.contains("rope_freqs.weight") {
             do { c.ropeFrequencyFactors = try file.floats("rope_freqs.weight").scalars(as: Float.self) } catch { throw ModelError("\(error)") }
         }
-        c.bosTokenID = file["tokenizer.ggml.bos_token_id"]?.int
-        c.eosTokenID = file["tokenizer.ggml.eos_token_id"]?.int
+        (c.bosTokenID, c.eosTokenID) = (m.bosTokenID, m.eosTokenID)
         do { try c.validate() } catch { throw ModelError("\(file.path): \(error.description)") }
         self = c
     }
