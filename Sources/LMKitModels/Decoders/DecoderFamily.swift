@@ -53,12 +53,41 @@ extension DecoderFamily {
         try validate()
     }
 
+    /// Writes the keys every family's `config.json` has, with the numbers of ``layer(_:)`` 0: sizes,
+    /// context, norm epsilon, tied output, the model type and class transformers builds. A family's
+    /// `encode(to:)` calls it, then adds its own keys.
+    func encodeCommonKeys(to encoder: any Encoder, modelType: String, architecture: String) throws {
+        var c = encoder.container(keyedBy: CommonConfigKeys.self)
+        let first = layer(0)
+        try c.encode(modelType, forKey: .modelType)
+        try c.encode([architecture], forKey: .architectures)
+        try c.encode(vocabSize, forKey: .vocabSize)
+        try c.encode(width, forKey: .width)
+        try c.encode(layers, forKey: .layers)
+        try c.encode(first.attention.heads, forKey: .heads)
+        try c.encode(first.attention.kvHeads, forKey: .kvHeads)
+        try c.encode(first.attention.headSize, forKey: .headSize)
+        try c.encode(first.hidden, forKey: .intermediateSize)
+        try c.encode(contextLength, forKey: .contextLength)
+        try c.encode(rmsNormEpsilon, forKey: .rmsNormEpsilon)
+        try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
+        try c.encode("float32", forKey: .torchDtype)
+    }
+
     /// The `config.json` that loads back here and in transformers.
     public func json() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try encoder.encode(self)
     }
+}
+
+/// `config.json` keys every decoder family writes (``DecoderFamily/encodeCommonKeys(to:modelType:architecture:)``).
+enum CommonConfigKeys: String, CodingKey {
+    case modelType = "model_type", architectures, vocabSize = "vocab_size", width = "hidden_size", layers = "num_hidden_layers"
+    case heads = "num_attention_heads", kvHeads = "num_key_value_heads", headSize = "head_dim", intermediateSize = "intermediate_size"
+    case contextLength = "max_position_embeddings", rmsNormEpsilon = "rms_norm_eps", tieWordEmbeddings = "tie_word_embeddings"
+    case torchDtype = "torch_dtype"
 }
 
 /// What every decoder family's GGUF file says under llama.cpp's `ARCH.*` metadata keys, and the

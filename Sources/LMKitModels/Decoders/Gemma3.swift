@@ -83,7 +83,7 @@ extension Gemma3Config: Codable {
         case queryPreAttentionScalar = "query_pre_attn_scalar", contextLength = "max_position_embeddings"
         case tieWordEmbeddings = "tie_word_embeddings", bosTokenID = "bos_token_id", eosTokenID = "eos_token_id"
         case hiddenActivation = "hidden_activation", finalLogitSoftcapping = "final_logit_softcapping"
-        case attentionLogitSoftcapping = "attn_logit_softcapping", padTokenID = "pad_token_id", torchDtype = "torch_dtype"
+        case attentionLogitSoftcapping = "attn_logit_softcapping", padTokenID = "pad_token_id"
         case bidirectional = "use_bidirectional_attention"
     }
 
@@ -142,31 +142,19 @@ extension Gemma3Config: Codable {
 
     /// The `config.json` transformers reads as `Gemma3ForCausalLM` (`gemma3_text`).
     public func encode(to encoder: any Encoder) throws {
+        try encodeCommonKeys(to: encoder, modelType: "gemma3_text", architecture: "Gemma3ForCausalLM")
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode("gemma3_text", forKey: .modelType)
-        try c.encode(["Gemma3ForCausalLM"], forKey: .architectures)
-        try c.encode(vocabSize, forKey: .vocabSize)
-        try c.encode(width, forKey: .width)
-        try c.encode(layers, forKey: .layers)
-        try c.encode(heads, forKey: .heads)
-        try c.encode(kvHeads, forKey: .kvHeads)
-        try c.encode(headSize, forKey: .headSize)
-        try c.encode(intermediateSize, forKey: .intermediateSize)
-        try c.encode(contextLength, forKey: .contextLength)
-        try c.encode(rmsNormEpsilon, forKey: .rmsNormEpsilon)
         try c.encode(slidingWindow, forKey: .slidingWindow)
         try c.encode(queryPreAttentionScalar, forKey: .queryPreAttentionScalar)
         try c.encode(ropeBase, forKey: .ropeBase)
         try c.encode(ropeLocalBase, forKey: .ropeLocalBase)
         try c.encode(globalLayers.map { $0 ? "full_attention" : "sliding_attention" }, forKey: .layerTypes)
         try c.encode(GatedMLP.Activation.geluTanh.rawValue, forKey: .hiddenActivation)
-        try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
         try c.encode(0, forKey: .padTokenID)
         try c.encode(bosTokenID, forKey: .bosTokenID)
         try c.encode(eosTokenID, forKey: .eosTokenID)
         try c.encodeNil(forKey: .finalLogitSoftcapping)
         try c.encodeNil(forKey: .attentionLogitSoftcapping)
-        try c.encode("float32", forKey: .torchDtype)
     }
 }
 

@@ -103,7 +103,7 @@ extension LlamaConfig: Codable {
         case mlpBias = "mlp_bias", attentionBias = "attention_bias", tieWordEmbeddings = "tie_word_embeddings"
         case slidingWindow = "sliding_window", useSlidingWindow = "use_sliding_window"
         case ropeBase = "rope_theta", ropeParameters = "rope_parameters", ropeScaling = "rope_scaling"
-        case bosTokenID = "bos_token_id", eosTokenID = "eos_token_id", torchDtype = "torch_dtype"
+        case bosTokenID = "bos_token_id", eosTokenID = "eos_token_id"
     }
 
     /// Rotary settings come from transformers 5's `rope_parameters` or transformers 4's `rope_theta`
@@ -159,24 +159,12 @@ extension LlamaConfig: Codable {
             throw EncodingError.invalidValue(ropeFrequencyFactors as Any, .init(codingPath: [], debugDescription:
                 "rotary frequency factors (a GGUF file's rope_freqs.weight) have no config.json form"))
         }
-        var c = encoder.container(keyedBy: CodingKeys.self)
         let architecture = ["qwen2": "Qwen2ForCausalLM", "mistral": "MistralForCausalLM"][modelType] ?? "LlamaForCausalLM"
-        try c.encode(modelType, forKey: .modelType)
-        try c.encode([architecture], forKey: .architectures)
-        try c.encode(vocabSize, forKey: .vocabSize)
-        try c.encode(width, forKey: .width)
-        try c.encode(layers, forKey: .layers)
-        try c.encode(heads, forKey: .heads)
-        try c.encode(kvHeads, forKey: .kvHeads)
-        try c.encode(headSize, forKey: .headSize)
-        try c.encode(intermediateSize, forKey: .intermediateSize)
-        try c.encode(rmsNormEpsilon, forKey: .rmsNormEpsilon)
+        try encodeCommonKeys(to: encoder, modelType: modelType, architecture: architecture)
+        var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(ropeBase, forKey: .ropeBase)
-        try c.encode(contextLength, forKey: .contextLength)
-        try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
         try c.encode(attentionBias, forKey: .attentionBias)
         try c.encode(GatedMLP.Activation.silu.rawValue, forKey: .hiddenActivation)
-        try c.encode("float32", forKey: .torchDtype)
         if let s = llama3Scaling {
             try c.encode(RopeParameters(ropeType: "llama3", factor: s.factor, lowFreqFactor: s.lowFrequencyFactor,
                                         highFreqFactor: s.highFrequencyFactor, originalMaxPositionEmbeddings: s.originalContext), forKey: .ropeScaling)
