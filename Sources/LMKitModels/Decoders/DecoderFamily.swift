@@ -90,6 +90,28 @@ enum CommonConfigKeys: String, CodingKey {
     case torchDtype = "torch_dtype"
 }
 
+/// The numbers every decoder family's `config.json` has; a family's `init(from:)` starts from them.
+struct DecoderShape: Decodable {
+    let vocabSize: Int?
+    let width: Int, layers: Int, heads: Int, kvHeads: Int, headSize: Int, intermediateSize: Int
+    let contextLength: Int?, rmsNormEpsilon: Double?, tieWordEmbeddings: Bool?
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CommonConfigKeys.self)
+        vocabSize = try c.decodeInteger(forKey: .vocabSize)
+        width = try c.decodeInteger(required: .width)
+        layers = try c.decodeInteger(required: .layers)
+        heads = try c.decodeInteger(required: .heads)
+        kvHeads = try c.decodeInteger(forKey: .kvHeads) ?? heads
+        // transformers: head_dim defaults to hidden_size // num_attention_heads (null counts as absent).
+        headSize = try c.decodeInteger(forKey: .headSize) ?? width / max(heads, 1)
+        intermediateSize = try c.decodeInteger(required: .intermediateSize)
+        contextLength = try c.decodeInteger(forKey: .contextLength)
+        rmsNormEpsilon = try c.decodeIfPresent(Double.self, forKey: .rmsNormEpsilon)
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings)
+    }
+}
+
 /// What every decoder family's GGUF file says under llama.cpp's `ARCH.*` metadata keys, and the
 /// facts its tensors imply; a family's `init(gguf:)` starts from it.
 struct GGUFDecoderMetadata {
@@ -168,10 +190,28 @@ extension ModelError {
 }
 
 extension KeyedDecodingContainer {
+    /// An integer, nil when absent or null. Read as a number first: Foundation's decoder reports a
+    /// fraction where an `Int` is asked as invalid JSON without naming the key; this names it.
+    func decodeInteger(forKey key: Key) throws -> Int? {
+        guard let v = try decodeIfPresent(Double.self, forKey: key) else { return nil }
+        guard v == v.rounded(), abs(v) < 9e15 else {
+            throw DecodingError.typeMismatch(Int.self, .init(codingPath: codingPath + [key], debugDescription: "\(v) is not an integer"))
+        }
+        return Int(v)
+    }
+
+    /// An integer that must be there.
+    func decodeInteger(required key: Key) throws -> Int {
+        guard let v = try decodeInteger(forKey: key) else {
+            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "\(key.stringValue) is missing"))
+        }
+        return v
+    }
+
     /// A token id that `config.json` gives as an integer or a list of them (the first is taken).
     func decodeTokenID(forKey key: Key) throws -> Int? {
         if let list = try? decodeIfPresent([Int].self, forKey: key) { return list.first }
-        return try decodeIfPresent(Int.self, forKey: key)
+        return try decodeInteger(forKey: key)
     }
 
     /// Throws when `model_type` is not one of `types`.

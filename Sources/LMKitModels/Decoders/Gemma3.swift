@@ -73,15 +73,13 @@ extension Gemma3Config: DecoderFamily {
 }
 
 extension Gemma3Config: Codable {
+    /// Gemma 3's own keys; the ones every family has are ``CommonConfigKeys``.
     enum CodingKeys: String, CodingKey {
-        case modelType = "model_type", architectures, textConfig = "text_config"
-        case vocabSize = "vocab_size", width = "hidden_size", layers = "num_hidden_layers", heads = "num_attention_heads"
-        case kvHeads = "num_key_value_heads", headSize = "head_dim", intermediateSize = "intermediate_size"
-        case rmsNormEpsilon = "rms_norm_eps", ropeBase = "rope_theta", ropeLocalBase = "rope_local_base_freq"
+        case modelType = "model_type", textConfig = "text_config"
+        case ropeBase = "rope_theta", ropeLocalBase = "rope_local_base_freq"
         case ropeParameters = "rope_parameters", ropeScaling = "rope_scaling"
         case slidingWindow = "sliding_window", layerTypes = "layer_types", slidingWindowPattern = "sliding_window_pattern"
-        case queryPreAttentionScalar = "query_pre_attn_scalar", contextLength = "max_position_embeddings"
-        case tieWordEmbeddings = "tie_word_embeddings", bosTokenID = "bos_token_id", eosTokenID = "eos_token_id"
+        case queryPreAttentionScalar = "query_pre_attn_scalar", bosTokenID = "bos_token_id", eosTokenID = "eos_token_id"
         case hiddenActivation = "hidden_activation", finalLogitSoftcapping = "final_logit_softcapping"
         case attentionLogitSoftcapping = "attn_logit_softcapping", padTokenID = "pad_token_id"
         case bidirectional = "use_bidirectional_attention"
@@ -91,23 +89,20 @@ extension Gemma3Config: Codable {
     /// `rope_parameters`; layer kinds from `layer_types` or `sliding_window_pattern`. Variants LMKit
     /// does not run (soft-capping, rotary scaling, another activation) are errors naming the key.
     public init(from decoder: any Decoder) throws {
-        var c = try decoder.container(keyedBy: CodingKeys.self)
-        if try c.checkModelType(Self.modelTypes, family: Self.displayName, forKey: .modelType) == "gemma3", c.contains(.textConfig) {
-            c = try c.nestedContainer(keyedBy: CodingKeys.self, forKey: .textConfig)
-        }
+        let outer = try decoder.container(keyedBy: CodingKeys.self)
+        let multimodal = try outer.checkModelType(Self.modelTypes, family: Self.displayName, forKey: .modelType) == "gemma3" && outer.contains(.textConfig)
+        let text = multimodal ? try outer.superDecoder(forKey: .textConfig) : decoder
+        let c = try text.container(keyedBy: CodingKeys.self)
+        let shape = try DecoderShape(from: text)
         var d = Gemma3Config()
-        d.vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? d.vocabSize
-        d.width = try c.decode(Int.self, forKey: .width)
-        d.layers = try c.decode(Int.self, forKey: .layers)
-        d.heads = try c.decode(Int.self, forKey: .heads)
-        d.kvHeads = try c.decodeIfPresent(Int.self, forKey: .kvHeads) ?? d.heads
-        d.headSize = try c.decodeIfPresent(Int.self, forKey: .headSize) ?? d.width / max(d.heads, 1)
-        d.intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
-        d.contextLength = try c.decodeIfPresent(Int.self, forKey: .contextLength) ?? d.contextLength
-        d.rmsNormEpsilon = try c.decodeIfPresent(Double.self, forKey: .rmsNormEpsilon) ?? 1e-6
-        d.slidingWindow = try c.decodeIfPresent(Int.self, forKey: .slidingWindow) ?? d.slidingWindow
+        d.vocabSize = shape.vocabSize ?? d.vocabSize
+        (d.width, d.layers, d.heads, d.kvHeads, d.headSize) = (shape.width, shape.layers, shape.heads, shape.kvHeads, shape.headSize)
+        d.intermediateSize = shape.intermediateSize
+        d.contextLength = shape.contextLength ?? d.contextLength
+        d.rmsNormEpsilon = shape.rmsNormEpsilon ?? 1e-6
+        d.tieWordEmbeddings = shape.tieWordEmbeddings ?? true
+        d.slidingWindow = try c.decodeInteger(forKey: .slidingWindow) ?? d.slidingWindow
         d.queryPreAttentionScalar = try c.decodeIfPresent(Double.self, forKey: .queryPreAttentionScalar) ?? Double(d.headSize)
-        d.tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
         let rope = try c.decodeIfPresent([String: RopeParameters].self, forKey: .ropeParameters)
         d.ropeBase = try rope?["full_attention"]?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeBase) ?? 1_000_000
         d.ropeLocalBase = try rope?["sliding_attention"]?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeLocalBase) ?? 10_000
@@ -121,7 +116,7 @@ extension Gemma3Config: Codable {
         if let kinds = try c.decodeIfPresent([String].self, forKey: .layerTypes) {
             d.globalLayers = kinds.map { $0 == "full_attention" }
         } else {
-            let pattern = try c.decodeIfPresent(Int.self, forKey: .slidingWindowPattern) ?? 6
+            let pattern = try c.decodeInteger(forKey: .slidingWindowPattern) ?? 6
             d.globalLayers = (0..<d.layers).map { ($0 + 1) % max(pattern, 1) == 0 }
         }
         for key in [CodingKeys.finalLogitSoftcapping, .attentionLogitSoftcapping] {

@@ -95,12 +95,11 @@ extension LlamaConfig: DecoderFamily {
 }
 
 extension LlamaConfig: Codable {
+    /// The Llama family's own keys (and `vocab_size`, which it requires); the ones every family has
+    /// are ``CommonConfigKeys``.
     enum CodingKeys: String, CodingKey {
-        case modelType = "model_type", architectures
-        case vocabSize = "vocab_size", width = "hidden_size", layers = "num_hidden_layers", heads = "num_attention_heads"
-        case kvHeads = "num_key_value_heads", headSize = "head_dim", intermediateSize = "intermediate_size"
-        case contextLength = "max_position_embeddings", rmsNormEpsilon = "rms_norm_eps", hiddenActivation = "hidden_act"
-        case mlpBias = "mlp_bias", attentionBias = "attention_bias", tieWordEmbeddings = "tie_word_embeddings"
+        case modelType = "model_type", vocabSize = "vocab_size", hiddenActivation = "hidden_act"
+        case mlpBias = "mlp_bias", attentionBias = "attention_bias"
         case slidingWindow = "sliding_window", useSlidingWindow = "use_sliding_window"
         case ropeBase = "rope_theta", ropeParameters = "rope_parameters", ropeScaling = "rope_scaling"
         case bosTokenID = "bos_token_id", eosTokenID = "eos_token_id"
@@ -112,15 +111,13 @@ extension LlamaConfig: Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         var d = LlamaConfig()
         d.modelType = try c.checkModelType(Self.modelTypes, family: Self.displayName, forKey: .modelType)
-        d.vocabSize = try c.decode(Int.self, forKey: .vocabSize)
-        d.width = try c.decode(Int.self, forKey: .width)
-        d.layers = try c.decode(Int.self, forKey: .layers)
-        d.heads = try c.decode(Int.self, forKey: .heads)
-        d.kvHeads = try c.decodeIfPresent(Int.self, forKey: .kvHeads) ?? d.heads
-        d.headSize = try c.decodeIfPresent(Int.self, forKey: .headSize) ?? d.width / max(d.heads, 1)
-        d.intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
-        d.contextLength = try c.decodeIfPresent(Int.self, forKey: .contextLength) ?? 4096
-        d.rmsNormEpsilon = try c.decodeIfPresent(Double.self, forKey: .rmsNormEpsilon) ?? 1e-6
+        let shape = try DecoderShape(from: decoder)
+        d.vocabSize = try shape.vocabSize ?? c.decodeInteger(required: .vocabSize)   // required: the error names it
+        (d.width, d.layers, d.heads, d.kvHeads, d.headSize) = (shape.width, shape.layers, shape.heads, shape.kvHeads, shape.headSize)
+        d.intermediateSize = shape.intermediateSize
+        d.contextLength = shape.contextLength ?? 4096
+        d.rmsNormEpsilon = shape.rmsNormEpsilon ?? 1e-6
+        d.tieWordEmbeddings = shape.tieWordEmbeddings ?? false
         let activation = try c.decodeIfPresent(String.self, forKey: .hiddenActivation) ?? "silu"
         guard activation == GatedMLP.Activation.silu.rawValue else {
             throw DecodingError.dataCorruptedError(forKey: .hiddenActivation, in: c, debugDescription: "\"\(activation)\" is not supported (silu)")
@@ -129,9 +126,8 @@ extension LlamaConfig: Codable {
             throw DecodingError.dataCorruptedError(forKey: .mlpBias, in: c, debugDescription: "MLP biases are not supported")
         }
         d.attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? false
-        d.tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
         let windowed = try d.modelType == "mistral" || (d.modelType == "qwen2" && c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow) == true)
-        d.slidingWindow = windowed ? try c.decodeIfPresent(Int.self, forKey: .slidingWindow) : nil
+        d.slidingWindow = windowed ? try c.decodeInteger(forKey: .slidingWindow) : nil
         let ropeKey = c.contains(.ropeParameters) ? CodingKeys.ropeParameters : .ropeScaling
         let rope = try c.decodeIfPresent(RopeParameters.self, forKey: ropeKey) ?? RopeParameters()
         d.ropeBase = try rope.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeBase) ?? 10_000
