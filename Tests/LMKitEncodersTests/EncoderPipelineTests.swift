@@ -104,7 +104,11 @@ import TestSupport
 
     @Test func unsupportedOrBrokenConfigsAreClearErrors() throws {
         let roberta = try variant(of: bertCls, config: { $0["model_type"] = "roberta" })
-        #expect { _ = try TransformerEncoder.load(folder: roberta.path) } throws: { "\($0)".contains("model_type \"roberta\"") }
+        #expect { _ = try TransformerEncoder.load(folder: roberta.path) } throws: { "\($0)".contains(#""model_type": "roberta" is not an encoder"#) }
+        let wrongType = try variant(of: bertCls, config: { $0["hidden_size"] = "32" })
+        #expect { _ = try TransformerEncoder.load(folder: wrongType.path) } throws: { "\($0)".contains(#""hidden_size" must be an integer"#) }
+        let decoder = try variant(of: bertCls, config: { $0["is_decoder"] = true })
+        #expect { _ = try TransformerEncoder.load(folder: decoder.path) } throws: { "\($0)".contains(#""is_decoder": BERT as a decoder"#) }
         let relative = try variant(of: bertCls, config: { $0["position_embedding_type"] = "relative_key" })
         #expect { _ = try TransformerEncoder.load(folder: relative.path) } throws: { "\($0)".contains("relative_key") }
         let heads = try variant(of: bertCls, config: { $0["num_attention_heads"] = 5 })

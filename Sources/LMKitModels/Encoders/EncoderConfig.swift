@@ -1,7 +1,8 @@
 // Configuration of the BERT-family encoders: BERT (Devlin et al. 2019, "BERT: Pre-training of Deep
 // Bidirectional Transformers for Language Understanding") and DistilBERT (Sanh et al. 2019).
-// Read from and written to Hugging Face `config.json` files; the two families spell the same
-// numbers differently (`hidden_size` / `dim`, `num_hidden_layers` / `n_layers`, …).
+// Read from and written to Hugging Face `config.json` files through `Codable`; the two families
+// spell the same numbers differently (`hidden_size` / `dim`, `num_hidden_layers` / `n_layers`, …),
+// so each has its coding keys.
 import Foundation
 
 /// An encoder's `config.json`, for `model_type` "bert" or "distilbert".
@@ -62,63 +63,11 @@ public struct EncoderConfig: Sendable, Equatable {
         original = nil
     }
 
-    /// Parses a `config.json`; `source` names the file in errors.
+    /// Parses a `config.json`; `source` names the file in errors, which name the key at fault.
     public init(json data: Data, source: String = "config.json") throws(ModelError) {
-        let json = try ConfigJSON(data, source: source)
-        let root = json.root
-        let type = try json.string("model_type", "")
-        guard let family = Family(rawValue: type) else {
-            throw ModelError("\(source): model_type \"\(type)\" is not an encoder LMKit reads (bert, distilbert)")
-        }
-        self.family = family
-        vocabSize = try json.int("vocab_size")
-        maxPositions = try json.int("max_position_embeddings", 512)
-        padTokenID = try json.int("pad_token_id", 0)
-        initializerRange = try json.double("initializer_range", 0.02)
-        switch family {
-        case .bert:
-            width = try json.int("hidden_size")
-            layers = try json.int("num_hidden_layers")
-            heads = try json.int("num_attention_heads")
-            intermediateSize = try json.int("intermediate_size")
-            activation = try json.string("hidden_act", "gelu")
-            hiddenDropout = try json.double("hidden_dropout_prob", 0.1)
-            attentionDropout = try json.double("attention_probs_dropout_prob", 0.1)
-            classifierDropout = try json.double("classifier_dropout", hiddenDropout)
-            typeVocabularySize = try json.int("type_vocab_size", 2)
-            layerNormEpsilon = try json.double("layer_norm_eps", 1e-12)
-            let positions = try json.string("position_embedding_type", "absolute")
-            guard positions == "absolute" else {
-                throw ModelError("\(source): position_embedding_type \"\(positions)\" is not supported (absolute)")
-            }
-            if root["is_decoder"] as? Bool == true || root["add_cross_attention"] as? Bool == true {
-                throw ModelError("\(source): BERT as a decoder (is_decoder, add_cross_attention) is not supported")
-            }
-        case .distilbert:
-            width = try json.int("dim")
-            layers = try json.int("n_layers")
-            heads = try json.int("n_heads")
-            intermediateSize = try json.int("hidden_dim")
-            activation = try json.string("activation", "gelu")
-            hiddenDropout = try json.double("dropout", 0.1)
-            attentionDropout = try json.double("attention_dropout", 0.1)
-            classifierDropout = try json.double("seq_classif_dropout", 0.2)
-            typeVocabularySize = 0
-            layerNormEpsilon = 1e-12
-        }
-        architectures = root["architectures"] as? [String] ?? []
-        labels = []
-        if let map = root["id2label"] as? [String: String] {
-            var byID: [Int: String] = [:]
-            for (k, v) in map {
-                guard let id = Int(k) else { throw ModelError("\(source): id2label key \"\(k)\" is not an integer") }
-                byID[id] = v
-            }
-            guard Set(byID.keys) == Set(0..<byID.count) else {
-                throw ModelError("\(source): id2label ids must be 0…\(byID.count - 1), got \(byID.keys.sorted())")
-            }
-            labels = (0..<byID.count).map { byID[$0]! }
-        }
+        do { self = try JSONDecoder().decode(Self.self, from: data) } catch let error as DecodingError {
+            throw ModelError(decoding: error, source: source)
+        } catch { throw ModelError("\(source): \(error)") }
         original = data
         try validate(source: source)
     }
@@ -144,7 +93,8 @@ public struct EncoderConfig: Sendable, Equatable {
 
     /// The `config.json` to save: the original file's keys, with the architecture and labels set.
     public func json(architecture: String) -> Data {
-        var root = (original.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]) ?? fresh()
+        let encoded = (try? JSONEncoder().encode(self)).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any] ?? [:]
+        var root = (original.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]) ?? encoded
         root["architectures"] = [architecture]
         if labels.isEmpty {
             root.removeValue(forKey: "id2label"); root.removeValue(forKey: "label2id")
@@ -156,24 +106,124 @@ public struct EncoderConfig: Sendable, Equatable {
         root.removeValue(forKey: "_name_or_path")
         return (try? JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])) ?? Data()
     }
+}
 
-    /// The keys `transformers` needs for a configuration built in code.
-    private func fresh() -> [String: Any] {
-        var root: [String: Any] = ["model_type": family.rawValue, "vocab_size": vocabSize,
-                                   "max_position_embeddings": maxPositions, "pad_token_id": padTokenID,
-                                   "initializer_range": initializerRange]
+extension EncoderConfig: Codable {
+    /// BERT's `config.json` keys.
+    enum BertKeys: String, CodingKey {
+        case width = "hidden_size", layers = "num_hidden_layers", heads = "num_attention_heads", intermediateSize = "intermediate_size"
+        case activation = "hidden_act", hiddenDropout = "hidden_dropout_prob", attentionDropout = "attention_probs_dropout_prob"
+        case classifierDropout = "classifier_dropout", typeVocabularySize = "type_vocab_size", layerNormEpsilon = "layer_norm_eps"
+        case positionEmbeddingType = "position_embedding_type", isDecoder = "is_decoder", addCrossAttention = "add_cross_attention"
+    }
+
+    /// DistilBERT's spellings of the same numbers.
+    enum DistilBertKeys: String, CodingKey {
+        case width = "dim", layers = "n_layers", heads = "n_heads", intermediateSize = "hidden_dim", activation
+        case hiddenDropout = "dropout", attentionDropout = "attention_dropout", classifierDropout = "seq_classif_dropout"
+        case sinusoidalPositions = "sinusoidal_pos_embds"
+    }
+
+    /// Keys both families have.
+    enum CommonKeys: String, CodingKey {
+        case modelType = "model_type", vocabSize = "vocab_size", maxPositions = "max_position_embeddings", padTokenID = "pad_token_id"
+        case initializerRange = "initializer_range", architectures, id2label
+    }
+
+    /// Missing keys take transformers' defaults; a key of the wrong type, or a variant LMKit does not
+    /// run (relative positions, BERT as a decoder, sinusoidal DistilBERT positions), is an error naming it.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CommonKeys.self)
+        let type = try c.decodeIfPresent(String.self, forKey: .modelType) ?? ""
+        guard let family = Family(rawValue: type) else {
+            throw DecodingError.dataCorruptedError(forKey: .modelType, in: c, debugDescription: "\"\(type)\" is not an encoder LMKit reads (bert, distilbert)")
+        }
+        self.init(family: family, vocabSize: try c.decodeInteger(required: .vocabSize), width: 0, layers: 0, heads: 0, intermediateSize: 0)
+        maxPositions = try c.decodeInteger(forKey: .maxPositions) ?? 512
+        padTokenID = try c.decodeInteger(forKey: .padTokenID) ?? 0
+        initializerRange = try c.decodeIfPresent(Double.self, forKey: .initializerRange) ?? 0.02
+        architectures = try c.decodeIfPresent([String].self, forKey: .architectures) ?? []
         switch family {
         case .bert:
-            root.merge(["hidden_size": width, "num_hidden_layers": layers, "num_attention_heads": heads,
-                        "intermediate_size": intermediateSize, "hidden_act": activation,
-                        "hidden_dropout_prob": hiddenDropout, "attention_probs_dropout_prob": attentionDropout,
-                        "classifier_dropout": classifierDropout, "type_vocab_size": typeVocabularySize,
-                        "layer_norm_eps": layerNormEpsilon, "position_embedding_type": "absolute"]) { $1 }
+            let b = try decoder.container(keyedBy: BertKeys.self)
+            width = try b.decodeInteger(required: .width)
+            layers = try b.decodeInteger(required: .layers)
+            heads = try b.decodeInteger(required: .heads)
+            intermediateSize = try b.decodeInteger(required: .intermediateSize)
+            activation = try b.decodeIfPresent(String.self, forKey: .activation) ?? "gelu"
+            hiddenDropout = try b.decodeIfPresent(Double.self, forKey: .hiddenDropout) ?? 0.1
+            attentionDropout = try b.decodeIfPresent(Double.self, forKey: .attentionDropout) ?? 0.1
+            classifierDropout = try b.decodeIfPresent(Double.self, forKey: .classifierDropout) ?? hiddenDropout
+            typeVocabularySize = try b.decodeInteger(forKey: .typeVocabularySize) ?? 2
+            layerNormEpsilon = try b.decodeIfPresent(Double.self, forKey: .layerNormEpsilon) ?? 1e-12
+            let positions = try b.decodeIfPresent(String.self, forKey: .positionEmbeddingType) ?? "absolute"
+            guard positions == "absolute" else {
+                throw DecodingError.dataCorruptedError(forKey: .positionEmbeddingType, in: b, debugDescription: "\"\(positions)\" is not supported (absolute)")
+            }
+            for key in [BertKeys.isDecoder, .addCrossAttention] {
+                guard try b.decodeIfPresent(Bool.self, forKey: key) == true else { continue }
+                throw DecodingError.dataCorruptedError(forKey: key, in: b, debugDescription: "BERT as a decoder is not supported")
+            }
         case .distilbert:
-            root.merge(["dim": width, "n_layers": layers, "n_heads": heads, "hidden_dim": intermediateSize,
-                        "activation": activation, "dropout": hiddenDropout, "attention_dropout": attentionDropout,
-                        "seq_classif_dropout": classifierDropout, "sinusoidal_pos_embds": false]) { $1 }
+            let d = try decoder.container(keyedBy: DistilBertKeys.self)
+            width = try d.decodeInteger(required: .width)
+            layers = try d.decodeInteger(required: .layers)
+            heads = try d.decodeInteger(required: .heads)
+            intermediateSize = try d.decodeInteger(required: .intermediateSize)
+            activation = try d.decodeIfPresent(String.self, forKey: .activation) ?? "gelu"
+            hiddenDropout = try d.decodeIfPresent(Double.self, forKey: .hiddenDropout) ?? 0.1
+            attentionDropout = try d.decodeIfPresent(Double.self, forKey: .attentionDropout) ?? 0.1
+            classifierDropout = try d.decodeIfPresent(Double.self, forKey: .classifierDropout) ?? 0.2
+            if try d.decodeIfPresent(Bool.self, forKey: .sinusoidalPositions) == true {
+                throw DecodingError.dataCorruptedError(forKey: .sinusoidalPositions, in: d, debugDescription: "sinusoidal position embeddings are not supported")
+            }
         }
-        return root
+        if let map = try c.decodeIfPresent([String: String].self, forKey: .id2label) {
+            var byID: [Int: String] = [:]
+            for (k, v) in map {
+                guard let id = Int(k) else { throw DecodingError.dataCorruptedError(forKey: .id2label, in: c, debugDescription: "key \"\(k)\" is not an integer") }
+                byID[id] = v
+            }
+            guard Set(byID.keys) == Set(0..<byID.count) else {
+                throw DecodingError.dataCorruptedError(forKey: .id2label, in: c, debugDescription: "ids must be 0…\(byID.count - 1), got \(byID.keys.sorted())")
+            }
+            labels = (0..<byID.count).map { byID[$0]! }
+        }
+    }
+
+    /// The keys transformers needs for a configuration built in code.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CommonKeys.self)
+        try c.encode(family.rawValue, forKey: .modelType)
+        try c.encode(vocabSize, forKey: .vocabSize)
+        try c.encode(maxPositions, forKey: .maxPositions)
+        try c.encode(padTokenID, forKey: .padTokenID)
+        try c.encode(initializerRange, forKey: .initializerRange)
+        switch family {
+        case .bert:
+            var b = encoder.container(keyedBy: BertKeys.self)
+            try b.encode(width, forKey: .width)
+            try b.encode(layers, forKey: .layers)
+            try b.encode(heads, forKey: .heads)
+            try b.encode(intermediateSize, forKey: .intermediateSize)
+            try b.encode(activation, forKey: .activation)
+            try b.encode(hiddenDropout, forKey: .hiddenDropout)
+            try b.encode(attentionDropout, forKey: .attentionDropout)
+            try b.encode(classifierDropout, forKey: .classifierDropout)
+            try b.encode(typeVocabularySize, forKey: .typeVocabularySize)
+            try b.encode(layerNormEpsilon, forKey: .layerNormEpsilon)
+            try b.encode("absolute", forKey: .positionEmbeddingType)
+        case .distilbert:
+            var d = encoder.container(keyedBy: DistilBertKeys.self)
+            try d.encode(width, forKey: .width)
+            try d.encode(layers, forKey: .layers)
+            try d.encode(heads, forKey: .heads)
+            try d.encode(intermediateSize, forKey: .intermediateSize)
+            try d.encode(activation, forKey: .activation)
+            try d.encode(hiddenDropout, forKey: .hiddenDropout)
+            try d.encode(attentionDropout, forKey: .attentionDropout)
+            try d.encode(classifierDropout, forKey: .classifierDropout)
+            try d.encode(false, forKey: .sinusoidalPositions)
+        }
     }
 }
