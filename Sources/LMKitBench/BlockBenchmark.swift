@@ -27,8 +27,8 @@ public struct BlockBenchmark {
             register("ln_1", ln1); register("attn", attn); register("ln_2", ln2); register("mlp", mlp)
         }
         func callAsFunction(_ x: Tensor) -> Tensor {
-            let h = x + attn(ln1(x))        // (B, T, C)
-            return h + mlp(ln2(h))          // (B, T, C)
+            let h = x + attn(ln1(x))  // (B, T, C)
+            return h + mlp(ln2(h))  // (B, T, C)
         }
     }
 

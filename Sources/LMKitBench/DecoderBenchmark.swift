@@ -43,8 +43,10 @@ public struct DecoderBenchmark: Sendable {
         // model keeps only the memory mapping.
         let (model, bos, architecture) = try { () throws -> (any QuantizedDecoder, Int, String) in
             let file = try GGUFFile(path: path)
-            return (try ModelRegistry.load(gguf: file, activations: activations), file["tokenizer.ggml.bos_token_id"]?.int ?? 1,
-                    file["general.architecture"]?.string ?? "gguf")
+            return (
+                try ModelRegistry.load(gguf: file, activations: activations), file["tokenizer.ggml.bos_token_id"]?.int ?? 1,
+                file["general.architecture"]?.string ?? "gguf"
+            )
         }()
         var g = RandomGenerator(seed: 1234)
         let prompt = [bos] + (1..<promptTokens).map { _ in Int(g.next() % UInt64(model.vocabSize)) }
@@ -73,9 +75,11 @@ public struct DecoderBenchmark: Sendable {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        return Row(name: architecture, threads: Parallel.threads, activations: activations.rawValue, isa: QuantizedMatrix.isaName, blas_core: BLAS.coreName, prompt_tokens: promptTokens,
-                   prompt_tokens_per_s: Double(promptTokens) / ppMedian, generated_tokens: generatedTokens,
-                   generation_tokens_per_s: Double(generatedTokens) / tgMedian, weight_bytes: weightBytes,
-                   peak_rss_bytes: Int(usage.ru_maxrss) * 1024, file_bytes: fileBytes)
+        return Row(
+            name: architecture, threads: Parallel.threads, activations: activations.rawValue, isa: QuantizedMatrix.isaName,
+            blas_core: BLAS.coreName, prompt_tokens: promptTokens,
+            prompt_tokens_per_s: Double(promptTokens) / ppMedian, generated_tokens: generatedTokens,
+            generation_tokens_per_s: Double(generatedTokens) / tgMedian, weight_bytes: weightBytes,
+            peak_rss_bytes: Int(usage.ru_maxrss) * 1024, file_bytes: fileBytes)
     }
 }

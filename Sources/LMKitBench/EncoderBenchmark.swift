@@ -37,7 +37,10 @@ public struct EncoderBenchmark: Sendable {
         }
         let seconds = times.sorted()[times.count / 2]
         let tokens = try encoder.tokenizer.batch(texts).lengths.reduce(0, +)
-        return (Row(name: name, threads: Parallel.threads, sentences_per_s: Double(texts.count) / seconds, seconds: seconds,
-                    sentences: texts.count, tokens: tokens, batch_size: batchSize, max_length: encoder.tokenizer.maxLength), vectors)
+        return (
+            Row(
+                name: name, threads: Parallel.threads, sentences_per_s: Double(texts.count) / seconds, seconds: seconds,
+                sentences: texts.count, tokens: tokens, batch_size: batchSize, max_length: encoder.tokenizer.maxLength), vectors
+        )
     }
 }

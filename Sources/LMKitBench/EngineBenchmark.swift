@@ -1,7 +1,7 @@
 import COpenBLAS
 import LMKitTensor
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The tensor engine benchmark: matrix products against `cblas_sgemm` called directly on the same
@@ -30,8 +30,10 @@ public struct EngineBenchmark {
 
     var gemmCases: [GemmCase] {
         if quick {
-            return [GemmCase(name: "matmul 128x256 · 256x512", batch: 1, m: 128, k: 256, n: 512, transposedB: false),
-                    GemmCase(name: "attention q·kᵀ 8 × 64x32 · 32x64", batch: 8, m: 64, k: 32, n: 64, transposedB: true)]
+            return [
+                GemmCase(name: "matmul 128x256 · 256x512", batch: 1, m: 128, k: 256, n: 512, transposedB: false),
+                GemmCase(name: "attention q·kᵀ 8 × 64x32 · 32x64", batch: 8, m: 64, k: 32, n: 64, transposedB: true),
+            ]
         }
         return [
             GemmCase(name: "matmul 512x768 · 768x3072", batch: 1, m: 512, k: 768, n: 3072, transposedB: false),
@@ -62,8 +64,10 @@ public struct EngineBenchmark {
 
         for c in gemmCases {
             let a = Tensor.randomUniform([c.batch, c.m, c.k], generator: &generator)
-            let bStored = c.transposedB ? Tensor.randomUniform([c.batch, c.n, c.k], generator: &generator)
-                                        : Tensor.randomUniform([c.batch, c.k, c.n], generator: &generator)
+            let bStored =
+                c.transposedB
+                ? Tensor.randomUniform([c.batch, c.n, c.k], generator: &generator)
+                : Tensor.randomUniform([c.batch, c.k, c.n], generator: &generator)
             let out = Tensor.zeros([c.batch, c.m, c.n])
             let b = c.transposedB ? bStored.transposed() : bStored
             let a2 = c.batch == 1 ? a.reshaped([c.m, c.k]) : a
@@ -75,10 +79,13 @@ public struct EngineBenchmark {
                 directGemm(batch: c.batch, m: c.m, k: c.k, n: c.n, transposedB: c.transposedB, a: a, b: bStored, c: out)
             }
             usleep(300_000)
-            let row = BenchmarkRow(name: c.name, unit: "GFLOP/s", lmkit: c.flops / engine / 1e9, reference: c.flops / direct / 1e9,
-                                   note: "reference: cblas_sgemm called directly on the same buffers; machine sgemm peak \(fmt(peak)) GFLOP/s")
+            let row = BenchmarkRow(
+                name: c.name, unit: "GFLOP/s", lmkit: c.flops / engine / 1e9, reference: c.flops / direct / 1e9,
+                note: "reference: cblas_sgemm called directly on the same buffers; machine sgemm peak \(fmt(peak)) GFLOP/s")
             rows.append(row)
-            progress("\(c.name): engine \(fmt(row.lmkit)) GFLOP/s, direct BLAS \(fmt(row.reference)) (\(pct(row.ratio)) of direct, \(pct(row.lmkit / peak)) of peak)")
+            progress(
+                "\(c.name): engine \(fmt(row.lmkit)) GFLOP/s, direct BLAS \(fmt(row.reference)) (\(pct(row.ratio)) of direct, \(pct(row.lmkit / peak)) of peak)"
+            )
         }
 
         // Element-wise kernels against a plain copy of the same bytes.
@@ -105,15 +112,18 @@ public struct EngineBenchmark {
             let (t, copy) = Timing.interleavedMedians(repeats: repeats, body) { parallelCopy(from: x, to: copyOut) }
             let gbs = Double(passes * (n / width) * width * 4) / t / 1e9
             let copyRate = 2 * Double(n * 4) / copy / 1e9
-            let row = BenchmarkRow(name: name, unit: "GB/s", lmkit: gbs, reference: copyRate,
-                                   note: "reference: memory copy of \(n) floats timed alternately in the same run; \(fmt(t * 1e3)) ms")
+            let row = BenchmarkRow(
+                name: name, unit: "GB/s", lmkit: gbs, reference: copyRate,
+                note: "reference: memory copy of \(n) floats timed alternately in the same run; \(fmt(t * 1e3)) ms")
             rows.append(row)
             progress("\(name): \(fmt(gbs)) GB/s in \(fmt(t * 1e3)) ms, copy \(fmt(copyRate)) GB/s (\(pct(row.ratio)) of copy bandwidth)")
         }
         let block = BlockBenchmark(quick: quick)
         let step = block.run(repeats: repeats)
-        rows.append(BenchmarkRow(name: block.name, unit: "tokens/s", lmkit: step.tokensPerSecond, reference: 0,
-                                 note: "forward + backward + AdamW; \(fmt(step.milliseconds)) ms per step; reference: PyTorch in benchmarks/engine"))
+        rows.append(
+            BenchmarkRow(
+                name: block.name, unit: "tokens/s", lmkit: step.tokensPerSecond, reference: 0,
+                note: "forward + backward + AdamW; \(fmt(step.milliseconds)) ms per step; reference: PyTorch in benchmarks/engine"))
         progress("\(block.name): \(fmt(step.milliseconds)) ms per step, \(Int(step.tokensPerSecond)) tokens/s")
         return (rows, peak, threads)
     }
@@ -127,10 +137,11 @@ public struct EngineBenchmark {
             b.withUnsafeScalars(Float.self) { bp in
                 c.withUnsafeMutableScalars(Float.self) { cp in
                     for i in 0..<batch {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, transposedB ? CblasTrans : CblasNoTrans,
-                                    blasint(m), blasint(n), blasint(k), 1, ap.baseAddress! + i * m * k, blasint(k),
-                                    bp.baseAddress! + i * k * n, blasint(transposedB ? k : n), 0,
-                                    cp.baseAddress! + i * m * n, blasint(n))
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, transposedB ? CblasTrans : CblasNoTrans,
+                            blasint(m), blasint(n), blasint(k), 1, ap.baseAddress! + i * m * k, blasint(k),
+                            bp.baseAddress! + i * k * n, blasint(transposedB ? k : n), 0,
+                            cp.baseAddress! + i * m * n, blasint(n))
                     }
                 }
             }

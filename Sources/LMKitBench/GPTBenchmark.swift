@@ -30,7 +30,8 @@ public struct GPTBenchmark {
         let optimizer = Adam.adamW(model.namedParameters(), learningRate: 1e-3, weightDecay: 0.1)
         var g = RandomGenerator(seed: 2)
         let ids = Tensor(indices: (0..<(batchSize * context)).map { _ in Int(g.next() % UInt64(vocabulary)) }, shape: [batchSize, context])
-        let targets = Tensor(indices: (0..<(batchSize * context)).map { _ in Int(g.next() % UInt64(vocabulary)) }, shape: [batchSize, context])
+        let targets = Tensor(
+            indices: (0..<(batchSize * context)).map { _ in Int(g.next() % UInt64(vocabulary)) }, shape: [batchSize, context])
         func step() {
             model.zeroGradients()
             model.loss(ids, targets: targets).backward()

@@ -64,6 +64,9 @@ public struct TokenizerBenchmark: Sendable {
         let timedCount = ids.count
         ids = try tokenizer.encodeIDsBatch(pieces, specialTokens: .text).flatMap { $0 }
         let bytes = text.utf8.count
-        return (Row(name: name, threads: threads, mb_per_s: Double(bytes) / seconds / 1e6, seconds: seconds, tokens: timedCount, bytes: bytes), ids)
+        return (
+            Row(name: name, threads: threads, mb_per_s: Double(bytes) / seconds / 1e6, seconds: seconds, tokens: timedCount, bytes: bytes),
+            ids
+        )
     }
 }

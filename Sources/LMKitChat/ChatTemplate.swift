@@ -33,8 +33,10 @@ public struct ChatTemplate: Sendable {
     public var defaultSystemPrompt: String?
     let template: JinjaTemplate
 
-    public init(source: String, origin: String, bosToken: String? = nil, eosToken: String? = nil,
-                stopSequences: [String] = [], defaultSystemPrompt: String? = nil) throws(TemplateError) {
+    public init(
+        source: String, origin: String, bosToken: String? = nil, eosToken: String? = nil,
+        stopSequences: [String] = [], defaultSystemPrompt: String? = nil
+    ) throws(TemplateError) {
         template = try JinjaTemplate(source)
         self.source = source
         self.origin = origin
@@ -79,54 +81,60 @@ public struct ChatTemplate: Sendable {
         switch family {
         case "gemma":
             // Gemma 3's instruction format: no system role, its text goes before the first user turn.
-            return try ChatTemplate(source: """
-                {{- bos_token -}}
-                {%- if messages and messages[0].role == 'system' -%}
-                {%- set prefix = (messages[0].content | trim) ~ '\\n\\n' -%}{%- set turns = messages[1:] -%}
-                {%- else -%}{%- set prefix = '' -%}{%- set turns = messages -%}{%- endif -%}
-                {%- for m in turns -%}
-                {%- if (m.role == 'user') != (loop.index0 % 2 == 0) -%}\(alternate){%- endif -%}
-                {{- '<start_of_turn>' ~ ('model' if m.role == 'assistant' else m.role) ~ '\\n' ~ (prefix if loop.first else '') ~ (m.content | trim) ~ '<end_of_turn>\\n' -}}
-                {%- endfor -%}
-                {%- if add_generation_prompt -%}{{- '<start_of_turn>model\\n' -}}{%- endif -%}
-                """, origin: "built-in gemma", bosToken: bosToken ?? "<bos>", eosToken: eosToken, stopSequences: ["<end_of_turn>"])
+            return try ChatTemplate(
+                source: """
+                    {{- bos_token -}}
+                    {%- if messages and messages[0].role == 'system' -%}
+                    {%- set prefix = (messages[0].content | trim) ~ '\\n\\n' -%}{%- set turns = messages[1:] -%}
+                    {%- else -%}{%- set prefix = '' -%}{%- set turns = messages -%}{%- endif -%}
+                    {%- for m in turns -%}
+                    {%- if (m.role == 'user') != (loop.index0 % 2 == 0) -%}\(alternate){%- endif -%}
+                    {{- '<start_of_turn>' ~ ('model' if m.role == 'assistant' else m.role) ~ '\\n' ~ (prefix if loop.first else '') ~ (m.content | trim) ~ '<end_of_turn>\\n' -}}
+                    {%- endfor -%}
+                    {%- if add_generation_prompt -%}{{- '<start_of_turn>model\\n' -}}{%- endif -%}
+                    """, origin: "built-in gemma", bosToken: bosToken ?? "<bos>", eosToken: eosToken, stopSequences: ["<end_of_turn>"])
         case "llama3":
-            return try ChatTemplate(source: """
-                {{- bos_token -}}
-                {%- for m in messages -%}
-                {{- '<|start_header_id|>' ~ m.role ~ '<|end_header_id|>\\n\\n' ~ (m.content | trim) ~ '<|eot_id|>' -}}
-                {%- endfor -%}
-                {%- if add_generation_prompt -%}{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' -}}{%- endif -%}
-                """, origin: "built-in llama3", bosToken: bosToken ?? "<|begin_of_text|>", eosToken: eosToken, stopSequences: ["<|eot_id|>"])
+            return try ChatTemplate(
+                source: """
+                    {{- bos_token -}}
+                    {%- for m in messages -%}
+                    {{- '<|start_header_id|>' ~ m.role ~ '<|end_header_id|>\\n\\n' ~ (m.content | trim) ~ '<|eot_id|>' -}}
+                    {%- endfor -%}
+                    {%- if add_generation_prompt -%}{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' -}}{%- endif -%}
+                    """, origin: "built-in llama3", bosToken: bosToken ?? "<|begin_of_text|>", eosToken: eosToken,
+                stopSequences: ["<|eot_id|>"])
         case "chatml":
-            return try ChatTemplate(source: """
-                {%- for m in messages -%}
-                {{- '<|im_start|>' ~ m.role ~ '\\n' ~ m.content ~ '<|im_end|>\\n' -}}
-                {%- endfor -%}
-                {%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}
-                """, origin: "built-in chatml", bosToken: bosToken, eosToken: eosToken, stopSequences: ["<|im_end|>"])
+            return try ChatTemplate(
+                source: """
+                    {%- for m in messages -%}
+                    {{- '<|im_start|>' ~ m.role ~ '\\n' ~ m.content ~ '<|im_end|>\\n' -}}
+                    {%- endfor -%}
+                    {%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}
+                    """, origin: "built-in chatml", bosToken: bosToken, eosToken: eosToken, stopSequences: ["<|im_end|>"])
         case "mistral":
-            return try ChatTemplate(source: """
-                {{- bos_token -}}
-                {%- if messages and messages[0].role == 'system' -%}
-                {%- set prefix = messages[0].content ~ '\\n\\n' -%}{%- set turns = messages[1:] -%}
-                {%- else -%}{%- set prefix = '' -%}{%- set turns = messages -%}{%- endif -%}
-                {%- for m in turns -%}
-                {%- if (m.role == 'user') != (loop.index0 % 2 == 0) -%}\(alternate){%- endif -%}
-                {%- if m.role == 'user' -%}{{- '[INST] ' ~ (prefix if loop.first else '') ~ m.content ~ ' [/INST]' -}}
-                {%- else -%}{{- ' ' ~ m.content ~ eos_token -}}{%- endif -%}
-                {%- endfor -%}
-                """, origin: "built-in mistral", bosToken: bosToken ?? "<s>", eosToken: eosToken ?? "</s>", stopSequences: ["[INST]"])
+            return try ChatTemplate(
+                source: """
+                    {{- bos_token -}}
+                    {%- if messages and messages[0].role == 'system' -%}
+                    {%- set prefix = messages[0].content ~ '\\n\\n' -%}{%- set turns = messages[1:] -%}
+                    {%- else -%}{%- set prefix = '' -%}{%- set turns = messages -%}{%- endif -%}
+                    {%- for m in turns -%}
+                    {%- if (m.role == 'user') != (loop.index0 % 2 == 0) -%}\(alternate){%- endif -%}
+                    {%- if m.role == 'user' -%}{{- '[INST] ' ~ (prefix if loop.first else '') ~ m.content ~ ' [/INST]' -}}
+                    {%- else -%}{{- ' ' ~ m.content ~ eos_token -}}{%- endif -%}
+                    {%- endfor -%}
+                    """, origin: "built-in mistral", bosToken: bosToken ?? "<s>", eosToken: eosToken ?? "</s>", stopSequences: ["[INST]"])
         case "plain":
-            return try ChatTemplate(source: """
-                {{- bos_token if bos_token is defined else '' -}}
-                {%- for m in messages -%}
-                {%- if m.role == 'system' -%}{{- (m.content | trim) ~ '\\n\\n' -}}
-                {%- else -%}{{- ('User' if m.role == 'user' else 'Assistant') ~ ': ' ~ (m.content | trim) ~ '\\n' -}}
-                {%- endif -%}
-                {%- endfor -%}
-                {%- if add_generation_prompt -%}Assistant:{%- endif -%}
-                """, origin: "built-in plain (for base models)", bosToken: bosToken, eosToken: eosToken,
+            return try ChatTemplate(
+                source: """
+                    {{- bos_token if bos_token is defined else '' -}}
+                    {%- for m in messages -%}
+                    {%- if m.role == 'system' -%}{{- (m.content | trim) ~ '\\n\\n' -}}
+                    {%- else -%}{{- ('User' if m.role == 'user' else 'Assistant') ~ ': ' ~ (m.content | trim) ~ '\\n' -}}
+                    {%- endif -%}
+                    {%- endfor -%}
+                    {%- if add_generation_prompt -%}Assistant:{%- endif -%}
+                    """, origin: "built-in plain (for base models)", bosToken: bosToken, eosToken: eosToken,
                 stopSequences: ["\nUser:", "\nAssistant:", "\n\n\n"],
                 defaultSystemPrompt: plainPreamble)
         default:
@@ -140,7 +148,8 @@ public struct ChatTemplate: Sendable {
     /// `chat_template` (a string, or a list of named templates: `default` is taken), with the
     /// config's `bos_token`/`eos_token`. Nil when the folder has none.
     public static func load(folder: String) throws(TemplateError) -> ChatTemplate? {
-        let config = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/tokenizer_config.json")))
+        let config =
+            (try? Data(contentsOf: URL(fileURLWithPath: folder + "/tokenizer_config.json")))
             .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
         func token(_ key: String) -> String? {
             if let s = config[key] as? String { return s }
@@ -149,7 +158,9 @@ public struct ChatTemplate: Sendable {
         let (bos, eos) = (token("bos_token"), token("eos_token"))
         let stops = [eos].compactMap { $0 }
         if let data = FileManager.default.contents(atPath: folder + "/chat_template.jinja") {
-            guard let text = String(data: data, encoding: .utf8) else { throw TemplateError("\(folder)/chat_template.jinja is not UTF-8 text") }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw TemplateError("\(folder)/chat_template.jinja is not UTF-8 text")
+            }
             return try ChatTemplate(source: text, origin: "chat_template.jinja", bosToken: bos, eosToken: eos, stopSequences: stops)
         }
         if let text = config["chat_template"] as? String {
@@ -157,8 +168,11 @@ public struct ChatTemplate: Sendable {
         }
         if let named = config["chat_template"] as? [[String: Any]] {
             guard let entry = named.first(where: { $0["name"] as? String == "default" }) ?? named.first,
-                  let text = entry["template"] as? String else { throw TemplateError("\(folder)/tokenizer_config.json: chat_template list has no usable template") }
-            return try ChatTemplate(source: text, origin: "tokenizer_config.json (\(entry["name"] as? String ?? "first"))", bosToken: bos, eosToken: eos, stopSequences: stops)
+                let text = entry["template"] as? String
+            else { throw TemplateError("\(folder)/tokenizer_config.json: chat_template list has no usable template") }
+            return try ChatTemplate(
+                source: text, origin: "tokenizer_config.json (\(entry["name"] as? String ?? "first"))", bosToken: bos, eosToken: eos,
+                stopSequences: stops)
         }
         return nil
     }
@@ -189,7 +203,8 @@ public struct ChatTemplate: Sendable {
         switch file["general.architecture"]?.string ?? "" {
         case "gemma3", "gemma2", "gemma": return try builtIn("gemma", bosToken: bos, eosToken: eos)
         case "qwen2": return try builtIn("chatml", bosToken: bos, eosToken: eos)
-        case "llama": return try builtIn(file["tokenizer.ggml.pre"]?.string == "llama-bpe" ? "llama3" : "mistral", bosToken: bos, eosToken: eos)
+        case "llama":
+            return try builtIn(file["tokenizer.ggml.pre"]?.string == "llama-bpe" ? "llama3" : "mistral", bosToken: bos, eosToken: eos)
         default: return try builtIn("plain", bosToken: bos, eosToken: eos)
         }
     }

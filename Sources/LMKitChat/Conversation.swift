@@ -54,8 +54,10 @@ public final class Conversation {
     /// The model with its KV cache and the tokens the cache holds.
     public let decoder: CachedDecoder
 
-    public init(model: any CausalLanguageModel, tokenizer: Tokenizer, template: ChatTemplate, systemPrompt: String? = nil,
-                contextWindow: Int? = nil) {
+    public init(
+        model: any CausalLanguageModel, tokenizer: Tokenizer, template: ChatTemplate, systemPrompt: String? = nil,
+        contextWindow: Int? = nil
+    ) {
         self.model = model
         self.tokenizer = tokenizer
         self.template = template
@@ -88,8 +90,10 @@ public final class Conversation {
     }
 
     /// Sends `text` as the user and generates the assistant's reply, streaming it to `onText`.
-    public func send(_ text: String, maxTokens: Int = 256, sampling: SamplingOptions = SamplingOptions(),
-                     onText: (String) -> Void = { _ in }) throws -> Reply {
+    public func send(
+        _ text: String, maxTokens: Int = 256, sampling: SamplingOptions = SamplingOptions(),
+        onText: (String) -> Void = { _ in }
+    ) throws -> Reply {
         try sampling.validate()
         guard maxTokens > 0 else { throw GenerationError("max tokens must be at least 1") }
         let start = Date()
@@ -102,12 +106,14 @@ public final class Conversation {
             messages.removeLast()
             throw error
         }
-        let reply = try decoder.complete(ids, maxTokens: maxTokens, sampling: sampling, stopSequences: template.stopSequences, trimEnd: true, onText: onText)
+        let reply = try decoder.complete(
+            ids, maxTokens: maxTokens, sampling: sampling, stopSequences: template.stopSequences, trimEnd: true, onText: onText)
         messages.append(ChatMessage(role: "assistant", content: reply.text.trimmingCharacters(in: .whitespacesAndNewlines)))
         let seconds = Date().timeIntervalSince(start)
-        return Reply(text: reply.text, promptTokens: ids.count, reusedTokens: reply.reused, generatedTokens: reply.generated,
-                     finishReason: reply.reason, droppedMessages: dropped, seconds: seconds,
-                     tokensPerSecond: Double(reply.generated) / max(seconds, 1e-9))
+        return Reply(
+            text: reply.text, promptTokens: ids.count, reusedTokens: reply.reused, generatedTokens: reply.generated,
+            finishReason: reply.reason, droppedMessages: dropped, seconds: seconds,
+            tokensPerSecond: Double(reply.generated) / max(seconds, 1e-9))
     }
 
     /// The rendered prompt's ids, after dropping or summarizing the oldest turns until the prompt
@@ -139,14 +145,18 @@ public final class Conversation {
     }
 
     static func tooLong(_ tokens: Int, _ maxTokens: Int, _ window: Int) -> GenerationError {
-        GenerationError("the message and the system prompt take \(tokens) tokens; with \(maxTokens) for the reply that exceeds the \(window)-token window")
+        GenerationError(
+            "the message and the system prompt take \(tokens) tokens; with \(maxTokens) for the reply that exceeds the \(window)-token window"
+        )
     }
 
     /// `system` then `messages`, without their oldest turns as far as needed for the prompt and
     /// `maxTokens` to fit `window` (the last message always stays): the prompt's ids and how many
     /// messages were left out.
-    public static func fit(system: String?, messages: [ChatMessage], template: ChatTemplate, tokenizer: Tokenizer,
-                           window: Int, maxTokens: Int) throws -> (ids: [Int], dropped: Int) {
+    public static func fit(
+        system: String?, messages: [ChatMessage], template: ChatTemplate, tokenizer: Tokenizer,
+        window: Int, maxTokens: Int
+    ) throws -> (ids: [Int], dropped: Int) {
         var kept = messages
         let head = system.map { [ChatMessage(role: "system", content: $0)] } ?? []
         while true {
@@ -159,11 +169,16 @@ public final class Conversation {
 
     /// A one- or two-sentence summary of `removed` (and the previous summary), written by the model.
     private func summarize(_ removed: [ChatMessage], sampling: SamplingOptions) throws -> String {
-        let earlier = (summary.map { ["Earlier: " + $0] } ?? []) + removed.map { "\($0.role == "user" ? "User" : "Assistant"): \($0.content)" }
-        let request = [ChatMessage(role: "user", content: "Summarize this conversation in at most two sentences:\n\n" + earlier.joined(separator: "\n"))]
+        let earlier =
+            (summary.map { ["Earlier: " + $0] } ?? []) + removed.map { "\($0.role == "user" ? "User" : "Assistant"): \($0.content)" }
+        let request = [
+            ChatMessage(
+                role: "user", content: "Summarize this conversation in at most two sentences:\n\n" + earlier.joined(separator: "\n"))
+        ]
         let ids = try Self.promptIDs(request, template: template, tokenizer: tokenizer)
         let scratch = CachedDecoder(model: model, tokenizer: tokenizer, moreStopTokens: [template.eosToken].compactMap { $0 })
-        let reply = try scratch.complete(Array(ids.suffix(contextWindow / 2)), maxTokens: 40, sampling: sampling, stopSequences: template.stopSequences, trimEnd: true)
+        let reply = try scratch.complete(
+            Array(ids.suffix(contextWindow / 2)), maxTokens: 40, sampling: sampling, stopSequences: template.stopSequences, trimEnd: true)
         return reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -193,7 +208,9 @@ public final class Conversation {
         do { saved = try JSONDecoder().decode(Saved.self, from: data) } catch {
             throw GenerationError("\(path): not a saved LMKit conversation (\(error))")
         }
-        guard saved.format == "lmkit-conversation-1" else { throw GenerationError("\(path): unknown conversation format \"\(saved.format)\"") }
+        guard saved.format == "lmkit-conversation-1" else {
+            throw GenerationError("\(path): unknown conversation format \"\(saved.format)\"")
+        }
         systemPrompt = saved.systemPrompt
         try restore(messages: saved.messages, summary: saved.summary)
     }

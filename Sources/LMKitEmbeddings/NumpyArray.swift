@@ -47,7 +47,9 @@ public enum NumpyArray {
         }
         let dataStart = headerStart + headerLength
         guard count * dtype.byteSize == file.size - dataStart else {
-            throw fail("shape \(shapeText) needs \(count * dtype.byteSize) bytes of data, the file has \(file.size - dataStart): truncated or corrupt")
+            throw fail(
+                "shape \(shapeText) needs \(count * dtype.byteSize) bytes of data, the file has \(file.size - dataStart): truncated or corrupt"
+            )
         }
         let storage = TensorStorage(borrowing: base + dataStart, byteCount: count * dtype.byteSize, owner: file)
         let stored = Tensor(storage: storage, shape: fortran ? dims.reversed() : dims, dtype: dtype)

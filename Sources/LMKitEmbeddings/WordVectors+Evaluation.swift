@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import LMKitTensor
 
@@ -53,7 +53,9 @@ extension WordVectors {
 
     /// Pearson and Spearman correlation of a word-similarity set (WordSim-353, SimLex-999: tab-separated
     /// `word1 word2 score`, `#` comments) with the cosines of the vectors. Defaults are gensim's.
-    public func evaluateWordPairs(_ path: String, restrictTo limit: Int = 300_000, caseInsensitive: Bool = true) throws(WordVectorsError) -> WordPairScore {
+    public func evaluateWordPairs(_ path: String, restrictTo limit: Int = 300_000, caseInsensitive: Bool = true) throws(WordVectorsError)
+        -> WordPairScore
+    {
         let vocabulary = restrictedVocabulary(limit, caseInsensitive: caseInsensitive)
         var gold: [Double] = [], model: [Double] = []
         var oov = 0
@@ -69,17 +71,22 @@ extension WordVectors {
             for k in 0..<dimension { dot += u[k] * v[k] }
             model.append(Double(dot))
         }
-        guard gold.count >= 3 else { throw WordVectorsError(path: path, problem: "fewer than 3 usable word pairs (\(oov) out of vocabulary)") }
+        guard gold.count >= 3 else {
+            throw WordVectorsError(path: path, problem: "fewer than 3 usable word pairs (\(oov) out of vocabulary)")
+        }
         let pearson = Statistics.pearson(gold, model)
         let spearman = Statistics.spearman(gold, model)
-        return WordPairScore(file: path, pearson: pearson, pearsonP: Statistics.correlationPValue(pearson, n: gold.count),
-                             spearman: spearman, spearmanP: Statistics.correlationPValue(spearman, n: gold.count),
-                             oovRatio: Double(oov) / Double(gold.count + oov) * 100, pairs: gold.count, oov: oov)
+        return WordPairScore(
+            file: path, pearson: pearson, pearsonP: Statistics.correlationPValue(pearson, n: gold.count),
+            spearman: spearman, spearmanP: Statistics.correlationPValue(spearman, n: gold.count),
+            oovRatio: Double(oov) / Double(gold.count + oov) * 100, pairs: gold.count, oov: oov)
     }
 
     /// Accuracy on an analogy set with 3CosAdd over the `limit` most frequent words, as gensim's
     /// `evaluate_word_analogies`: the answer is the best candidate that is not one of a, b, c.
-    public func evaluateAnalogies(_ path: String, restrictTo limit: Int = 30_000, caseInsensitive: Bool = true) throws(WordVectorsError) -> AnalogyScore {
+    public func evaluateAnalogies(_ path: String, restrictTo limit: Int = 30_000, caseInsensitive: Bool = true) throws(WordVectorsError)
+        -> AnalogyScore
+    {
         let vocabulary = restrictedVocabulary(limit, caseInsensitive: caseInsensitive)
         struct Question { let a: Int, b: Int, c: Int, expected: Int, section: Int }
         var sectionNames: [String] = []
@@ -112,11 +119,14 @@ extension WordVectors {
             let chunk = questions[start..<min(start + batch, questions.count)]
             // Query vectors: unit(mean(unit(b), −unit(a), unit(c))), as most_similar(positive: [b, c], negative: [a]).
             let queries = GradMode.withoutGradient {
-                Tensor.stacked(chunk.map { q in
-                    meanUnitVector([vector(at: q.b, normalized: true), vector(at: q.c, normalized: true), vector(at: q.a, normalized: true) * -1])
-                }, axis: 0)
+                Tensor.stacked(
+                    chunk.map { q in
+                        meanUnitVector([
+                            vector(at: q.b, normalized: true), vector(at: q.c, normalized: true), vector(at: q.a, normalized: true) * -1,
+                        ])
+                    }, axis: 0)
             }
-            let dots = GradMode.withoutGradient { queries.matmul(candidates.transposed()) }   // (Q, n)
+            let dots = GradMode.withoutGradient { queries.matmul(candidates.transposed()) }  // (Q, n)
             dots.withUnsafeScalars(Float.self) { scores in
                 candidateNorms.withUnsafeBufferPointer { norm in
                     for (row, q) in chunk.enumerated() {
@@ -136,10 +146,13 @@ extension WordVectors {
                 }
             }
         }
-        let sections = sectionNames.indices.map { AnalogyScore.Section(section: sectionNames[$0], correct: correct[$0], incorrect: incorrect[$0]) }
-        return AnalogyScore(file: path, restrictVocab: limit, sections: sections,
-                            correct: correct.reduce(0, +), incorrect: incorrect.reduce(0, +),
-                            oovRatio: total == 0 ? 0 : Double(oov) / Double(total) * 100)
+        let sections = sectionNames.indices.map {
+            AnalogyScore.Section(section: sectionNames[$0], correct: correct[$0], incorrect: incorrect[$0])
+        }
+        return AnalogyScore(
+            file: path, restrictVocab: limit, sections: sections,
+            correct: correct.reduce(0, +), incorrect: incorrect.reduce(0, +),
+            oovRatio: total == 0 ? 0 : Double(oov) / Double(total) * 100)
     }
 }
 

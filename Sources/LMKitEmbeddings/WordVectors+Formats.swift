@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import LMKitTensor
 
@@ -74,7 +74,8 @@ extension WordVectors {
             guard let first = lines.popFirst() else { throw fail(1, "missing the 'count dimension' header") }
             let parts = first.split(separator: 32)
             guard parts.count == 2, let c = Int(String(decoding: parts[0], as: UTF8.self)),
-                  let d = Int(String(decoding: parts[1], as: UTF8.self)), c >= 0, d > 0 else {
+                let d = Int(String(decoding: parts[1], as: UTF8.self)), c >= 0, d > 0
+            else {
                 throw fail(1, "the header must be 'count dimension', got '\(String(decoding: first, as: UTF8.self))'")
             }
             expected = c
@@ -121,11 +122,14 @@ extension WordVectors {
         guard let newline = bytes.firstIndex(of: 10) else { throw fail("missing the 'count dimension' header") }
         let parts = bytes[0..<newline].split(separator: 32)
         guard parts.count == 2, let count = Int(String(decoding: parts[0], as: UTF8.self)),
-              let dimension = Int(String(decoding: parts[1], as: UTF8.self)), count >= 0, dimension > 0 else {
+            let dimension = Int(String(decoding: parts[1], as: UTF8.self)), count >= 0, dimension > 0
+        else {
             throw fail("the header must be 'count dimension'")
         }
         let (total, overflow) = count.multipliedReportingOverflow(by: dimension)
-        guard !overflow, total * 4 <= bytes.count else { throw fail("the header announces \(count) × \(dimension) floats, more than the file holds") }
+        guard !overflow, total * 4 <= bytes.count else {
+            throw fail("the header announces \(count) × \(dimension) floats, more than the file holds")
+        }
         var words: [String] = []
         words.reserveCapacity(count)
         var values = [Float](repeating: 0, count: total)
@@ -139,7 +143,9 @@ extension WordVectors {
                 throw fail("entry \(entry + 1): the word is empty or not valid UTF-8")
             }
             p += 1
-            guard p + 4 * dimension <= bytes.count else { throw fail("entry \(entry + 1) ('\(word)'): the file ends inside its vector (truncated)") }
+            guard p + 4 * dimension <= bytes.count else {
+                throw fail("entry \(entry + 1) ('\(word)'): the file ends inside its vector (truncated)")
+            }
             for j in 0..<dimension {
                 let v = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: p + 4 * j, as: UInt32.self)))
                 guard v.isFinite else { throw fail("entry \(entry + 1) ('\(word)'): component \(j) is not finite") }

@@ -4,7 +4,9 @@ extension WordVectors {
     /// 2-D coordinates of `chosen` words by principal component analysis: the vectors are centred
     /// and projected on the two directions along which they vary most (power iteration on the
     /// covariance, with deflation). Also returns the share of variance each axis explains.
-    public func principalComponents(of chosen: [String]) throws(WordVectorsError) -> (points: [(x: Double, y: Double)], explained: (Double, Double)) {
+    public func principalComponents(of chosen: [String]) throws(WordVectorsError) -> (
+        points: [(x: Double, y: Double)], explained: (Double, Double)
+    ) {
         guard chosen.count >= 2 else { throw WordVectorsError(path: nil, problem: "a projection needs at least two words") }
         var rows: [[Double]] = []
         for w in chosen { rows.append(try vector(w).doubles) }

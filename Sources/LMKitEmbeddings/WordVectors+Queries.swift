@@ -14,9 +14,13 @@ extension WordVectors {
     /// `negative` ones (gensim's `most_similar`; king − man + woman is `positive: ["king", "woman"],
     /// negative: ["man"]`). Input words are excluded. `restrictTo` limits candidates to the first N
     /// words (the most frequent, for GloVe and word2vec files).
-    public func mostSimilar(positive: [String], negative: [String] = [], count: Int = 10,
-                            restrictTo limit: Int? = nil) throws(WordVectorsError) -> [(word: String, score: Double)] {
-        guard !positive.isEmpty || !negative.isEmpty else { throw WordVectorsError(path: nil, problem: "most similar to what? give at least one word") }
+    public func mostSimilar(
+        positive: [String], negative: [String] = [], count: Int = 10,
+        restrictTo limit: Int? = nil
+    ) throws(WordVectorsError) -> [(word: String, score: Double)] {
+        guard !positive.isEmpty || !negative.isEmpty else {
+            throw WordVectorsError(path: nil, problem: "most similar to what? give at least one word")
+        }
         var terms: [Tensor] = []
         var exclude = Set<Int>()
         for (word, weight) in positive.map({ ($0, 1.0) }) + negative.map({ ($0, -1.0) }) {
@@ -34,8 +38,10 @@ extension WordVectors {
 
     /// 3CosMul analogies (Levy & Goldberg 2014, eq. 4, cosines shifted to [0, 1]; gensim's
     /// `most_similar_cosmul`): Π (1 + cos(w, p))/2 / (Π (1 + cos(w, n))/2 + 1e-6).
-    public func mostSimilarCosMul(positive: [String], negative: [String] = [], count: Int = 10,
-                                  restrictTo limit: Int? = nil) throws(WordVectorsError) -> [(word: String, score: Double)] {
+    public func mostSimilarCosMul(
+        positive: [String], negative: [String] = [], count: Int = 10,
+        restrictTo limit: Int? = nil
+    ) throws(WordVectorsError) -> [(word: String, score: Double)] {
         let n = min(limit ?? self.count, self.count)
         var exclude = Set<Int>()
         var numerator = [Float](repeating: 1, count: n), denominator = [Float](repeating: 1, count: n)
@@ -85,7 +91,7 @@ extension WordVectors {
     func cosines(to unit: Tensor, limit: Int) -> [Float] {
         GradMode.withoutGradient {
             let candidates = limit == count ? matrix : matrix.sliced(axis: 0, range: 0..<limit)
-            let dots = unit.reshaped([1, dimension]).matmul(candidates.transposed()).reshaped([limit])   // (V)
+            let dots = unit.reshaped([1, dimension]).matmul(candidates.transposed()).reshaped([limit])  // (V)
             let n = limit == count ? norms : norms.sliced(axis: 0, range: 0..<limit)
             return (dots / n).floats
         }

@@ -15,8 +15,10 @@ public struct AttentionMap: Codable, Sendable {
     public var weights: [[Double]]
 
     /// Runs `encoder` on `text` and keeps layer `layer`'s attention (0-based), head `head` or the mean.
-    public static func compute(encoder: TransformerEncoder, tokenizer: EncoderTokenizer, text: String,
-                               layer: Int, head: Int?) throws -> AttentionMap {
+    public static func compute(
+        encoder: TransformerEncoder, tokenizer: EncoderTokenizer, text: String,
+        layer: Int, head: Int?
+    ) throws -> AttentionMap {
         let c = encoder.config
         guard (0..<c.layers).contains(layer) else { throw ModelError("layer \(layer) is outside 0…\(c.layers - 1)") }
         if let head, !(0..<c.heads).contains(head) { throw ModelError("head \(head) is outside 0…\(c.heads - 1)") }
@@ -24,7 +26,7 @@ public struct AttentionMap: Codable, Sendable {
         let out = GradMode.withoutGradient {
             encoder(batch.ids, typeIDs: batch.typeIDs, attentionMask: batch.attentionMask, outputAttentions: true)
         }
-        let a = out.attentions[layer]                                   // (1, H, T, T)
+        let a = out.attentions[layer]  // (1, H, T, T)
         let (h, t) = (a.shape[1], a.shape[2])
         let v = a.scalars(as: Float.self)
         let heads = head.map { [$0] } ?? Array(0..<h)
@@ -37,7 +39,9 @@ public struct AttentionMap: Codable, Sendable {
     /// The heat map: queries down the side, keys along the top.
     public func svg(title: String? = nil) -> String {
         let name = title ?? "Attention, layer \(layer)" + (head.map { ", head \($0)" } ?? ", mean over heads")
-        return HeatMap(title: name, rowLabels: tokens, columnLabels: tokens, values: weights, maximum: 1,
-                       showValues: tokens.count <= 16, rowTitle: "query (attends from)", columnTitle: "key (attends to)").svg()
+        return HeatMap(
+            title: name, rowLabels: tokens, columnLabels: tokens, values: weights, maximum: 1,
+            showValues: tokens.count <= 16, rowTitle: "query (attends from)", columnTitle: "key (attends to)"
+        ).svg()
     }
 }

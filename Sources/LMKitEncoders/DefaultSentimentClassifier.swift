@@ -29,15 +29,20 @@ public enum DefaultSentimentClassifier {
         let minilm = (try store.path(.minilm) as NSString).deletingLastPathComponent
         let sentences = try store.path(.gensimData, "pang_lee_polarity.cor")
         log("no sentiment model yet: fine-tuning all-MiniLM-L6-v2 on the 200 Pang & Lee sentences (\(sentences)), once")
-        let data = try ClassificationData.load(sentences, encoding: .cp1252) // the file is Windows-1252 (its dashes are 0x97)
+        let data = try ClassificationData.load(sentences, encoding: .cp1252)  // the file is Windows-1252 (its dashes are 0x97)
         let renamed = data.train.map { LabeledText(text: $0.text, label: $0.label == "pos" ? "POSITIVE" : "NEGATIVE") }
         let (train, validation) = ClassificationData.split(renamed, validationFraction: 0.2, seed: 42)
         let (model, _) = try SequenceClassificationModel.load(folder: minilm, labels: ["NEGATIVE", "POSITIVE"], seed: 42)
         let tokenizer = try EncoderTokenizer(folder: minilm, config: model.config, maxLength: 128)
-        let result = try ClassifierFineTuner(model: model, tokenizer: tokenizer, options: options).run(train: train, validation: validation) { e in
-            log("  epoch \(e.epoch): train loss \(String(format: "%.3f", e.trainLoss)), validation loss \(String(format: "%.3f", e.validationLoss)), accuracy \(String(format: "%.3f", e.validationAccuracy))")
+        let result = try ClassifierFineTuner(model: model, tokenizer: tokenizer, options: options).run(train: train, validation: validation)
+        { e in
+            log(
+                "  epoch \(e.epoch): train loss \(String(format: "%.3f", e.trainLoss)), validation loss \(String(format: "%.3f", e.validationLoss)), accuracy \(String(format: "%.3f", e.validationAccuracy))"
+            )
         }
-        log("kept epoch \(result.bestEpoch): validation accuracy \(String(format: "%.3f", result.validation.accuracy)) on \(validation.count) held-out sentences")
+        log(
+            "kept epoch \(result.bestEpoch): validation accuracy \(String(format: "%.3f", result.validation.accuracy)) on \(validation.count) held-out sentences"
+        )
         try saveClassifierFolder(model, tokenizerFrom: minilm, to: folder)
         return folder
     }

@@ -51,10 +51,11 @@ public struct EncoderTokenizer: Sendable {
         let inputs = texts.enumerated().map { ($0.element, pairs?[$0.offset] ?? nil) }
         let encodings = try tokenizer.encodeBatch(inputs, options: EncodeOptions(addSpecialTokens: true, specialTokens: .allow))
         let b = encodings.count, t = encodings.first?.count ?? 0
-        return EncoderBatch(ids: Tensor(indices: encodings.flatMap(\.ids), shape: [b, t]),
-                            typeIDs: Tensor(indices: encodings.flatMap(\.typeIds), shape: [b, t]),
-                            attentionMask: Tensor(indices: encodings.flatMap(\.attentionMask), shape: [b, t]),
-                            encodings: encodings)
+        return EncoderBatch(
+            ids: Tensor(indices: encodings.flatMap(\.ids), shape: [b, t]),
+            typeIDs: Tensor(indices: encodings.flatMap(\.typeIds), shape: [b, t]),
+            attentionMask: Tensor(indices: encodings.flatMap(\.attentionMask), shape: [b, t]),
+            encodings: encodings)
     }
 }
 

@@ -135,11 +135,15 @@ struct SentenceTransformerSettings {
             }
         }
         if let config = try json(poolingFolder + "/config.json") as? [String: Any] {
-            let modes: [(String, SentenceEncoder.Pooling)] = [("pooling_mode_mean_tokens", .mean), ("pooling_mode_cls_token", .cls),
-                                                             ("pooling_mode_max_tokens", .max), ("pooling_mode_mean_sqrt_len_tokens", .meanSqrtLength)]
+            let modes: [(String, SentenceEncoder.Pooling)] = [
+                ("pooling_mode_mean_tokens", .mean), ("pooling_mode_cls_token", .cls),
+                ("pooling_mode_max_tokens", .max), ("pooling_mode_mean_sqrt_len_tokens", .meanSqrtLength),
+            ]
             let chosen = modes.filter { config[$0.0] as? Bool == true }
             guard chosen.count == 1 else {
-                throw ModelError("\(folder)/\(poolingFolder)/config.json: exactly one pooling mode must be set (LMKit does not concatenate several), got \(chosen.map(\.0))")
+                throw ModelError(
+                    "\(folder)/\(poolingFolder)/config.json: exactly one pooling mode must be set (LMKit does not concatenate several), got \(chosen.map(\.0))"
+                )
             }
             pooling = chosen[0].1
         }

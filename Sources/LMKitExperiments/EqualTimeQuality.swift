@@ -31,7 +31,7 @@ public struct EqualTimeQualityExperiment: Sendable {
         c.architecture = architecture
         c.context = 128; c.batchSize = 32; c.dropout = 0
         c.learningRate = 2e-3; c.minLearningRate = 2e-4; c.warmupSteps = 50
-        c.maxSteps = 100_000      // the time limit ends the run; the schedule decays over maxSteps
+        c.maxSteps = 100_000  // the time limit ends the run; the schedule decays over maxSteps
         c.maxMinutes = minutes
         c.evalInterval = 50; c.evalBatches = 8; c.patience = 0; c.seed = seed
         if architecture == "lstm" {
@@ -55,18 +55,24 @@ public struct EqualTimeQualityExperiment: Sendable {
             try? FileManager.default.removeItem(atPath: output + "/\(arch)-probe")
             let trainer = try LanguageModelTrainer(config: c, corpus: corpus, output: output + "/\(arch)")
             let summary = try trainer.run { p in
-                if let r = p.evaluation { progress("\(name) step \(r.step): validation \(String(format: "%.3f", r.validationLoss)) at \(Int(r.elapsedSeconds)) s") }
+                if let r = p.evaluation {
+                    progress("\(name) step \(r.step): validation \(String(format: "%.3f", r.validationLoss)) at \(Int(r.elapsedSeconds)) s")
+                }
             }
-            rows.append(Row(model: name, parameters: trainer.model.parameterCount, steps: summary.steps, seconds: summary.seconds,
-                            bestValidationLoss: summary.bestValidationLoss,
-                            curve: summary.history.map { [$0.elapsedSeconds, $0.validationLoss] }))
+            rows.append(
+                Row(
+                    model: name, parameters: trainer.model.parameterCount, steps: summary.steps, seconds: summary.seconds,
+                    bestValidationLoss: summary.bestValidationLoss,
+                    curve: summary.history.map { [$0.elapsedSeconds, $0.validationLoss] }))
         }
         return rows
     }
 
     public func picture(_ rows: [Row]) -> String {
-        LinePlot(title: "Validation loss against training time (character-level Shakespeare)", xLabel: "seconds",
-                 yLabel: "validation loss (nats/char)",
-                 series: rows.map { r in LinePlot.Series(name: r.model, points: r.curve.map { ($0[0], $0[1]) }) }).svg()
+        LinePlot(
+            title: "Validation loss against training time (character-level Shakespeare)", xLabel: "seconds",
+            yLabel: "validation loss (nats/char)",
+            series: rows.map { r in LinePlot.Series(name: r.model, points: r.curve.map { ($0[0], $0[1]) }) }
+        ).svg()
     }
 }

@@ -32,12 +32,24 @@ public struct LongRangeMemoryExperiment: Sendable {
     func makeModels(length: Int) throws -> [(String, any TrainableLanguageModel)] {
         var out: [(String, any TrainableLanguageModel)] = []
         for cell in RecurrentCell.allCases {
-            out.append((cell.rawValue.uppercased(), try RecurrentLanguageModel(
-                RecurrentLMConfig(cell: cell, vocabSize: symbols, embeddingSize: 16, hiddenSize: hiddenSizes[cell] ?? 64, layers: 1, contextLength: length,
-                                  forgetBias: cell == .lstm ? 1 : nil), seed: seed)))
+            out.append(
+                (
+                    cell.rawValue.uppercased(),
+                    try RecurrentLanguageModel(
+                        RecurrentLMConfig(
+                            cell: cell, vocabSize: symbols, embeddingSize: 16, hiddenSize: hiddenSizes[cell] ?? 64, layers: 1,
+                            contextLength: length,
+                            forgetBias: cell == .lstm ? 1 : nil), seed: seed)
+                ))
         }
-        out.append(("transformer", try GPT2LMHeadModel(GPT2Config(vocabSize: symbols, contextLength: length, width: transformerWidth,
-                                                                 layers: 2, heads: 4, dropout: 0), seed: seed)))
+        out.append(
+            (
+                "transformer",
+                try GPT2LMHeadModel(
+                    GPT2Config(
+                        vocabSize: symbols, contextLength: length, width: transformerWidth,
+                        layers: 2, heads: 4, dropout: 0), seed: seed)
+            ))
         return out
     }
 
@@ -71,15 +83,17 @@ public struct LongRangeMemoryExperiment: Sendable {
                 }
                 model.eval()
                 let (ids, _, answers) = batch(k, 512, &g)
-                let logits = GradMode.withoutGradient { model.logits(ids, cache: nil) }        // (512, k+1, symbols)
+                let logits = GradMode.withoutGradient { model.logits(ids, cache: nil) }  // (512, k+1, symbols)
                 let last = logits.selected(axis: 1, index: k).contiguous().doubles
                 var correct = 0
                 for (i, answer) in answers.enumerated() {
                     let row = last[(i * symbols)..<((i + 1) * symbols)]
                     if row.firstIndex(of: row.max()!)! - i * symbols == answer { correct += 1 }
                 }
-                rows.append(Row(model: name, parameters: model.parameterCount, distance: k,
-                                accuracy: Double(correct) / Double(answers.count), seconds: Date().timeIntervalSince(start)))
+                rows.append(
+                    Row(
+                        model: name, parameters: model.parameterCount, distance: k,
+                        accuracy: Double(correct) / Double(answers.count), seconds: Date().timeIntervalSince(start)))
                 progress("k=\(k) \(name): accuracy \(String(format: "%.3f", rows.last!.accuracy))")
             }
         }
@@ -88,8 +102,12 @@ public struct LongRangeMemoryExperiment: Sendable {
 
     public func picture(_ rows: [Row]) -> String {
         let names = ["RNN", "LSTM", "GRU", "transformer"]
-        let series = names.map { n in LinePlot.Series(name: n, points: rows.filter { $0.model == n }.map { (Double($0.distance), $0.accuracy) }) }
-        return LinePlot(title: "Delayed recall: name the symbol k steps back", xLabel: "k", yLabel: "accuracy",
-                        series: series, references: [(1 / Double(symbols), "chance")]).svg()
+        let series = names.map { n in
+            LinePlot.Series(name: n, points: rows.filter { $0.model == n }.map { (Double($0.distance), $0.accuracy) })
+        }
+        return LinePlot(
+            title: "Delayed recall: name the symbol k steps back", xLabel: "k", yLabel: "accuracy",
+            series: series, references: [(1 / Double(symbols), "chance")]
+        ).svg()
     }
 }

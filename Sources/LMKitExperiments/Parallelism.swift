@@ -32,15 +32,21 @@ public struct ParallelismExperiment: Sendable {
     public func run(progress: (String) -> Void = { _ in }) throws -> [Row] {
         var rows: [Row] = []
         let maxLength = lengths.max() ?? 256
-        let lstm = try RecurrentLanguageModel(RecurrentLMConfig(cell: .lstm, vocabSize: vocabulary, embeddingSize: lstmHidden,
-                                                                hiddenSize: lstmHidden, layers: 2, contextLength: maxLength), seed: 1)
-        let gpt = try GPT2LMHeadModel(GPT2Config(vocabSize: vocabulary, contextLength: maxLength, width: transformerWidth,
-                                                 layers: 4, heads: 4, dropout: 0), seed: 1)
+        let lstm = try RecurrentLanguageModel(
+            RecurrentLMConfig(
+                cell: .lstm, vocabSize: vocabulary, embeddingSize: lstmHidden,
+                hiddenSize: lstmHidden, layers: 2, contextLength: maxLength), seed: 1)
+        let gpt = try GPT2LMHeadModel(
+            GPT2Config(
+                vocabSize: vocabulary, contextLength: maxLength, width: transformerWidth,
+                layers: 4, heads: 4, dropout: 0), seed: 1)
         let models: [(String, any TrainableLanguageModel)] = [("LSTM", lstm), ("transformer", gpt)]
         var g = RandomGenerator(seed: 3)
         for length in lengths {
-            let ids = Tensor(indices: (0..<(batchSize * length)).map { _ in Int(g.next() % UInt64(vocabulary)) }, shape: [batchSize, length])
-            let targets = Tensor(indices: (0..<(batchSize * length)).map { _ in Int(g.next() % UInt64(vocabulary)) }, shape: [batchSize, length])
+            let ids = Tensor(
+                indices: (0..<(batchSize * length)).map { _ in Int(g.next() % UInt64(vocabulary)) }, shape: [batchSize, length])
+            let targets = Tensor(
+                indices: (0..<(batchSize * length)).map { _ in Int(g.next() % UInt64(vocabulary)) }, shape: [batchSize, length])
             for (name, model) in models {
                 let optimizer = Adam.adamW(model.namedParameters(), learningRate: 1e-4)
                 func step() {
@@ -56,8 +62,10 @@ public struct ParallelismExperiment: Sendable {
                     times.append(Date().timeIntervalSince(t0))
                 }
                 let median = times.sorted()[times.count / 2]
-                rows.append(Row(model: name, parameters: model.parameterCount, length: length,
-                                tokensPerSecond: Double(batchSize * length) / median))
+                rows.append(
+                    Row(
+                        model: name, parameters: model.parameterCount, length: length,
+                        tokensPerSecond: Double(batchSize * length) / median))
                 progress("\(name) T=\(length): \(Int(rows.last!.tokensPerSecond)) tokens/s")
             }
         }
@@ -68,7 +76,9 @@ public struct ParallelismExperiment: Sendable {
         let series = ["LSTM", "transformer"].map { name in
             LinePlot.Series(name: name, points: rows.filter { $0.model == name }.map { (Double($0.length), $0.tokensPerSecond) })
         }
-        return LinePlot(title: "Training throughput on 2 cores, same parameter budget", xLabel: "sequence length",
-                        yLabel: "tokens per second", series: series).svg()
+        return LinePlot(
+            title: "Training throughput on 2 cores, same parameter budget", xLabel: "sequence length",
+            yLabel: "tokens per second", series: series
+        ).svg()
     }
 }

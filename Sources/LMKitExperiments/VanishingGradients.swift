@@ -32,12 +32,13 @@ public struct VanishingGradientsExperiment: Sendable {
 
     public func run(progress: (String) -> Void = { _ in }) -> [Row] {
         var g = RandomGenerator(seed: seed)
-        let x = Tensor.randomNormal([batchSize, sequenceLength, inputSize], generator: &g)        // (B, T, I)
+        let x = Tensor.randomNormal([batchSize, sequenceLength, inputSize], generator: &g)  // (B, T, I)
         let w = Tensor.randomNormal([batchSize, hiddenSize], generator: &g)
         var rows: [Row] = []
         for cell in RecurrentCell.allCases {
             var mg = RandomGenerator(seed: seed &+ 1)
-            let layer = Recurrent(cell, inputSize: inputSize, hiddenSize: hiddenSize, forgetBias: cell == .lstm ? forgetBias : nil, generator: &mg)
+            let layer = Recurrent(
+                cell, inputSize: inputSize, hiddenSize: hiddenSize, forgetBias: cell == .lstm ? forgetBias : nil, generator: &mg)
             var norms: [Double] = []
             for k in distances where k <= sequenceLength {
                 let split = sequenceLength - k
@@ -60,7 +61,10 @@ public struct VanishingGradientsExperiment: Sendable {
                 progress("\(cell.rawValue) k=\(k): \(norms.last!)")
             }
             for (i, k) in distances.filter({ $0 <= sequenceLength }).enumerated() {
-                rows.append(Row(cell: cell.rawValue, distance: k, gradientNorm: norms[i], relative: norms[i] / max(norms[0], .leastNonzeroMagnitude)))
+                rows.append(
+                    Row(
+                        cell: cell.rawValue, distance: k, gradientNorm: norms[i], relative: norms[i] / max(norms[0], .leastNonzeroMagnitude)
+                    ))
             }
         }
         return rows
@@ -69,10 +73,13 @@ public struct VanishingGradientsExperiment: Sendable {
     /// log₁₀ of the gradient norm against k, one line per cell.
     public func picture(_ rows: [Row]) -> String {
         let series = RecurrentCell.allCases.map { cell in
-            LinePlot.Series(name: cell.rawValue.uppercased(),
-                            points: rows.filter { $0.cell == cell.rawValue }.map { (Double($0.distance), log10(max($0.gradientNorm, 1e-300))) })
+            LinePlot.Series(
+                name: cell.rawValue.uppercased(),
+                points: rows.filter { $0.cell == cell.rawValue }.map { (Double($0.distance), log10(max($0.gradientNorm, 1e-300))) })
         }
-        return LinePlot(title: "Gradient reaching the hidden state k steps back (at initialization)", xLabel: "k (steps back)",
-                        yLabel: "log10 ‖∂L/∂h(T−k)‖", series: series).svg()
+        return LinePlot(
+            title: "Gradient reaching the hidden state k steps back (at initialization)", xLabel: "k (steps back)",
+            yLabel: "log10 ‖∂L/∂h(T−k)‖", series: series
+        ).svg()
     }
 }

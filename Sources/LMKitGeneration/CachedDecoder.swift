@@ -18,14 +18,17 @@ public final class CachedDecoder: @unchecked Sendable {
     public let stopTokens: Set<Int>
 
     /// Special tokens that end text: end of text, and the end-of-turn tokens of chat formats.
-    public static let endTokens = ["<|endoftext|>", "<eos>", "</s>", "<|end_of_text|>", "<end_of_turn>", "<|eot_id|>", "<|im_end|>", "<|end|>"]
+    public static let endTokens = [
+        "<|endoftext|>", "<eos>", "</s>", "<|end_of_text|>", "<end_of_turn>", "<|eot_id|>", "<|im_end|>", "<|end|>",
+    ]
 
     /// `stopTokens` nil: those of ``endTokens`` and `moreStopTokens` the vocabulary has as special tokens.
     public init(model: any CausalLanguageModel, tokenizer: Tokenizer, stopTokens: Set<Int>? = nil, moreStopTokens: [String] = []) {
         self.model = model
         self.tokenizer = tokenizer
         cache = model.makeDecodingCache()
-        self.stopTokens = stopTokens ?? Set((Self.endTokens + moreStopTokens).compactMap { tokenizer.id(of: $0) }.filter { tokenizer.isSpecial($0) })
+        self.stopTokens =
+            stopTokens ?? Set((Self.endTokens + moreStopTokens).compactMap { tokenizer.id(of: $0) }.filter { tokenizer.isSpecial($0) })
     }
 
     public func reset() {
@@ -50,11 +53,14 @@ public final class CachedDecoder: @unchecked Sendable {
     /// positions run out during generation, the cache restarts from the last half-context of tokens.
     /// `useCache` false re-runs the whole sequence for every token (to measure what the cache saves).
     /// `trimEnd` drops the line breaks before the end of a reply that stopped (chat turns).
-    public func complete(_ ids: [Int], maxTokens: Int, sampling: SamplingOptions, stopSequences: [String] = [], useCache: Bool = true,
-                         trimEnd: Bool = false, cancelled: () -> Bool = { false }, onText: (String) -> Void = { _ in }) throws -> Completion {
+    public func complete(
+        _ ids: [Int], maxTokens: Int, sampling: SamplingOptions, stopSequences: [String] = [], useCache: Bool = true,
+        trimEnd: Bool = false, cancelled: () -> Bool = { false }, onText: (String) -> Void = { _ in }
+    ) throws -> Completion {
         guard !ids.isEmpty else { throw GenerationError("the prompt is empty: give at least one token to continue") }
         guard ids.allSatisfy({ $0 >= 0 && $0 < model.vocabSize }) else {
-            throw GenerationError("the prompt has token ids outside the model's vocabulary of \(model.vocabSize) (tokenizer and model do not match)")
+            throw GenerationError(
+                "the prompt has token ids outside the model's vocabulary of \(model.vocabSize) (tokenizer and model do not match)")
         }
         let kept = Array(ids.suffix(model.contextLength))
         var common = 0
@@ -66,7 +72,7 @@ public final class CachedDecoder: @unchecked Sendable {
 
         var sampler = Sampler(sampling)
         var stream = tokenizer.decodeStream()
-        for id in ids { _ = try stream.step(id) }      // the first reply token decodes in the prompt's context
+        for id in ids { _ = try stream.step(id) }  // the first reply token decodes in the prompt's context
         var history = ids
         var pending = Array(kept[common...])
         var text = "", emitted = 0, generated = 0, reason = "length"

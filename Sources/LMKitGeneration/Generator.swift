@@ -20,8 +20,11 @@ public final class Generator {
     public init(model: any CausalLanguageModel, tokenizer: Tokenizer, stopTokens: Set<Int>? = nil) {
         self.model = model
         self.tokenizer = tokenizer
-        self.stopTokens = stopTokens ?? Set(["<|endoftext|>", "<eos>", "</s>", "<|end_of_text|>"].compactMap { tokenizer.id(of: $0) }
-                                                .filter { tokenizer.isSpecial($0) })
+        self.stopTokens =
+            stopTokens
+            ?? Set(
+                ["<|endoftext|>", "<eos>", "</s>", "<|end_of_text|>"].compactMap { tokenizer.id(of: $0) }
+                    .filter { tokenizer.isSpecial($0) })
     }
 
     public struct Result: Codable, Sendable {
@@ -39,18 +42,22 @@ public final class Generator {
     /// Generation ends at a stop token, at the first of `stopSequences` (not included in the text),
     /// or at `maxTokens`. With `useCache` false every step re-runs the whole sequence (for measuring
     /// what the cache saves).
-    public func generate(_ prompt: String, maxTokens: Int, sampling: SamplingOptions = SamplingOptions(),
-                         stopSequences: [String] = [], useCache: Bool = true, specialTokens: SpecialTokenPolicy = .reject,
-                         onText: (String) -> Void = { _ in }) throws -> Result {
+    public func generate(
+        _ prompt: String, maxTokens: Int, sampling: SamplingOptions = SamplingOptions(),
+        stopSequences: [String] = [], useCache: Bool = true, specialTokens: SpecialTokenPolicy = .reject,
+        onText: (String) -> Void = { _ in }
+    ) throws -> Result {
         try sampling.validate()
         guard maxTokens >= 0 else { throw GenerationError("max tokens must be ≥ 0") }
         // With the tokenizer's special tokens: the BOS that Llama-family and Gemma models expect (GPT-2 adds none).
         let promptIDs = try tokenizer.encode(prompt, options: .init(addSpecialTokens: true, specialTokens: specialTokens)).ids
         let start = Date()
         let decoder = CachedDecoder(model: model, tokenizer: tokenizer, stopTokens: stopTokens)
-        let c = try decoder.complete(promptIDs, maxTokens: maxTokens, sampling: sampling, stopSequences: stopSequences, useCache: useCache, onText: onText)
+        let c = try decoder.complete(
+            promptIDs, maxTokens: maxTokens, sampling: sampling, stopSequences: stopSequences, useCache: useCache, onText: onText)
         let seconds = Date().timeIntervalSince(start)
-        return Result(prompt: prompt, text: c.text, promptTokens: promptIDs.count, generatedTokens: c.generated,
-                      finishReason: c.reason, seconds: seconds, tokensPerSecond: Double(c.generated) / max(seconds, 1e-9))
+        return Result(
+            prompt: prompt, text: c.text, promptTokens: promptIDs.count, generatedTokens: c.generated,
+            finishReason: c.reason, seconds: seconds, tokensPerSecond: Double(c.generated) / max(seconds, 1e-9))
     }
 }

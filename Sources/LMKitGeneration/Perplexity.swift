@@ -24,14 +24,18 @@ public enum Perplexity {
     /// windows unless asked otherwise.
     public static let defaultMaximumWindow = 2048
 
-    public static func evaluate(model: any CausalLanguageModel, tokenizer: Tokenizer, text: String, context: Int? = nil,
-                                progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
+    public static func evaluate(
+        model: any CausalLanguageModel, tokenizer: Tokenizer, text: String, context: Int? = nil,
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> Result {
         let start = Date()
         // The tokenizer's special tokens too: Gemma and the Llama family are scored after their BOS, as
         // llama.cpp does; GPT-2 adds none.
         let ids = try tokenizer.encode(text, options: .init(addSpecialTokens: true, specialTokens: .text)).ids
         guard ids.count >= 2 else { throw GenerationError("the text has \(ids.count) token(s); perplexity needs at least 2") }
-        guard ids.allSatisfy({ $0 < model.vocabSize }) else { throw GenerationError("the tokenizer gives ids outside the model's vocabulary") }
+        guard ids.allSatisfy({ $0 < model.vocabSize }) else {
+            throw GenerationError("the tokenizer gives ids outside the model's vocabulary")
+        }
         let window = min(context ?? min(model.contextLength, defaultMaximumWindow), model.contextLength)
         let stride = max(1, window / 2)
         var total = 0.0
@@ -39,10 +43,10 @@ public enum Perplexity {
         var begin = 0
         var previousEnd = 0
         while true {
-            let end = min(begin + window, ids.count - 1)   // inputs ids[begin..<end], targets ids[begin+1...end]
+            let end = min(begin + window, ids.count - 1)  // inputs ids[begin..<end], targets ids[begin+1...end]
             let input = Array(ids[begin..<end])
             var targets = Array(ids[(begin + 1)...end])
-            let fresh = end - max(previousEnd, begin)      // score only targets not scored before
+            let fresh = end - max(previousEnd, begin)  // score only targets not scored before
             for i in 0..<(targets.count - fresh) { targets[i] = -100 }
             let (sum, count) = model.summedNLL(input, targets: targets)
             total += sum
@@ -53,7 +57,8 @@ public enum Perplexity {
             begin += stride
         }
         let nll = total / Double(scored)
-        return Result(tokens: scored, nllPerToken: nll, perplexity: Foundation.exp(nll),
-                      nllPerCharacter: total / Double(max(1, text.count)), seconds: Date().timeIntervalSince(start))
+        return Result(
+            tokens: scored, nllPerToken: nll, perplexity: Foundation.exp(nll),
+            nllPerCharacter: total / Double(max(1, text.count)), seconds: Date().timeIntervalSince(start))
     }
 }

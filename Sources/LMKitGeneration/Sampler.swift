@@ -26,7 +26,9 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
         guard temperature >= 0, temperature.isFinite else { throw GenerationError("temperature must be ≥ 0, got \(temperature)") }
         guard topK >= 0 else { throw GenerationError("top-k must be ≥ 0, got \(topK)") }
         guard topP > 0 && topP <= 1 else { throw GenerationError("top-p must be in (0, 1], got \(topP)") }
-        guard repetitionPenalty > 0, repetitionPenalty.isFinite else { throw GenerationError("repetition penalty must be > 0, got \(repetitionPenalty)") }
+        guard repetitionPenalty > 0, repetitionPenalty.isFinite else {
+            throw GenerationError("repetition penalty must be > 0, got \(repetitionPenalty)")
+        }
     }
 }
 

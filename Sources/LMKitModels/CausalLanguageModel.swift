@@ -50,7 +50,8 @@ extension CausalLanguageModel {
         let count = targets.filter { $0 != -100 }.count
         guard count > 0 else { return (0, 0) }
         let loss = GradMode.withoutGradient {
-            logits(Tensor(indices: ids, shape: [1, ids.count]), cache: nil).crossEntropy(targets: Tensor(indices: targets, shape: [1, targets.count]))
+            logits(Tensor(indices: ids, shape: [1, ids.count]), cache: nil).crossEntropy(
+                targets: Tensor(indices: targets, shape: [1, targets.count]))
         }
         return (loss.item() * Double(count), count)
     }

@@ -68,8 +68,10 @@ extension KeyedDecodingContainer {
     func checkModelType(_ types: [String], family: String, forKey key: Key) throws -> String {
         let type = try decodeIfPresent(String.self, forKey: key)
         guard let type, types.contains(type) else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:
-                "\(type.map { "\"\($0)\"" } ?? "missing") is not a \(family) model_type (\(types.joined(separator: ", ")))")
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self,
+                debugDescription:
+                    "\(type.map { "\"\($0)\"" } ?? "missing") is not a \(family) model_type (\(types.joined(separator: ", ")))")
         }
         return type
     }

@@ -18,7 +18,7 @@ public enum GPT2Checkpoint {
         var out: [String: Tensor] = [:]
         for (key, t) in tensors {
             if bufferSuffixes.contains(where: { key.hasSuffix($0) }) { continue }
-            if key == "lm_head.weight" && tied { continue } // the same matrix as transformer.wte.weight
+            if key == "lm_head.weight" && tied { continue }  // the same matrix as transformer.wte.weight
             let name = prefixedRoots.contains(where: { key.hasPrefix($0) }) ? "transformer." + key : key
             out[name] = conv1DSuffixes.contains(where: { name.hasSuffix($0) }) && t.rank == 2 ? t.transposed().contiguous() : t
         }
@@ -64,7 +64,8 @@ extension GPT2LMHeadModel {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(Array(try encoder.encode(config)), to: (folder as NSString).appendingPathComponent("config.json"))
-        try SafetensorsFile.write(GPT2Checkpoint.toHuggingFace(stateDict()), metadata: ["format": "pt"],
-                                  to: (folder as NSString).appendingPathComponent("model.safetensors"))
+        try SafetensorsFile.write(
+            GPT2Checkpoint.toHuggingFace(stateDict()), metadata: ["format": "pt"],
+            to: (folder as NSString).appendingPathComponent("model.safetensors"))
     }
 }

@@ -43,8 +43,10 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         case reorderAndUpcastAttention = "reorder_and_upcast_attn"
     }
 
-    public init(vocabSize: Int = 50257, contextLength: Int = 1024, width: Int = 768, layers: Int = 12, heads: Int = 12,
-                dropout: Double = 0.1) {
+    public init(
+        vocabSize: Int = 50257, contextLength: Int = 1024, width: Int = 768, layers: Int = 12, heads: Int = 12,
+        dropout: Double = 0.1
+    ) {
         self.vocabSize = vocabSize; self.contextLength = contextLength; self.width = width
         self.layers = layers; self.heads = heads
         residualDropout = dropout; embeddingDropout = dropout; attentionDropout = dropout
@@ -116,8 +118,8 @@ public final class GPT2Block: Module {
 
     /// `x: [B, T, C]` → `[B, T, C]`.
     func callAsFunction(_ x: Tensor, cache: KVCache?, layer: Int) -> Tensor {
-        let h = x + attn(ln1(x), cache: cache, layer: layer)   // (B, T, C)
-        return h + mlpDropout(mlp(ln2(h)))                      // (B, T, C)
+        let h = x + attn(ln1(x), cache: cache, layer: layer)  // (B, T, C)
+        return h + mlpDropout(mlp(ln2(h)))  // (B, T, C)
     }
 }
 
@@ -188,13 +190,13 @@ public final class GPT2LMHeadModel: Module {
         let start = cache?.length ?? 0
         precondition(start + t <= config.contextLength, "sequence of \(start + t) positions exceeds the context of \(config.contextLength)")
         let positions = Tensor(indices: Array(start..<(start + t)), shape: [t])
-        var x = transformer.wte(ids) + transformer.wpe(positions)       // (B, T, C)
+        var x = transformer.wte(ids) + transformer.wpe(positions)  // (B, T, C)
         x = transformer.embeddingDropout(x)
         for (l, block) in transformer.blocks.enumerated() { x = block(x, cache: cache, layer: l) }
-        x = transformer.lnF(x)                                            // (B, T, C)
+        x = transformer.lnF(x)  // (B, T, C)
         // Tied head: logits = x · wteᵀ
         return x.reshaped([b * t, config.width]).matmul(transformer.wte.weight.value.transposed())
-            .reshaped([b, t, config.vocabSize])                           // (B, T, V)
+            .reshaped([b, t, config.vocabSize])  // (B, T, V)
     }
 
     /// Mean cross-entropy of next-token prediction: `logits(ids)` against `targets` `[B, T]`.

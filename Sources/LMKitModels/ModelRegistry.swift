@@ -24,24 +24,30 @@ public enum ModelRegistry {
 
     /// A ``CausalDecoder`` family: folders and GGUF files.
     static func decoder<F: DecoderFamily>(_ family: F.Type) -> Entry {
-        Entry(name: F.displayName, modelTypes: F.modelTypes, ggufArchitectures: F.ggufArchitectures,
-              loadFolder: { try CausalDecoder<F>.load(folder: $0) }, loadGGUF: { file throws(ModelError) in try CausalDecoder<F>.load(gguf: file) })
+        Entry(
+            name: F.displayName, modelTypes: F.modelTypes, ggufArchitectures: F.ggufArchitectures,
+            loadFolder: { try CausalDecoder<F>.load(folder: $0) },
+            loadGGUF: { file throws(ModelError) in try CausalDecoder<F>.load(gguf: file) })
     }
 
     /// Every family LMKit loads.
     public static let entries: [Entry] = [
-        Entry(name: "GPT-2", modelTypes: ["gpt2"], ggufArchitectures: [], loadFolder: { folder in
-            let model = try GPT2LMHeadModel(folder: folder)
-            model.eval()
-            return model
-        }, loadGGUF: nil),
+        Entry(
+            name: "GPT-2", modelTypes: ["gpt2"], ggufArchitectures: [],
+            loadFolder: { folder in
+                let model = try GPT2LMHeadModel(folder: folder)
+                model.eval()
+                return model
+            }, loadGGUF: nil),
         decoder(LlamaConfig.self),
         decoder(Gemma3Config.self),
-        Entry(name: "LMKit recurrent", modelTypes: ["lmkit_recurrent"], ggufArchitectures: [], loadFolder: { folder in
-            let model = try RecurrentLanguageModel(folder: folder)
-            model.eval()
-            return model
-        }, loadGGUF: nil),
+        Entry(
+            name: "LMKit recurrent", modelTypes: ["lmkit_recurrent"], ggufArchitectures: [],
+            loadFolder: { folder in
+                let model = try RecurrentLanguageModel(folder: folder)
+                model.eval()
+                return model
+            }, loadGGUF: nil),
     ]
 
     /// Every `model_type` a folder may have.
@@ -56,7 +62,9 @@ public enum ModelRegistry {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ModelError("\(folder): no config.json there (a model folder has config.json and model.safetensors)")
         }
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw ModelError("\(path): not a JSON object") }
+        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw ModelError("\(path): not a JSON object")
+        }
         return root["model_type"] as? String
     }
 
@@ -64,16 +72,23 @@ public enum ModelRegistry {
     public static func load(folder: String) throws(ModelError) -> any CausalLanguageModel {
         let type = try modelType(folder: folder)
         guard let entry = entries.first(where: { $0.modelTypes.contains(type ?? "") }) else {
-            throw ModelError("\(folder): model_type \(type.map { "\"\($0)\"" } ?? "missing") is not supported (\(modelTypes.joined(separator: ", ")))")
+            throw ModelError(
+                "\(folder): model_type \(type.map { "\"\($0)\"" } ?? "missing") is not supported (\(modelTypes.joined(separator: ", ")))")
         }
-        do { return try entry.loadFolder(folder) } catch let error as ModelError { throw error } catch { throw ModelError("\(folder): \(error)") }
+        do { return try entry.loadFolder(folder) } catch let error as ModelError { throw error } catch {
+            throw ModelError("\(folder): \(error)")
+        }
     }
 
     /// Loads a GGUF file's decoder, weights kept quantized, with `activations` for its products.
-    public static func load(gguf file: GGUFFile, activations: QuantizedMatrix.Activations = .int8) throws(ModelError) -> any QuantizedDecoder {
+    public static func load(gguf file: GGUFFile, activations: QuantizedMatrix.Activations = .int8) throws(ModelError)
+        -> any QuantizedDecoder
+    {
         let arch = file["general.architecture"]?.string ?? "missing"
         guard let load = entries.first(where: { $0.ggufArchitectures.contains(arch) })?.loadGGUF else {
-            throw ModelError("\(file.path): general.architecture \(arch) is not supported (LMKit runs \(ggufArchitectures.joined(separator: ", ")) GGUF files)")
+            throw ModelError(
+                "\(file.path): general.architecture \(arch) is not supported (LMKit runs \(ggufArchitectures.joined(separator: ", ")) GGUF files)"
+            )
         }
         let model = try load(file)
         model.quantizedActivations = activations

@@ -25,8 +25,10 @@ public struct RecurrentLMConfig: Codable, Sendable, Equatable {
         case contextLength = "context_length", forgetBias = "forget_bias", modelType = "model_type"
     }
 
-    public init(cell: RecurrentCell, vocabSize: Int, embeddingSize: Int, hiddenSize: Int, layers: Int, dropout: Double = 0,
-                contextLength: Int = 256, forgetBias: Double? = nil) {
+    public init(
+        cell: RecurrentCell, vocabSize: Int, embeddingSize: Int, hiddenSize: Int, layers: Int, dropout: Double = 0,
+        contextLength: Int = 256, forgetBias: Double? = nil
+    ) {
         self.cell = cell; self.vocabSize = vocabSize; self.embeddingSize = embeddingSize; self.hiddenSize = hiddenSize
         self.layers = layers; self.dropout = dropout; self.contextLength = contextLength; self.forgetBias = forgetBias
     }
@@ -62,8 +64,9 @@ public final class RecurrentLanguageModel: Module, CausalLanguageModel {
         self.config = config
         var g = RandomGenerator(seed: seed)
         embedding = Embedding(config.vocabSize, config.embeddingSize, generator: &g)
-        rnn = Recurrent(config.cell, inputSize: config.embeddingSize, hiddenSize: config.hiddenSize, layers: config.layers,
-                        dropout: config.dropout, forgetBias: config.forgetBias, generator: &g)
+        rnn = Recurrent(
+            config.cell, inputSize: config.embeddingSize, hiddenSize: config.hiddenSize, layers: config.layers,
+            dropout: config.dropout, forgetBias: config.forgetBias, generator: &g)
         head = Linear(config.hiddenSize, config.vocabSize, generator: &g)
         outputDropout = Dropout(config.dropout, seed: g.next())
         super.init()
@@ -75,9 +78,9 @@ public final class RecurrentLanguageModel: Module, CausalLanguageModel {
 
     /// Logits `[B, T, vocab]` for ids `[B, T]` starting from `state` (zeros when nil), and the state after.
     public func callAsFunction(_ ids: Tensor, state: Recurrent.State? = nil) -> (logits: Tensor, state: Recurrent.State) {
-        let x = embedding(ids)                                  // (B, T, E)
-        let (y, s) = rnn(x, state: state)                       // (B, T, H)
-        return (head(outputDropout(y)), s)                      // (B, T, V)
+        let x = embedding(ids)  // (B, T, E)
+        let (y, s) = rnn(x, state: state)  // (B, T, H)
+        return (head(outputDropout(y)), s)  // (B, T, V)
     }
 
     public var contextLength: Int { config.contextLength }

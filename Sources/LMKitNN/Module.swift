@@ -69,16 +69,18 @@ open class Module {
     /// Registers a parameter under `name` and returns it.
     @discardableResult
     public func register(_ name: String, _ parameter: Parameter) -> Parameter {
-        precondition(!parameterSlots.contains { $0.name == name } && !childSlots.contains { $0.name == name },
-                     "\(type(of: self)): '\(name)' registered twice")
+        precondition(
+            !parameterSlots.contains { $0.name == name } && !childSlots.contains { $0.name == name },
+            "\(type(of: self)): '\(name)' registered twice")
         parameterSlots.append((name, parameter))
         return parameter
     }
 
     /// Registers a child module under `name`.
     public func register(_ name: String, _ module: Module) {
-        precondition(!parameterSlots.contains { $0.name == name } && !childSlots.contains { $0.name == name },
-                     "\(type(of: self)): '\(name)' registered twice")
+        precondition(
+            !parameterSlots.contains { $0.name == name } && !childSlots.contains { $0.name == name },
+            "\(type(of: self)): '\(name)' registered twice")
         childSlots.append((name, module))
     }
 
@@ -188,8 +190,9 @@ open class Module {
         let known = Set(named.map(\.name))
         let unexpected = tensors.keys.filter { !known.contains($0) }.sorted()
         if !mismatched.isEmpty || !notNumeric.isEmpty || (strict && (!missing.isEmpty || !unexpected.isEmpty)) {
-            throw ModuleLoadError(missing: strict ? missing : [], unexpected: strict ? unexpected : [],
-                                  mismatched: mismatched, notFloat: notNumeric)
+            throw ModuleLoadError(
+                missing: strict ? missing : [], unexpected: strict ? unexpected : [],
+                mismatched: mismatched, notFloat: notNumeric)
         }
         for (name, p) in named { if let t = tensors[name] { p.assign(t) } }
     }

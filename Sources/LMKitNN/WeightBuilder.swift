@@ -108,11 +108,14 @@ public final class WeightBuilder {
     /// `<name>.bias` with `bias`), quantized when the checkpoint keeps its weight quantized.
     public func linear(_ name: String, _ inputs: Int, _ outputs: Int, bias: Bool = false) -> any Module & LinearMap {
         if let m = quantizedMatrix(name) {
-            precondition(m.rows == outputs && m.columns == inputs,
-                         "\(keyPrefix)\(name).weight: quantized matrix is \(m.rows)×\(m.columns), the layer needs \(outputs)×\(inputs)")
+            precondition(
+                m.rows == outputs && m.columns == inputs,
+                "\(keyPrefix)\(name).weight: quantized matrix is \(m.rows)×\(m.columns), the layer needs \(outputs)×\(inputs)")
             return record(name, QuantizedLinear(m, bias: bias))
         }
-        let layer = shared.random ? Linear(inputs, outputs, bias: bias, generator: &shared.generator)
+        let layer =
+            shared.random
+            ? Linear(inputs, outputs, bias: bias, generator: &shared.generator)
             : Linear(weight: .zeros([outputs, inputs]), bias: bias ? .zeros([outputs]) : nil)
         return record(name, layer)
     }
@@ -120,11 +123,13 @@ public final class WeightBuilder {
     /// `name`: a token embedding of `count` rows of `dimension` (quantized when the checkpoint keeps it so).
     public func embedding(_ name: String, _ count: Int, _ dimension: Int) -> any TokenEmbedding {
         if let m = quantizedMatrix(name) {
-            precondition(m.rows == count && m.columns == dimension,
-                         "\(keyPrefix)\(name).weight: quantized table is \(m.rows)×\(m.columns), the embedding needs \(count)×\(dimension)")
+            precondition(
+                m.rows == count && m.columns == dimension,
+                "\(keyPrefix)\(name).weight: quantized table is \(m.rows)×\(m.columns), the embedding needs \(count)×\(dimension)")
             return record(name, QuantizedEmbedding(m))
         }
-        let table = shared.random ? Embedding(count, dimension, generator: &shared.generator) : Embedding(weight: .zeros([count, dimension]))
+        let table =
+            shared.random ? Embedding(count, dimension, generator: &shared.generator) : Embedding(weight: .zeros([count, dimension]))
         return record(name, table)
     }
 

@@ -36,21 +36,23 @@ public struct ScatterPlot: Sendable {
         func px(_ x: Double) -> Double { margin + (x - x0) / (x1 - x0) * (w - 2 * margin) }
         func py(_ y: Double) -> Double { h - margin - (y - y0) / (y1 - y0) * (h - 2 * margin) }
         var out = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="sans-serif">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(w / 2)" y="28" text-anchor="middle" font-size="18">\(Self.escape(title))</text>
-        <rect x="\(margin)" y="\(margin)" width="\(w - 2 * margin)" height="\(h - 2 * margin)" fill="none" stroke="#999"/>
-        <text x="\(w / 2)" y="\(h - 18)" text-anchor="middle" font-size="13" fill="#555">\(Self.escape(xLabel))</text>
-        <text x="18" y="\(h / 2)" text-anchor="middle" font-size="13" fill="#555" transform="rotate(-90 18 \(h / 2))">\(Self.escape(yLabel))</text>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="sans-serif">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(w / 2)" y="28" text-anchor="middle" font-size="18">\(Self.escape(title))</text>
+            <rect x="\(margin)" y="\(margin)" width="\(w - 2 * margin)" height="\(h - 2 * margin)" fill="none" stroke="#999"/>
+            <text x="\(w / 2)" y="\(h - 18)" text-anchor="middle" font-size="13" fill="#555">\(Self.escape(xLabel))</text>
+            <text x="18" y="\(h / 2)" text-anchor="middle" font-size="13" fill="#555" transform="rotate(-90 18 \(h / 2))">\(Self.escape(yLabel))</text>
 
-        """
+            """
         for (a, b) in segments where points.indices.contains(a) && points.indices.contains(b) {
-            out += "<line x1=\"\(Self.f(px(points[a].x)))\" y1=\"\(Self.f(py(points[a].y)))\" x2=\"\(Self.f(px(points[b].x)))\" y2=\"\(Self.f(py(points[b].y)))\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>\n"
+            out +=
+                "<line x1=\"\(Self.f(px(points[a].x)))\" y1=\"\(Self.f(py(points[a].y)))\" x2=\"\(Self.f(px(points[b].x)))\" y2=\"\(Self.f(py(points[b].y)))\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>\n"
         }
         for p in points {
             let colour = Self.palette[abs(p.group) % Self.palette.count]
             out += "<circle cx=\"\(Self.f(px(p.x)))\" cy=\"\(Self.f(py(p.y)))\" r=\"5\" fill=\"\(colour)\"/>\n"
-            out += "<text x=\"\(Self.f(px(p.x) + 8))\" y=\"\(Self.f(py(p.y) + 4))\" font-size=\"14\" fill=\"\(colour)\">\(Self.escape(p.label))</text>\n"
+            out +=
+                "<text x=\"\(Self.f(px(p.x) + 8))\" y=\"\(Self.f(py(p.y) + 4))\" font-size=\"14\" fill=\"\(colour)\">\(Self.escape(p.label))</text>\n"
         }
         return out + "</svg>\n"
     }

@@ -37,15 +37,16 @@ public final class ConversationStore: Sendable {
             _ = try db.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode = WAL") }
         }
         try db.write { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS conversations (
-                    id TEXT PRIMARY KEY, title TEXT NOT NULL, system TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL);
-                CREATE TABLE IF NOT EXISTS messages (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-                    role TEXT NOT NULL CHECK (role IN ('user', 'assistant')), content TEXT NOT NULL, created_at REAL NOT NULL);
-                CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS conversations (
+                        id TEXT PRIMARY KEY, title TEXT NOT NULL, system TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+                    CREATE TABLE IF NOT EXISTS messages (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+                        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')), content TEXT NOT NULL, created_at REAL NOT NULL);
+                    CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
+                    """)
         }
     }
 
@@ -53,29 +54,40 @@ public final class ConversationStore: Sendable {
         let id = "conv_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
         let now = Date().timeIntervalSince1970
         try db.write { db in
-            try db.execute(sql: "INSERT INTO conversations (id, title, system, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [String(id), title, system, now, now])
+            try db.execute(
+                sql: "INSERT INTO conversations (id, title, system, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [String(id), title, system, now, now])
         }
         return Summary(id: String(id), title: title, system: system, createdAt: now, updatedAt: now, messageCount: 0)
     }
 
     public func list() throws -> [Summary] {
         try db.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT c.id, c.title, c.system, c.created_at, c.updated_at, COUNT(m.id) AS n
-                FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id
-                GROUP BY c.id ORDER BY c.updated_at DESC
-                """).map { Summary(id: $0["id"], title: $0["title"], system: $0["system"], createdAt: $0["created_at"], updatedAt: $0["updated_at"], messageCount: $0["n"]) }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.id, c.title, c.system, c.created_at, c.updated_at, COUNT(m.id) AS n
+                    FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id
+                    GROUP BY c.id ORDER BY c.updated_at DESC
+                    """
+            ).map {
+                Summary(
+                    id: $0["id"], title: $0["title"], system: $0["system"], createdAt: $0["created_at"], updatedAt: $0["updated_at"],
+                    messageCount: $0["n"])
+            }
         }
     }
 
     public func get(_ id: String) throws -> (Summary, [Message])? {
         try db.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM conversations WHERE id = ?", arguments: [id]) else { return nil }
-            let messages = try Row.fetchAll(db, sql: "SELECT role, content, created_at FROM messages WHERE conversation_id = ? ORDER BY id", arguments: [id])
-                .map { Message(role: $0["role"], content: $0["content"], createdAt: $0["created_at"]) }
-            let summary = Summary(id: row["id"], title: row["title"], system: row["system"], createdAt: row["created_at"], updatedAt: row["updated_at"],
-                                  messageCount: messages.count)
+            let messages = try Row.fetchAll(
+                db, sql: "SELECT role, content, created_at FROM messages WHERE conversation_id = ? ORDER BY id", arguments: [id]
+            )
+            .map { Message(role: $0["role"], content: $0["content"], createdAt: $0["created_at"]) }
+            let summary = Summary(
+                id: row["id"], title: row["title"], system: row["system"], createdAt: row["created_at"], updatedAt: row["updated_at"],
+                messageCount: messages.count)
             return (summary, messages)
         }
     }
@@ -86,11 +98,14 @@ public final class ConversationStore: Sendable {
         let now = Date().timeIntervalSince1970
         return try db.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM conversations WHERE id = ?", arguments: [id]) == true else { return false }
-            try db.execute(sql: "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (?, ?, ?, ?)", arguments: [id, role, content, now])
+            try db.execute(
+                sql: "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [id, role, content, now])
             // The first user message names an untitled conversation.
-            try db.execute(sql: """
-                UPDATE conversations SET updated_at = ?, title = CASE WHEN title = '' AND ? = 'user' THEN substr(?, 1, 60) ELSE title END WHERE id = ?
-                """, arguments: [now, role, content, id])
+            try db.execute(
+                sql: """
+                    UPDATE conversations SET updated_at = ?, title = CASE WHEN title = '' AND ? = 'user' THEN substr(?, 1, 60) ELSE title END WHERE id = ?
+                    """, arguments: [now, role, content, id])
             return true
         }
     }

@@ -39,17 +39,24 @@ struct JSONBody {
 
     func int(_ key: String, _ range: ClosedRange<Int>) throws(APIError) -> Int? {
         guard has(key) else { return nil }
-        guard let n = object[key] as? NSNumber, !Self.isBoolean(n), n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 9e18 else {
+        guard let n = object[key] as? NSNumber, !Self.isBoolean(n), n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 9e18
+        else {
             throw .invalid("\(key) must be an integer", param: key)
         }
-        guard range.contains(n.intValue) else { throw .invalid("\(key) must be between \(range.lowerBound) and \(range.upperBound), got \(n.intValue)", param: key) }
+        guard range.contains(n.intValue) else {
+            throw .invalid("\(key) must be between \(range.lowerBound) and \(range.upperBound), got \(n.intValue)", param: key)
+        }
         return n.intValue
     }
 
     func double(_ key: String, _ range: ClosedRange<Double>) throws(APIError) -> Double? {
         guard has(key) else { return nil }
-        guard let n = object[key] as? NSNumber, !Self.isBoolean(n), n.doubleValue.isFinite else { throw .invalid("\(key) must be a number", param: key) }
-        guard range.contains(n.doubleValue) else { throw .invalid("\(key) must be between \(range.lowerBound) and \(range.upperBound), got \(n.doubleValue)", param: key) }
+        guard let n = object[key] as? NSNumber, !Self.isBoolean(n), n.doubleValue.isFinite else {
+            throw .invalid("\(key) must be a number", param: key)
+        }
+        guard range.contains(n.doubleValue) else {
+            throw .invalid("\(key) must be between \(range.lowerBound) and \(range.upperBound), got \(n.doubleValue)", param: key)
+        }
         return n.doubleValue
     }
 
@@ -57,7 +64,9 @@ struct JSONBody {
     func strings(_ key: String) throws(APIError) -> [String]? {
         guard has(key) else { return nil }
         if let s = object[key] as? String { return [s] }
-        guard let list = object[key] as? [Any], let strings = list as? [String] else { throw .invalid("\(key) must be a string or a list of strings", param: key) }
+        guard let list = object[key] as? [Any], let strings = list as? [String] else {
+            throw .invalid("\(key) must be a string or a list of strings", param: key)
+        }
         return strings
     }
 }

@@ -36,11 +36,14 @@ public struct ServerOptions: Sendable {
 
 public enum LMKitServer {
     /// Serves until SIGINT/SIGTERM. `onRunning` receives the bound port (0 asks for any free port).
-    public static func run(host model: ModelHost, options: ServerOptions, logger: Logger,
-                           onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    public static func run(
+        host model: ModelHost, options: ServerOptions, logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
         let router = try router(host: model, options: options, logger: logger)
-        let app = Application(router: router, configuration: .init(address: .hostname(options.host, port: options.port), serverName: "lmkit"),
-                              onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? options.port) }, logger: logger)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(options.host, port: options.port), serverName: "lmkit"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? options.port) }, logger: logger)
         try await app.runService()
     }
 
@@ -51,9 +54,11 @@ public enum LMKitServer {
         let routes = Routes(host: model, store: store, options: options, metrics: ServerMetrics(), logger: logger)
         let router = Router()
         if let origin = options.corsOrigin {
-            router.add(middleware: CORSMiddleware(allowOrigin: origin == "*" ? .all : .custom(origin),
-                                                  allowHeaders: [.accept, .authorization, .contentType, .origin],
-                                                  allowMethods: [.get, .post, .delete, .options]))
+            router.add(
+                middleware: CORSMiddleware(
+                    allowOrigin: origin == "*" ? .all : .custom(origin),
+                    allowHeaders: [.accept, .authorization, .contentType, .origin],
+                    allowMethods: [.get, .post, .delete, .options]))
         }
         routes.register(on: router)
         return router

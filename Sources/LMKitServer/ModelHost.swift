@@ -29,8 +29,10 @@ public final class ModelHost: @unchecked Sendable {
     private var encoder: SentenceEncoder?
     private var classifier: TextClassifier?
 
-    public init(modelID: String, model: any CausalLanguageModel, tokenizer: Tokenizer, template: ChatTemplate,
-                encoderFolder: String?, classifierFolder: String?, maxQueue: Int = 64) {
+    public init(
+        modelID: String, model: any CausalLanguageModel, tokenizer: Tokenizer, template: ChatTemplate,
+        encoderFolder: String?, classifierFolder: String?, maxQueue: Int = 64
+    ) {
         self.modelID = modelID
         self.tokenizer = tokenizer
         self.template = template
@@ -56,7 +58,8 @@ public final class ModelHost: @unchecked Sendable {
     func run<T: Sendable>(_ cancellation: Cancellation? = nil, _ job: @escaping @Sendable () throws -> T) async throws -> T {
         guard waiting.add(1, ordering: .relaxed).newValue <= maxQueue else {
             waiting.subtract(1, ordering: .relaxed)
-            throw APIError(503, "the server is busy: \(maxQueue) requests are already queued; retry later", type: "server_error", code: "queue_full")
+            throw APIError(
+                503, "the server is busy: \(maxQueue) requests are already queued; retry later", type: "server_error", code: "queue_full")
         }
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
@@ -75,7 +78,11 @@ public final class ModelHost: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let encoder { return encoder }
-        guard let encoderFolder else { throw APIError(503, "no embedding model: start the server with --embeddings FOLDER (the MiniLM asset is used when present)", code: "model_not_loaded") }
+        guard let encoderFolder else {
+            throw APIError(
+                503, "no embedding model: start the server with --embeddings FOLDER (the MiniLM asset is used when present)",
+                code: "model_not_loaded")
+        }
         let loaded = try SentenceEncoder(folder: encoderFolder)
         encoder = loaded
         return loaded
@@ -87,7 +94,10 @@ public final class ModelHost: @unchecked Sendable {
         defer { lock.unlock() }
         if let classifier { return classifier }
         guard let classifierFolder, FileManager.default.fileExists(atPath: classifierFolder + "/config.json") else {
-            throw APIError(503, "no sentiment classifier: run `lmkit classify \"some text\"` once to fine-tune the default one, or start the server with --classifier FOLDER", code: "model_not_loaded")
+            throw APIError(
+                503,
+                "no sentiment classifier: run `lmkit classify \"some text\"` once to fine-tune the default one, or start the server with --classifier FOLDER",
+                code: "model_not_loaded")
         }
         let loaded = try TextClassifier(folder: classifierFolder)
         classifier = loaded

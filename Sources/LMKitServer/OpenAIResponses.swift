@@ -145,7 +145,8 @@ struct EmbeddingList: Encodable, Sendable {
             var c = encoder.singleValueContainer()
             switch self {
             case .float(let v): try c.encode(v.map(Double.init))
-            case .base64(let v): try c.encode(Data(v.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }).base64EncodedString())
+            case .base64(let v):
+                try c.encode(Data(v.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }).base64EncodedString())
             }
         }
     }
@@ -256,7 +257,9 @@ struct ConversationReply: Encodable, Sendable {
         let promptTokens: Int
         let completionTokens: Int
         let cachedTokens: Int
-        enum CodingKeys: String, CodingKey { case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", cachedTokens = "cached_tokens" }
+        enum CodingKeys: String, CodingKey {
+            case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", cachedTokens = "cached_tokens"
+        }
     }
 
     var object = "conversation.message"
@@ -268,7 +271,8 @@ struct ConversationReply: Encodable, Sendable {
     let usage: Tokens
 
     enum CodingKeys: String, CodingKey {
-        case object, conversationID = "conversation_id", message, finishReason = "finish_reason", droppedMessages = "dropped_messages", usage
+        case object, conversationID = "conversation_id", message, finishReason = "finish_reason", droppedMessages = "dropped_messages",
+            usage
     }
 }
 

@@ -15,12 +15,15 @@ extension Routes {
     }
 
     func generationOptions(_ body: JSONBody) throws -> Generation {
-        let maxTokens = try body.int("max_completion_tokens", 1...options.maxTokens) ?? body.int("max_tokens", 1...options.maxTokens) ?? min(256, options.maxTokens)
+        let maxTokens =
+            try body.int("max_completion_tokens", 1...options.maxTokens) ?? body.int("max_tokens", 1...options.maxTokens)
+            ?? min(256, options.maxTokens)
         if let n = try body.int("n", 1...1_000_000), n != 1 { throw APIError.invalid("n must be 1 (LMKit returns one choice)", param: "n") }
-        let sampling = SamplingOptions(temperature: try body.double("temperature", 0...2) ?? 1, topK: try body.int("top_k", 0...1_000_000) ?? 0,
-                                       topP: try body.double("top_p", 0...1) ?? 1,
-                                       repetitionPenalty: try body.double("repetition_penalty", 0.01...10) ?? 1,
-                                       seed: UInt64(try body.int("seed", 0...Int.max) ?? Int.random(in: 0...Int(Int32.max))))
+        let sampling = SamplingOptions(
+            temperature: try body.double("temperature", 0...2) ?? 1, topK: try body.int("top_k", 0...1_000_000) ?? 0,
+            topP: try body.double("top_p", 0...1) ?? 1,
+            repetitionPenalty: try body.double("repetition_penalty", 0.01...10) ?? 1,
+            seed: UInt64(try body.int("seed", 0...Int.max) ?? Int.random(in: 0...Int(Int32.max))))
         if sampling.topP == 0 { throw APIError.invalid("top_p must be greater than 0", param: "top_p") }
         let stop = try body.strings("stop") ?? []
         if stop.count > 4 { throw APIError.invalid("stop takes at most 4 sequences", param: "stop") }
@@ -29,7 +32,9 @@ extension Routes {
 
     func parseMessages(_ body: JSONBody) throws(APIError) -> [ChatMessage] {
         guard body.has("messages") else { throw .invalid("messages is required", param: "messages") }
-        guard let list = body.object["messages"] as? [Any], !list.isEmpty else { throw .invalid("messages must be a non-empty list", param: "messages") }
+        guard let list = body.object["messages"] as? [Any], !list.isEmpty else {
+            throw .invalid("messages must be a non-empty list", param: "messages")
+        }
         var out: [ChatMessage] = []
         for (i, item) in list.enumerated() {
             guard let m = item as? [String: Any], let role = m["role"] as? String else {
@@ -61,28 +66,39 @@ extension Routes {
 
     func checkLength(_ ids: [Int], _ g: Generation) throws(APIError) {
         if ids.count > promptLimit || ids.count + g.maxTokens > host.contextLength {
-            throw APIError.invalid("the prompt has \(ids.count) tokens; this server takes at most \(promptLimit), and prompt plus max_tokens (\(g.maxTokens)) must fit the \(host.contextLength)-token context",
-                                   param: "messages", code: "context_length_exceeded")
+            throw APIError.invalid(
+                "the prompt has \(ids.count) tokens; this server takes at most \(promptLimit), and prompt plus max_tokens (\(g.maxTokens)) must fit the \(host.contextLength)-token context",
+                param: "messages", code: "context_length_exceeded")
         }
     }
 
     /// Runs a completion of `ids` on the model queue; streams through `onText` when given.
-    func complete(_ ids: [Int], _ g: Generation, stops: [String], cancellation: ModelHost.Cancellation,
-                  onText: (@Sendable (String) -> Void)? = nil) async throws -> CachedDecoder.Completion {
+    func complete(
+        _ ids: [Int], _ g: Generation, stops: [String], cancellation: ModelHost.Cancellation,
+        onText: (@Sendable (String) -> Void)? = nil
+    ) async throws -> CachedDecoder.Completion {
         let decoder = host.decoder
         let completion = try await host.run(cancellation) {
-            try decoder.complete(ids, maxTokens: g.maxTokens, sampling: g.sampling, stopSequences: stops, trimEnd: true,
-                                 cancelled: { cancellation.isCancelled }, onText: { onText?($0) })
+            try decoder.complete(
+                ids, maxTokens: g.maxTokens, sampling: g.sampling, stopSequences: stops, trimEnd: true,
+                cancelled: { cancellation.isCancelled }, onText: { onText?($0) })
         }
-        metrics.tokens(prompt: ids.count, completion: completion.generated, reused: completion.reused, wasCancelled: completion.reason == "cancelled")
+        metrics.tokens(
+            prompt: ids.count, completion: completion.generated, reused: completion.reused, wasCancelled: completion.reason == "cancelled")
         return completion
     }
 
-    static func newID(_ prefix: String) -> String { prefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24) }
+    static func newID(_ prefix: String) -> String {
+        prefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
+    }
 
     /// A server-sent-events response: `produce` writes events through `send`; a client that goes
     /// away cancels the generation.
-    func eventStream(_ produce: @escaping @Sendable (_ send: @escaping @Sendable (any Encodable) -> Void, _ cancellation: ModelHost.Cancellation) async throws -> Void) -> Response {
+    func eventStream(
+        _ produce:
+            @escaping @Sendable (_ send: @escaping @Sendable (any Encodable) -> Void, _ cancellation: ModelHost.Cancellation) async throws
+            -> Void
+    ) -> Response {
         let cancellation = ModelHost.Cancellation()
         let (events, continuation) = AsyncStream<Data>.makeStream()
         @Sendable func event(_ value: any Encodable) -> Data { Data("data: ".utf8) + jsonData(value) + Data("\n\n".utf8) }
@@ -98,16 +114,18 @@ extension Routes {
             }
             continuation.finish()
         }
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: ResponseBody { writer in
-            do {
-                for await event in events { try await writer.write(ByteBuffer(bytes: event)) }
-                try await writer.finish(nil)
-            } catch {
-                cancellation.cancel()        // the client went away: stop generating
-                producer.cancel()
-                throw error
-            }
-        })
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                do {
+                    for await event in events { try await writer.write(ByteBuffer(bytes: event)) }
+                    try await writer.finish(nil)
+                } catch {
+                    cancellation.cancel()  // the client went away: stop generating
+                    producer.cancel()
+                    throw error
+                }
+            })
     }
 
     func chatCompletions(_ request: Request) async throws -> Response {
@@ -115,7 +133,7 @@ extension Routes {
         try checkModel(body, required: true)
         var messages = try parseMessages(body)
         if messages.first?.role != "system", let preamble = host.template.defaultSystemPrompt {
-            messages.insert(ChatMessage(role: "system", content: preamble), at: 0)    // the plain format's few-shot preamble
+            messages.insert(ChatMessage(role: "system", content: preamble), at: 0)  // the plain format's few-shot preamble
         }
         let g = try generationOptions(body)
         let ids = try Conversation.promptIDs(messages, template: host.template, tokenizer: host.tokenizer)
@@ -124,18 +142,25 @@ extension Routes {
         let id = Self.newID("chatcmpl-"), created = Int(Date().timeIntervalSince1970), model = host.modelID
         if g.stream {
             return eventStream { send, cancellation in
-                @Sendable func chunk(_ delta: ChatCompletionChunk.Delta, _ finish: FinishReason?, usage: Usage? = nil) -> ChatCompletionChunk {
-                    ChatCompletionChunk(id: id, created: created, model: model, choices: [.init(delta: delta, finishReason: finish)], usage: usage)
+                @Sendable func chunk(_ delta: ChatCompletionChunk.Delta, _ finish: FinishReason?, usage: Usage? = nil)
+                    -> ChatCompletionChunk
+                {
+                    ChatCompletionChunk(
+                        id: id, created: created, model: model, choices: [.init(delta: delta, finishReason: finish)], usage: usage)
                 }
                 send(chunk(.init(role: "assistant", content: ""), nil))
-                let c = try await complete(ids, g, stops: stops, cancellation: cancellation) { text in send(chunk(.init(content: text), nil)) }
+                let c = try await complete(ids, g, stops: stops, cancellation: cancellation) { text in
+                    send(chunk(.init(content: text), nil))
+                }
                 send(chunk(.init(), FinishReason(c), usage: Usage(prompt: ids.count, completion: c.generated)))
             }
         }
         let c = try await complete(ids, g, stops: stops, cancellation: ModelHost.Cancellation())
-        return json(ChatCompletion(id: id, created: created, model: model,
-                                   choices: [.init(message: ResponseMessage(content: c.text), finishReason: FinishReason(c))],
-                                   usage: Usage(prompt: ids.count, completion: c.generated, cached: c.reused)))
+        return json(
+            ChatCompletion(
+                id: id, created: created, model: model,
+                choices: [.init(message: ResponseMessage(content: c.text), finishReason: FinishReason(c))],
+                usage: Usage(prompt: ids.count, completion: c.generated, cached: c.reused)))
     }
 
     func completions(_ request: Request) async throws -> Response {
@@ -159,7 +184,9 @@ extension Routes {
             }
         }
         let c = try await complete(ids, g, stops: g.stop, cancellation: ModelHost.Cancellation())
-        return json(TextCompletion(id: id, created: created, model: model, choices: [.init(text: c.text, finishReason: FinishReason(c))],
-                                   usage: Usage(prompt: ids.count, completion: c.generated)))
+        return json(
+            TextCompletion(
+                id: id, created: created, model: model, choices: [.init(text: c.text, finishReason: FinishReason(c))],
+                usage: Usage(prompt: ids.count, completion: c.generated)))
     }
 }

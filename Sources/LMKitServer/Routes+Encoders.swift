@@ -12,14 +12,19 @@ extension Routes {
         }
         guard inputs.count <= 256 else { throw APIError.invalid("input takes at most 256 texts", param: "input") }
         let format = try body.string("encoding_format") ?? "float"
-        guard ["float", "base64"].contains(format) else { throw APIError.invalid("encoding_format must be float or base64", param: "encoding_format") }
+        guard ["float", "base64"].contains(format) else {
+            throw APIError.invalid("encoding_format must be float or base64", param: "encoding_format")
+        }
         let encoder = ModelQueueOnly(try host.sentenceEncoder())
         let name = try body.string("model") ?? "all-MiniLM-L6-v2"
         let vectors = try await host.run { try encoder.value.encode(inputs) }
         let tokens = inputs.reduce(0) { $0 + $1.split(separator: " ").count }
-        return json(EmbeddingList(model: name, data: vectors.enumerated().map { i, v in
-            .init(index: i, embedding: format == "base64" ? .base64(v) : .float(v))
-        }, usage: .init(promptTokens: tokens, totalTokens: tokens)))
+        return json(
+            EmbeddingList(
+                model: name,
+                data: vectors.enumerated().map { i, v in
+                    .init(index: i, embedding: format == "base64" ? .base64(v) : .float(v))
+                }, usage: .init(promptTokens: tokens, totalTokens: tokens)))
     }
 
     func classify(_ request: Request) async throws -> Response {
@@ -31,14 +36,18 @@ extension Routes {
         let classifier = ModelQueueOnly(try host.sentimentClassifier())
         let predictions = try await host.run { try classifier.value.classify(inputs) }
         let labels = classifier.value.labels
-        return json(ClassificationList(data: predictions.enumerated().map { i, p in
-            .init(index: i, label: p.label, score: p.score, scores: zip(labels, p.scores).map { .init(label: $0, score: $1) })
-        }))
+        return json(
+            ClassificationList(
+                data: predictions.enumerated().map { i, p in
+                    .init(index: i, label: p.label, score: p.score, scores: zip(labels, p.scores).map { .init(label: $0, score: $1) })
+                }))
     }
 
     func tokenize(_ request: Request) async throws -> Response {
         let body = try await readJSON(request)
-        guard let text = try body.string("content") ?? body.string("text") else { throw APIError.invalid("content is required: the text to tokenize", param: "content") }
+        guard let text = try body.string("content") ?? body.string("text") else {
+            throw APIError.invalid("content is required: the text to tokenize", param: "content")
+        }
         let special = try body.bool("add_special") ?? false
         let ids = try host.tokenizer.encode(text, options: .init(addSpecialTokens: special, specialTokens: .text)).ids
         let pieces = ids.map { host.tokenizer.token(of: $0) ?? "" }
@@ -47,11 +56,15 @@ extension Routes {
 
     func detokenize(_ request: Request) async throws -> Response {
         let body = try await readJSON(request)
-        guard let list = body.object["tokens"] as? [Any] else { throw APIError.invalid("tokens is required: a list of token ids", param: "tokens") }
+        guard let list = body.object["tokens"] as? [Any] else {
+            throw APIError.invalid("tokens is required: a list of token ids", param: "tokens")
+        }
         let vocabulary = host.tokenizer.vocabSize
         var ids: [Int] = []
         for (i, item) in list.enumerated() {
-            guard let n = item as? NSNumber, !JSONBody.isBoolean(n), n.doubleValue == n.doubleValue.rounded(), (0..<vocabulary).contains(n.intValue) else {
+            guard let n = item as? NSNumber, !JSONBody.isBoolean(n), n.doubleValue == n.doubleValue.rounded(),
+                (0..<vocabulary).contains(n.intValue)
+            else {
                 throw APIError.invalid("tokens[\(i)] is not a token id (0..<\(vocabulary))", param: "tokens[\(i)]")
             }
             ids.append(n.intValue)

@@ -16,16 +16,26 @@ struct Routes: Sendable {
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
 
     func register(on router: Router<BasicRequestContext>) {
-        router.get("/", use: wrap("page", auth: false) { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: WebPage.html)))
-        })
+        router.get(
+            "/",
+            use: wrap("page", auth: false) { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: WebPage.html)))
+            })
         router.get("/health", use: wrap("health", auth: false) { _, _ in json(Health(model: host.modelID, queued: host.queued)) })
-        router.get("/metrics", use: wrap("metrics", auth: false) { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text(queued: host.queued))))
-        })
-        router.get("/v1/models", use: wrap("models") { _, _ in
-            json(ModelList(data: [.init(id: host.modelID, created: host.created)]))
-        })
+        router.get(
+            "/metrics",
+            use: wrap("metrics", auth: false) { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: .init(byteBuffer: ByteBuffer(string: metrics.text(queued: host.queued))))
+            })
+        router.get(
+            "/v1/models",
+            use: wrap("models") { _, _ in
+                json(ModelList(data: [.init(id: host.modelID, created: host.created)]))
+            })
         router.post("/v1/chat/completions", use: wrap("chat") { request, _ in try await chatCompletions(request) })
         router.post("/v1/completions", use: wrap("completions") { request, _ in try await completions(request) })
         router.post("/v1/embeddings", use: wrap("embeddings") { request, _ in try await embeddings(request) })
@@ -44,14 +54,20 @@ struct Routes: Sendable {
             defer {
                 let seconds = Date().timeIntervalSince(start)
                 metrics.record(route: route, status: status, seconds: seconds)
-                logger.info("request", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(status)",
-                                                  "ms": "\(Int(seconds * 1000))", "route": "\(route)"])
+                logger.info(
+                    "request",
+                    metadata: [
+                        "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(status)",
+                        "ms": "\(Int(seconds * 1000))", "route": "\(route)",
+                    ])
             }
             do {
                 if auth, let key = options.apiKey {
                     guard request.headers[.authorization] == "Bearer \(key)" else {
-                        throw APIError(401, request.headers[.authorization] == nil ? "missing API key: send Authorization: Bearer KEY" : "wrong API key",
-                                       code: "invalid_api_key")
+                        throw APIError(
+                            401,
+                            request.headers[.authorization] == nil ? "missing API key: send Authorization: Bearer KEY" : "wrong API key",
+                            code: "invalid_api_key")
                     }
                 }
                 let response = try await handler(request, context)
@@ -62,10 +78,13 @@ struct Routes: Sendable {
                 return json(ErrorBody(e), status: .init(code: e.status))
             } catch let e where (e as? HTTPError)?.status == .contentTooLarge || e is NIOTooManyBytesError {
                 status = 413
-                return json(ErrorBody(APIError(413, "the request body is larger than \(options.maxBodyBytes) bytes", code: "request_too_large")), status: .contentTooLarge)
+                return json(
+                    ErrorBody(APIError(413, "the request body is larger than \(options.maxBodyBytes) bytes", code: "request_too_large")),
+                    status: .contentTooLarge)
             } catch let e as TemplateError {
                 status = 400
-                return json(ErrorBody(.invalid("the chat template rejected the messages: \(e.message)", param: "messages")), status: .badRequest)
+                return json(
+                    ErrorBody(.invalid("the chat template rejected the messages: \(e.message)", param: "messages")), status: .badRequest)
             } catch let e as GenerationError {
                 status = 400
                 return json(ErrorBody(.invalid(e.description)), status: .badRequest)
@@ -93,7 +112,8 @@ struct Routes: Sendable {
         let name = try body.string("model")
         if required && name == nil { throw .invalid("model is required (GET /v1/models lists it)", param: "model") }
         if let name, name != host.modelID {
-            throw APIError(404, "the model \(name) does not exist; this server serves \(host.modelID)", param: "model", code: "model_not_found")
+            throw APIError(
+                404, "the model \(name) does not exist; this server serves \(host.modelID)", param: "model", code: "model_not_found")
         }
     }
 }

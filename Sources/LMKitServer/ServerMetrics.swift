@@ -3,7 +3,7 @@ import Foundation
 /// Counters for `/metrics`, in Prometheus' text exposition format.
 public final class ServerMetrics: @unchecked Sendable {
     private let lock = NSLock()
-    private var requests: [String: Int] = [:]           // "route|status" → count
+    private var requests: [String: Int] = [:]  // "route|status" → count
     private var durations: [String: (count: Int, sum: Double)] = [:]
     private var promptTokens = 0, completionTokens = 0, reusedTokens = 0, cancelled = 0
 

@@ -46,7 +46,10 @@ public struct ChapterReport: Codable, Sendable {
 /// The guided walk through the study path, in order.
 public enum Tour {
     /// Every chapter that exists, in study-path order.
-    public static let chapters: [any TourChapter] = [TokenizersChapter(), TensorsChapter(), EmbeddingsChapter(), RNNChapter(), GPTChapter(), EncodersChapter(), PretrainedDecoderChapter(), ChatChapter()]
+    public static let chapters: [any TourChapter] = [
+        TokenizersChapter(), TensorsChapter(), EmbeddingsChapter(), RNNChapter(), GPTChapter(), EncodersChapter(),
+        PretrainedDecoderChapter(), ChatChapter(),
+    ]
 
     /// The chapter called `name`, or nil.
     public static func chapter(named name: String) -> (any TourChapter)? {

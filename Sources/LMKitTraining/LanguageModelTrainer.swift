@@ -115,47 +115,57 @@ public final class LanguageModelTrainer {
         } else {
             var path = config.tokenizer
             if path == "gpt2" {
-                _ = try assets.path(.gpt2, "merges.txt") // a missing asset is an error naming `scripts/fetch-assets`
+                _ = try assets.path(.gpt2, "merges.txt")  // a missing asset is an error naming `scripts/fetch-assets`
                 path = assets.folder(.gpt2)
             }
             tokenizer = try Tokenizer(contentsOf: path)
             files = LanguageModelTrainer.tokenizerFiles(at: path)
         }
         tokenizerFiles = files
-        data = try TokenData.prepare(corpus: corpus, tokenizer: tokenizer, tokenizerName: config.tokenizer,
-                                     folder: output + "/data", validationFraction: config.validationFraction)
+        data = try TokenData.prepare(
+            corpus: corpus, tokenizer: tokenizer, tokenizerName: config.tokenizer,
+            folder: output + "/data", validationFraction: config.validationFraction)
 
         // Model and optimizer.
         model = try LanguageModelTrainer.makeModel(config, vocabulary: tokenizer.vocabSize)
-        optimizer = Adam.adamW(model.namedParameters(), learningRate: config.learningRate, beta1: config.beta1,
-                               beta2: config.beta2, weightDecay: config.weightDecay)
+        optimizer = Adam.adamW(
+            model.namedParameters(), learningRate: config.learningRate, beta1: config.beta1,
+            beta2: config.beta2, weightDecay: config.weightDecay)
         if let resumed, let folder = checkpoint {
             try model.load(contentsOf: folder + "/model.safetensors")
             try optimizer.load(state: try SafetensorsFile(path: folder + "/optimizer.safetensors").tensors())
             let drops = LanguageModelTrainer.dropouts(model)
-            guard drops.count == resumed.dropoutGenerators.count else { throw TrainingError("\(folder): dropout state does not fit the model") }
+            guard drops.count == resumed.dropoutGenerators.count else {
+                throw TrainingError("\(folder): dropout state does not fit the model")
+            }
             for (d, g) in zip(drops, resumed.dropoutGenerators) { d.generator = g }
             state = resumed
         } else {
-            state = State(config: config, step: 0, dataGenerator: RandomGenerator(seed: config.seed &+ 1), dropoutGenerators: [],
-                          bestValidationLoss: .infinity, evaluationsWithoutImprovement: 0, elapsedSeconds: 0, history: [])
+            state = State(
+                config: config, step: 0, dataGenerator: RandomGenerator(seed: config.seed &+ 1), dropoutGenerators: [],
+                bestValidationLoss: .infinity, evaluationsWithoutImprovement: 0, elapsedSeconds: 0, history: [])
         }
     }
 
     /// A fresh model of the configured architecture.
     static func makeModel(_ c: TrainingConfig, vocabulary: Int) throws -> any TrainableLanguageModel {
         if let cell = RecurrentCell(rawValue: c.architecture) {
-            return try RecurrentLanguageModel(RecurrentLMConfig(cell: cell, vocabSize: vocabulary, embeddingSize: c.width, hiddenSize: c.width,
-                                                                layers: c.layers, dropout: c.dropout, contextLength: c.context,
-                                                                forgetBias: c.forgetBias), seed: c.seed)
+            return try RecurrentLanguageModel(
+                RecurrentLMConfig(
+                    cell: cell, vocabSize: vocabulary, embeddingSize: c.width, hiddenSize: c.width,
+                    layers: c.layers, dropout: c.dropout, contextLength: c.context,
+                    forgetBias: c.forgetBias), seed: c.seed)
         }
-        return try GPT2LMHeadModel(GPT2Config(vocabSize: vocabulary, contextLength: c.context, width: c.width, layers: c.layers,
-                                              heads: c.heads, dropout: c.dropout), seed: c.seed)
+        return try GPT2LMHeadModel(
+            GPT2Config(
+                vocabSize: vocabulary, contextLength: c.context, width: c.width, layers: c.layers,
+                heads: c.heads, dropout: c.dropout), seed: c.seed)
     }
 
     /// The learning rate at `step`: linear warm-up, then cosine decay to the minimum.
     public var schedule: WarmupCosineSchedule {
-        WarmupCosineSchedule(peak: config.learningRate, floor: config.minLearningRate, warmupSteps: config.warmupSteps, totalSteps: config.maxSteps)
+        WarmupCosineSchedule(
+            peak: config.learningRate, floor: config.minLearningRate, warmupSteps: config.warmupSteps, totalSteps: config.maxSteps)
     }
 
     /// Number of optimizer steps taken so far (continues after a resume).
@@ -181,7 +191,7 @@ public final class LanguageModelTrainer {
             var stepLoss = 0.0
             for _ in 0..<c.gradientAccumulation {
                 let (x, y) = data.batch(.train, size: c.batchSize, context: c.context, generator: &state.dataGenerator)
-                var loss = model.loss(x, targets: y)                                  // scalar
+                var loss = model.loss(x, targets: y)  // scalar
                 if c.gradientAccumulation > 1 { loss = loss * Tensor(1 / Double(c.gradientAccumulation), dtype: loss.dtype) }
                 loss.backward()
                 stepLoss += loss.item()
@@ -198,8 +208,9 @@ public final class LanguageModelTrainer {
             let timeUp = c.maxMinutes > 0 && elapsed >= c.maxMinutes * 60
             if state.step % c.evalInterval == 0 || state.step == c.maxSteps || timeUp {
                 let validation = evaluate()
-                let r = Record(step: state.step, trainLoss: recentLosses.reduce(0, +) / Double(recentLosses.count),
-                               validationLoss: validation, learningRate: lr, tokensPerSecond: rate, elapsedSeconds: elapsed)
+                let r = Record(
+                    step: state.step, trainLoss: recentLosses.reduce(0, +) / Double(recentLosses.count),
+                    validationLoss: validation, learningRate: lr, tokensPerSecond: rate, elapsedSeconds: elapsed)
                 record = r
                 state.history.append(r)
                 state.elapsedSeconds = elapsed
@@ -215,22 +226,26 @@ public final class LanguageModelTrainer {
                 lastTime = Date()
                 lastStep = state.step
                 if c.patience > 0 && state.evaluationsWithoutImprovement >= c.patience {
-                    reason = "validation loss did not improve for \(c.patience) evaluations (best \(String(format: "%.4f", state.bestValidationLoss)))"
+                    reason =
+                        "validation loss did not improve for \(c.patience) evaluations (best \(String(format: "%.4f", state.bestValidationLoss)))"
                     stoppedEarly = true
                 }
                 if timeUp { reason = "time limit of \(c.maxMinutes) minutes"; stoppedEarly = true }
             }
-            progress(Progress(step: state.step, maxSteps: c.maxSteps, loss: stepLoss, tokensPerSecond: rate,
-                              elapsedSeconds: elapsed, learningRate: lr, evaluation: record))
+            progress(
+                Progress(
+                    step: state.step, maxSteps: c.maxSteps, loss: stepLoss, tokensPerSecond: rate,
+                    elapsedSeconds: elapsed, learningRate: lr, evaluation: record))
             if stoppedEarly { break }
             if let stopAfter, state.step >= stopAfter { reason = "stopped at step \(stopAfter)"; break }
         }
         model.eval()
         let last = state.history.last
-        return Summary(steps: state.step, parameters: model.parameterCount, bestValidationLoss: state.bestValidationLoss,
-                       finalTrainLoss: last?.trainLoss ?? .nan, finalValidationLoss: last?.validationLoss ?? .nan,
-                       seconds: state.elapsedSeconds, stoppedEarly: stoppedEarly, reason: reason,
-                       modelFolder: output + "/model", history: state.history)
+        return Summary(
+            steps: state.step, parameters: model.parameterCount, bestValidationLoss: state.bestValidationLoss,
+            finalTrainLoss: last?.trainLoss ?? .nan, finalValidationLoss: last?.validationLoss ?? .nan,
+            seconds: state.elapsedSeconds, stoppedEarly: stoppedEarly, reason: reason,
+            modelFolder: output + "/model", history: state.history)
     }
 
     /// Mean validation loss over `evalBatches` batches drawn with a generator of their own (the same
@@ -280,7 +295,8 @@ public final class LanguageModelTrainer {
 
     /// The checkpoint to resume from: `checkpoint/`, or `checkpoint.old/` if a crash hit the swap.
     static func checkpointFolder(_ output: String) -> String? {
-        for name in ["checkpoint", "checkpoint.old"] where FileManager.default.fileExists(atPath: output + "/" + name + "/trainer_state.json") {
+        for name in ["checkpoint", "checkpoint.old"]
+        where FileManager.default.fileExists(atPath: output + "/" + name + "/trainer_state.json") {
             return output + "/" + name
         }
         return nil
@@ -289,12 +305,17 @@ public final class LanguageModelTrainer {
     func writeLog() throws {
         var csv = "step,train_loss,val_loss,learning_rate,tokens_per_s,elapsed_s\n"
         for r in state.history {
-            csv += "\(r.step),\(r.trainLoss),\(r.validationLoss),\(r.learningRate),\(Int(r.tokensPerSecond)),\(String(format: "%.1f", r.elapsedSeconds))\n"
+            csv +=
+                "\(r.step),\(r.trainLoss),\(r.validationLoss),\(r.learningRate),\(Int(r.tokensPerSecond)),\(String(format: "%.1f", r.elapsedSeconds))\n"
         }
         try AtomicFile.write(Array(csv.utf8), to: output + "/log.csv")
-        let plot = LinePlot(title: "\(config.architecture.uppercased()) training on \((corpus as NSString).lastPathComponent)", xLabel: "step", yLabel: "loss (nats/token)",
-                            series: [.init(name: "train", points: state.history.map { (Double($0.step), $0.trainLoss) }),
-                                     .init(name: "validation", points: state.history.map { (Double($0.step), $0.validationLoss) })])
+        let plot = LinePlot(
+            title: "\(config.architecture.uppercased()) training on \((corpus as NSString).lastPathComponent)", xLabel: "step",
+            yLabel: "loss (nats/token)",
+            series: [
+                .init(name: "train", points: state.history.map { (Double($0.step), $0.trainLoss) }),
+                .init(name: "validation", points: state.history.map { (Double($0.step), $0.validationLoss) }),
+            ])
         try AtomicFile.write(Array(plot.svg().utf8), to: output + "/loss.svg")
     }
 

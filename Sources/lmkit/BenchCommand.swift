@@ -19,15 +19,15 @@ struct BenchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Tensor engine: matmul vs direct cblas_sgemm; element-wise kernels vs memory copy.",
             discussion: """
-            Matrix products at transformer shapes are timed through the engine and through cblas_sgemm
-            called directly on the same buffers (target: engine ≥ 90% of direct). Element-wise kernels
-            over 10M floats are reported in GB/s against a memory copy measured in the same run (target:
-            ≥ 50% of copy bandwidth). Medians of --repeats runs. Threads: LMKIT_THREADS (default: all cores).
+                Matrix products at transformer shapes are timed through the engine and through cblas_sgemm
+                called directly on the same buffers (target: engine ≥ 90% of direct). Element-wise kernels
+                over 10M floats are reported in GB/s against a memory copy measured in the same run (target:
+                ≥ 50% of copy bandwidth). Medians of --repeats runs. Threads: LMKIT_THREADS (default: all cores).
 
-            --json prints one JSON object per line, one per measurement:
-              {"name": String, "unit": "GFLOP/s" | "GB/s", "lmkit": Double, "reference": Double,
-               "ratio": Double (lmkit / reference), "note": String}
-            """
+                --json prints one JSON object per line, one per measurement:
+                  {"name": String, "unit": "GFLOP/s" | "GB/s", "lmkit": Double, "reference": Double,
+                   "ratio": Double (lmkit / reference), "note": String}
+                """
         )
 
         @Option(help: "Timed runs per measurement (the median is reported).")
@@ -62,14 +62,14 @@ extension BenchCommand {
         static let configuration = CommandConfiguration(
             abstract: "Tokenizer throughput (MB/s): GPT-2 BPE and BERT WordPiece on a text file.",
             discussion: """
-            One thread encodes the whole file as one string; more threads encode it cut into 64 chunks at
-            line boundaries as a batch (thread count: LMKIT_THREADS). `benchmarks/tokenizers` runs this
-            beside tiktoken and Hugging Face tokenizers on the same file and thread count.
+                One thread encodes the whole file as one string; more threads encode it cut into 64 chunks at
+                line boundaries as a batch (thread count: LMKIT_THREADS). `benchmarks/tokenizers` runs this
+                beside tiktoken and Hugging Face tokenizers on the same file and thread count.
 
-            --json prints one JSON object per line:
-              {"name": "gpt2" | "gpt2_tiktoken_file" | "bert", "threads": Int, "mb_per_s": Double,
-               "seconds": Double, "tokens": Int, "bytes": Int}
-            """
+                --json prints one JSON object per line:
+                  {"name": "gpt2" | "gpt2_tiktoken_file" | "bert", "threads": Int, "mb_per_s": Double,
+                   "seconds": Double, "tokens": Int, "bytes": Int}
+                """
         )
 
         @Option(help: "Text file (default: the Shakespeare asset).")
@@ -96,11 +96,17 @@ extension BenchCommand {
             let store = AssetStore()
             let tiktoken = try Tokenizer.tiktoken(ranks: try store.path(.gpt2, "gpt2.tiktoken"))
             var rows: [TokenizerBenchmark.Row] = []
-            for (name, tok) in [("gpt2", try TokenizerChoice.load("gpt2")), ("gpt2_tiktoken_file", tiktoken), ("bert", try TokenizerChoice.load("bert"))] {
+            for (name, tok) in [
+                ("gpt2", try TokenizerChoice.load("gpt2")), ("gpt2_tiktoken_file", tiktoken), ("bert", try TokenizerChoice.load("bert")),
+            ] {
                 let (row, ids) = try bench.measure(name, tok, threads: threads)
                 rows.append(row)
-                if json { try printJSON(row) } else {
-                    print("  \(name.padding(20)) \(threads) thread\(threads == 1 ? " " : "s") \(Format.fixed(row.mb_per_s, 2)) MB/s  (\(row.tokens) tokens, median \(Format.fixed(row.seconds, 3)) s)")
+                if json {
+                    try printJSON(row)
+                } else {
+                    print(
+                        "  \(name.padding(20)) \(threads) thread\(threads == 1 ? " " : "s") \(Format.fixed(row.mb_per_s, 2)) MB/s  (\(row.tokens) tokens, median \(Format.fixed(row.seconds, 3)) s)"
+                    )
                 }
                 if let dir = dumpIds {
                     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -116,16 +122,16 @@ extension BenchCommand {
         static let configuration = CommandConfiguration(
             abstract: "GPT training step and generation speed (benchmarks/gpt runs it beside PyTorch).",
             discussion: """
-            A training step (forward, cross-entropy, backward, clipping, AdamW) on random ids: tokens/s of the
-            median step and FLOP/s by nanoGPT's count (6·N + 12·L·H·Q·T per token), with the machine's sgemm
-            peak measured in the same run; then greedy generation with and without the KV cache.
-            Threads: LMKIT_THREADS (default: all cores).
+                A training step (forward, cross-entropy, backward, clipping, AdamW) on random ids: tokens/s of the
+                median step and FLOP/s by nanoGPT's count (6·N + 12·L·H·Q·T per token), with the machine's sgemm
+                peak measured in the same run; then greedy generation with and without the KV cache.
+                Threads: LMKIT_THREADS (default: all cores).
 
-            --json prints one JSON object per line:
-              {"name": "train_tokens_per_s" | "train_flops_per_s" | "sgemm_peak_flops_per_s" |
-                       "generate_tokens_per_s_cache" | "generate_tokens_per_s_nocache",
-               "value": Double, "threads": Int}
-            """
+                --json prints one JSON object per line:
+                  {"name": "train_tokens_per_s" | "train_flops_per_s" | "sgemm_peak_flops_per_s" |
+                           "generate_tokens_per_s_cache" | "generate_tokens_per_s_nocache",
+                   "value": Double, "threads": Int}
+                """
         )
 
         @Option var layers = 6
@@ -174,14 +180,14 @@ extension BenchCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sentence-embedding throughput (sentences/s) of a sentence encoder (all-MiniLM-L6-v2 by default).",
             discussion: """
-            Encodes the texts of --texts (one per line) in batches of --batch-size, truncated at
-            --max-length tokens, on LMKIT_THREADS workers; reports the median of --repeats runs after a
-            warm-up. `benchmarks/encoders` runs this beside sentence-transformers on the same texts and
-            thread count.
+                Encodes the texts of --texts (one per line) in batches of --batch-size, truncated at
+                --max-length tokens, on LMKIT_THREADS workers; reports the median of --repeats runs after a
+                warm-up. `benchmarks/encoders` runs this beside sentence-transformers on the same texts and
+                thread count.
 
-            --json prints {"name": String, "threads": Int, "sentences_per_s": Double, "seconds": Double,
-            "sentences": Int, "tokens": Int, "batch_size": Int, "max_length": Int}.
-            """
+                --json prints {"name": String, "threads": Int, "sentences_per_s": Double, "seconds": Double,
+                "sentences": Int, "tokens": Int, "batch_size": Int, "max_length": Int}.
+                """
         )
 
         @Option(help: "A sentence-transformers folder, or `minilm` (default).") var model: String?
@@ -193,10 +199,13 @@ extension BenchCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            guard batchSize > 0, maxLength > 1, repeats > 0 else { throw ValidationError("--batch-size, --max-length and --repeats must be positive") }
+            guard batchSize > 0, maxLength > 1, repeats > 0 else {
+                throw ValidationError("--batch-size, --max-length and --repeats must be positive")
+            }
             let lines = try TextInputs.lines(of: texts)
             let encoder = try SentenceEncoder(folder: try EncoderFolder.resolve(model), maxLength: maxLength)
-            let (row, vectors) = try EncoderBenchmark(texts: lines, batchSize: batchSize, repeats: repeats).measure("sentence_embeddings", encoder)
+            let (row, vectors) = try EncoderBenchmark(texts: lines, batchSize: batchSize, repeats: repeats).measure(
+                "sentence_embeddings", encoder)
             if let dump {
                 var bytes: [UInt8] = []
                 bytes.reserveCapacity(vectors.count * encoder.dimension * 4)
@@ -204,7 +213,9 @@ extension BenchCommand {
                 try AtomicFile.write(bytes, to: dump)
             }
             if json { return try printJSON(row) }
-            print("\(row.sentences) texts (\(row.tokens) tokens), batch \(row.batch_size), max length \(row.max_length), \(row.threads) thread\(row.threads == 1 ? "" : "s"): \(Format.fixed(row.sentences_per_s, 1)) sentences/s (median \(Format.fixed(row.seconds, 3)) s)")
+            print(
+                "\(row.sentences) texts (\(row.tokens) tokens), batch \(row.batch_size), max length \(row.max_length), \(row.threads) thread\(row.threads == 1 ? "" : "s"): \(Format.fixed(row.sentences_per_s, 1)) sentences/s (median \(Format.fixed(row.seconds, 3)) s)"
+            )
         }
     }
 }
@@ -214,16 +225,16 @@ extension BenchCommand {
         static let configuration = CommandConfiguration(
             abstract: "Decoder speed as llama-bench measures it: prompt processing and generation tokens/s, peak memory.",
             discussion: """
-            Loads a GGUF decoder (gemma3, llama, qwen2; the Gemma 3 asset by default), weights kept quantized, then times
-            a --prompt-tokens prompt of random tokens processed in one batch and --generate tokens produced
-            one at a time from an empty context (threads: LMKIT_THREADS). Medians of --repeats runs after a
-            warm-up. `benchmarks/decoders` runs this beside llama.cpp's llama-bench on the same file.
+                Loads a GGUF decoder (gemma3, llama, qwen2; the Gemma 3 asset by default), weights kept quantized, then times
+                a --prompt-tokens prompt of random tokens processed in one batch and --generate tokens produced
+                one at a time from an empty context (threads: LMKIT_THREADS). Medians of --repeats runs after a
+                warm-up. `benchmarks/decoders` runs this beside llama.cpp's llama-bench on the same file.
 
-            --activations int8 (default) multiplies decoding activations in 8-bit integers, as llama.cpp.
+                --activations int8 (default) multiplies decoding activations in 8-bit integers, as llama.cpp.
 
-            --json prints {"name", "threads", "activations", "isa", "blas_core", "prompt_tokens", "prompt_tokens_per_s",
-            "generated_tokens", "generation_tokens_per_s", "weight_bytes", "peak_rss_bytes", "file_bytes"}.
-            """
+                --json prints {"name", "threads", "activations", "isa", "blas_core", "prompt_tokens", "prompt_tokens_per_s",
+                "generated_tokens", "generation_tokens_per_s", "weight_bytes", "peak_rss_bytes", "file_bytes"}.
+                """
         )
 
         @Option(help: "GGUF model file (default: the Gemma 3 270M asset).") var model: String?
@@ -234,13 +245,19 @@ extension BenchCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            guard promptTokens > 0, generatedTokens > 0, repeats > 0 else { throw ValidationError("--prompt-tokens, --generate and --repeats must be positive") }
+            guard promptTokens > 0, generatedTokens > 0, repeats > 0 else {
+                throw ValidationError("--prompt-tokens, --generate and --repeats must be positive")
+            }
             let path = try model ?? AssetStore().path(.gemma)
-            let row = try DecoderBenchmark(promptTokens: promptTokens, generatedTokens: generatedTokens, repeats: repeats, activations: activations).measure(path: path)
+            let row = try DecoderBenchmark(
+                promptTokens: promptTokens, generatedTokens: generatedTokens, repeats: repeats, activations: activations
+            ).measure(path: path)
             if json { return try printJSON(row) }
             print("prompt processing (\(row.prompt_tokens) tokens): \(Format.fixed(row.prompt_tokens_per_s, 1)) tokens/s")
             print("generation (\(row.generated_tokens) tokens):        \(Format.fixed(row.generation_tokens_per_s, 1)) tokens/s")
-            print("weights read per token: \(Format.fixed(Double(row.weight_bytes) / 1_048_576, 1)) MiB; peak RSS \(Format.fixed(Double(row.peak_rss_bytes) / 1_048_576, 1)) MiB (file \(Format.fixed(Double(row.file_bytes) / 1_048_576, 1)) MiB); \(row.threads) threads, \(row.activations) activations (\(row.isa)), OpenBLAS \(row.blas_core) kernels")
+            print(
+                "weights read per token: \(Format.fixed(Double(row.weight_bytes) / 1_048_576, 1)) MiB; peak RSS \(Format.fixed(Double(row.peak_rss_bytes) / 1_048_576, 1)) MiB (file \(Format.fixed(Double(row.file_bytes) / 1_048_576, 1)) MiB); \(row.threads) threads, \(row.activations) activations (\(row.isa)), OpenBLAS \(row.blas_core) kernels"
+            )
         }
     }
 }

@@ -14,31 +14,31 @@ struct ChatCommand: ParsableCommand {
         commandName: "chat",
         abstract: "Chat with a decoder in the terminal; the conversation is remembered and its KV cache reused.",
         discussion: """
-        Type a message and press return; the reply streams as it is generated. Commands:
-          /reset          forget the conversation (the system prompt stays)
-          /system TEXT    set the system prompt
-          /save FILE      write the conversation as JSON (atomically)
-          /load FILE      continue a saved conversation
-          /history        show the messages kept
-          /quit           leave (end of input does too)
+            Type a message and press return; the reply streams as it is generated. Commands:
+              /reset          forget the conversation (the system prompt stays)
+              /system TEXT    set the system prompt
+              /save FILE      write the conversation as JSON (atomically)
+              /load FILE      continue a saved conversation
+              /history        show the messages kept
+              /quit           leave (end of input does too)
 
-        --model: `gemma` (the Gemma 3 270M asset, the default), a GGUF file, or a Hugging Face folder.
-        The chat format is the model's own chat template (chat_template.jinja, tokenizer_config.json or
-        GGUF metadata), else --template, else a built-in one: gemma, llama3, chatml, mistral, or plain.
-        A base model such as the Gemma asset (pretrained only, no chat template) gets `plain`: a short
-        preamble and a "User: … / Assistant: …" transcript, which it continues as text; its answers are
-        those of a 270M-parameter model that was never taught to chat.
+            --model: `gemma` (the Gemma 3 270M asset, the default), a GGUF file, or a Hugging Face folder.
+            The chat format is the model's own chat template (chat_template.jinja, tokenizer_config.json or
+            GGUF metadata), else --template, else a built-in one: gemma, llama3, chatml, mistral, or plain.
+            A base model such as the Gemma asset (pretrained only, no chat template) gets `plain`: a short
+            preamble and a "User: … / Assistant: …" transcript, which it continues as text; its answers are
+            those of a 270M-parameter model that was never taught to chat.
 
-        Each reply re-renders the whole conversation, and the tokens the KV cache already holds are
-        not recomputed. When the conversation and --max-tokens no longer fit --context tokens, the
-        oldest turns are dropped (--overflow drop-oldest) or summarized by the model into the system
-        prompt (--overflow summarize); the system prompt always stays. Both are reported on stderr.
+            Each reply re-renders the whole conversation, and the tokens the KV cache already holds are
+            not recomputed. When the conversation and --max-tokens no longer fit --context tokens, the
+            oldest turns are dropped (--overflow drop-oldest) or summarized by the model into the system
+            prompt (--overflow summarize); the system prompt always stays. Both are reported on stderr.
 
-        --json prints one JSON object per line instead of streaming: for a message
-          {"user": String, "reply": String, "promptTokens": Int, "reusedTokens": Int, "generatedTokens": Int,
-           "finishReason": String, "droppedMessages": Int, "seconds": Double, "tokensPerSecond": Double}
-        and for a command {"command": String, "ok": Bool, "detail": String}.
-        """
+            --json prints one JSON object per line instead of streaming: for a message
+              {"user": String, "reply": String, "promptTokens": Int, "reusedTokens": Int, "generatedTokens": Int,
+               "finishReason": String, "droppedMessages": Int, "seconds": Double, "tokensPerSecond": Double}
+            and for a command {"command": String, "ok": Bool, "detail": String}.
+            """
     )
 
     @Option(help: "`gemma`, a GGUF file or a model folder.") var model = "gemma"
@@ -66,7 +66,9 @@ struct ChatCommand: ParsableCommand {
         try sampling.validate()
         let interactive = isatty(0) != 0
         if !json {
-            printError("chat format: \(chatTemplate.origin); window \(chat.contextWindow) tokens, oldest turns \(overflow == .summarize ? "summarized" : "dropped") when full. /help for commands.")
+            printError(
+                "chat format: \(chatTemplate.origin); window \(chat.contextWindow) tokens, oldest turns \(overflow == .summarize ? "summarized" : "dropped") when full. /help for commands."
+            )
             if chatTemplate.origin.hasPrefix("built-in plain") {
                 printError("(a base model: the conversation is written as a plain User:/Assistant: transcript for it to continue)")
             }
@@ -79,24 +81,39 @@ struct ChatCommand: ParsableCommand {
             if input.hasPrefix("/") {
                 if input == "/quit" || input == "/exit" { break }
                 let (ok, detail) = command(input, chat)
-                if json { try printJSON(CommandResult(command: String(input.split(separator: " ").first ?? ""), ok: ok, detail: detail)) } else { printError(detail) }
+                if json {
+                    try printJSON(CommandResult(command: String(input.split(separator: " ").first ?? ""), ok: ok, detail: detail))
+                } else {
+                    printError(detail)
+                }
                 continue
             }
             do {
                 if !json && interactive { writeStandardOutput("assistant> ") }
-                let reply = try chat.send(input, maxTokens: maxTokens, sampling: sampling) { text in if !json { writeStandardOutput(text) } }
+                let reply = try chat.send(input, maxTokens: maxTokens, sampling: sampling) { text in if !json { writeStandardOutput(text) }
+                }
                 if json {
-                    try printJSON(TurnResult(user: input, reply: reply.text, promptTokens: reply.promptTokens, reusedTokens: reply.reusedTokens,
-                                             generatedTokens: reply.generatedTokens, finishReason: reply.finishReason,
-                                             droppedMessages: reply.droppedMessages, seconds: reply.seconds, tokensPerSecond: reply.tokensPerSecond))
+                    try printJSON(
+                        TurnResult(
+                            user: input, reply: reply.text, promptTokens: reply.promptTokens, reusedTokens: reply.reusedTokens,
+                            generatedTokens: reply.generatedTokens, finishReason: reply.finishReason,
+                            droppedMessages: reply.droppedMessages, seconds: reply.seconds, tokensPerSecond: reply.tokensPerSecond))
                 } else {
                     writeStandardOutput("\n")
-                    var note = "(\(reply.generatedTokens) tokens, \(Format.fixed(reply.tokensPerSecond, 1)) tokens/s; \(reply.reusedTokens) of \(reply.promptTokens) prompt tokens from the cache"
-                    if reply.droppedMessages > 0 { note += "; \(reply.droppedMessages) oldest messages \(overflow == .summarize ? "summarized" : "dropped") to fit \(chat.contextWindow) tokens" }
+                    var note =
+                        "(\(reply.generatedTokens) tokens, \(Format.fixed(reply.tokensPerSecond, 1)) tokens/s; \(reply.reusedTokens) of \(reply.promptTokens) prompt tokens from the cache"
+                    if reply.droppedMessages > 0 {
+                        note +=
+                            "; \(reply.droppedMessages) oldest messages \(overflow == .summarize ? "summarized" : "dropped") to fit \(chat.contextWindow) tokens"
+                    }
                     printError(note + ")")
                 }
             } catch {
-                if json { try printJSON(CommandResult(command: "message", ok: false, detail: "\(error)")) } else { printError("error: \(error)") }
+                if json {
+                    try printJSON(CommandResult(command: "message", ok: false, detail: "\(error)"))
+                } else {
+                    printError("error: \(error)")
+                }
             }
         }
     }
@@ -122,10 +139,14 @@ struct ChatCommand: ParsableCommand {
             return (true, argument.isEmpty ? "system prompt removed" : "system prompt set")
         case "/save":
             guard !argument.isEmpty else { return (false, "/save needs a file name") }
-            do { try chat.save(to: argument); return (true, "saved \(chat.messages.count) messages to \(argument)") } catch { return (false, "\(error)") }
+            do { try chat.save(to: argument); return (true, "saved \(chat.messages.count) messages to \(argument)") } catch {
+                return (false, "\(error)")
+            }
         case "/load":
             guard !argument.isEmpty else { return (false, "/load needs a file name") }
-            do { try chat.load(from: argument); return (true, "loaded \(chat.messages.count) messages from \(argument)") } catch { return (false, "\(error)") }
+            do { try chat.load(from: argument); return (true, "loaded \(chat.messages.count) messages from \(argument)") } catch {
+                return (false, "\(error)")
+            }
         case "/history":
             return (true, chat.transcript.map { "\($0.role): \($0.content)" }.joined(separator: "\n"))
         case "/help":

@@ -8,15 +8,15 @@ extension EmbedCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train word vectors on a text corpus (word2vec skip-gram or CBOW, or GloVe).",
             discussion: """
-            The corpus is plain text, one sentence per line, tokens separated by whitespace (as gensim's
-            LineSentence); --lowercase folds case. Vectors are written as word2vec binary, or word2vec
-            text when --out ends in .txt. Progress (epoch, words/s, ETA; GloVe: cost per epoch) goes to
-            standard error. Defaults per method: word2vec window 5, 5 epochs, alpha 0.025; GloVe (as its demo.sh)
-            window 15, 15 epochs, learning rate 0.05 (AdaGrad), x_max 10 (--negative and --sample are word2vec's).
-            --json prints {"method": String, "words": Int, "vocabulary": Int, "epochs": Int,
-              "seconds": Double, "wordsPerSecond": Double, "out": String}
-            (words: corpus tokens; seconds: training time; wordsPerSecond: words × epochs / seconds).
-            """)
+                The corpus is plain text, one sentence per line, tokens separated by whitespace (as gensim's
+                LineSentence); --lowercase folds case. Vectors are written as word2vec binary, or word2vec
+                text when --out ends in .txt. Progress (epoch, words/s, ETA; GloVe: cost per epoch) goes to
+                standard error. Defaults per method: word2vec window 5, 5 epochs, alpha 0.025; GloVe (as its demo.sh)
+                window 15, 15 epochs, learning rate 0.05 (AdaGrad), x_max 10 (--negative and --sample are word2vec's).
+                --json prints {"method": String, "words": Int, "vocabulary": Int, "epochs": Int,
+                  "seconds": Double, "wordsPerSecond": Double, "out": String}
+                (words: corpus tokens; seconds: training time; wordsPerSecond: words × epochs / seconds).
+                """)
         @Argument(help: "The corpus file.") var corpus: String
         @Option(help: "Where to write the vectors.") var out: String
         @Option(help: "skipgram, cbow or glove.") var method = "skipgram"
@@ -28,7 +28,11 @@ extension EmbedCommand {
         @Option(help: "Passes over the corpus (default: 5, GloVe 15).") var epochs: Int?
         @Option(help: "Learning rate (word2vec: 0.025, falling linearly to 0.0001; GloVe: 0.05, AdaGrad).") var alpha: Double?
         @Option(help: "Training threads (default: all cores).") var threads: Int?
-        @Option(name: .customLong("x-max"), help: "GloVe: co-occurrence count at which the weight reaches 1 (10 as GloVe's demo.sh; the paper used 100 on billions of words).") var xMax = 10.0
+        @Option(
+            name: .customLong("x-max"),
+            help:
+                "GloVe: co-occurrence count at which the weight reaches 1 (10 as GloVe's demo.sh; the paper used 100 on billions of words)."
+        ) var xMax = 10.0
         @Option(help: "Random seed.") var seed: UInt64 = 1
         @Flag(help: "Lower-case the corpus.") var lowercase = false
         @Flag(help: "Print JSON.") var json = false
@@ -55,7 +59,9 @@ extension EmbedCommand {
             let t0 = Timing.now()
             let data = try TrainingCorpus(path: corpus, minCount: minCount, lowercase: lowercase)
             if !json {
-                printError("corpus: \(data.rawTokenCount) tokens, \(data.sentenceCount) sentences, \(data.words.count) words occur at least \(minCount) times (read in \(Format.fixed(Timing.now() - t0, 1)) s)")
+                printError(
+                    "corpus: \(data.rawTokenCount) tokens, \(data.sentenceCount) sentences, \(data.words.count) words occur at least \(minCount) times (read in \(Format.fixed(Timing.now() - t0, 1)) s)"
+                )
             }
             let bar = ProgressBar(enabled: !json)
             let t1 = Timing.now()
@@ -89,10 +95,14 @@ extension EmbedCommand {
             try vectors.write(to: out, format: out.hasSuffix(".txt") ? .word2vecText : .word2vecBinary)
             let rate = Double(data.rawTokenCount * passes) / seconds
             if json {
-                try printJSON(Output(method: method, words: data.rawTokenCount, vocabulary: data.words.count, epochs: passes,
-                                     seconds: seconds, wordsPerSecond: rate, out: out))
+                try printJSON(
+                    Output(
+                        method: method, words: data.rawTokenCount, vocabulary: data.words.count, epochs: passes,
+                        seconds: seconds, wordsPerSecond: rate, out: out))
             } else {
-                print("trained \(method) in \(Format.fixed(seconds, 1)) s (\(Int(rate)) words/s); \(vectors.count) vectors of \(dim) written to \(out)")
+                print(
+                    "trained \(method) in \(Format.fixed(seconds, 1)) s (\(Int(rate)) words/s); \(vectors.count) vectors of \(dim) written to \(out)"
+                )
             }
         }
     }

@@ -13,7 +13,9 @@ struct EmbedCommand: ParsableCommand {
 
     /// Where the vectors come from.
     struct Vectors: ParsableArguments {
-        @Option(name: .long, help: "Vector file: GloVe text, word2vec text or binary, or a .npy matrix (with --words). Default: the GloVe 6B 50d asset.")
+        @Option(
+            name: .long,
+            help: "Vector file: GloVe text, word2vec text or binary, or a .npy matrix (with --words). Default: the GloVe 6B 50d asset.")
         var vectors: String?
 
         @Option(name: .long, help: "Word list for a .npy matrix, one word per line.")
@@ -25,11 +27,14 @@ struct EmbedCommand: ParsableCommand {
         func load(_ file: String? = nil) throws -> WordVectors {
             guard let vectors = file ?? vectors else {
                 let store = AssetStore()
-                return try WordVectors(numpy: try store.path(.glove, "glove_6B_50d_emb.npy"),
-                                       words: try store.path(.glove, "glove_6B_50d_words.txt"))
+                return try WordVectors(
+                    numpy: try store.path(.glove, "glove_6B_50d_emb.npy"),
+                    words: try store.path(.glove, "glove_6B_50d_words.txt"))
             }
             if vectors.hasSuffix(".npy") {
-                guard let words else { throw ValidationError("--vectors \(vectors) is a NumPy matrix: give its word list with --words FILE") }
+                guard let words else {
+                    throw ValidationError("--vectors \(vectors) is a NumPy matrix: give its word list with --words FILE")
+                }
                 return try WordVectors(numpy: vectors, words: words)
             }
             var f: WordVectors.Format?
@@ -87,10 +92,10 @@ struct EmbedCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Solve a : b :: ? : c as a − b + c (king man woman → queen).",
             discussion: """
-            3CosAdd (--method add, default) ranks words by cos(w, a − b + c) over normalized vectors;
-            3CosMul (--method mul) by cos(w,a)·cos(w,c) / cos(w,b), cosines shifted to [0, 1].
-            --json prints [{"word": String, "score": Double}, …], best first.
-            """)
+                3CosAdd (--method add, default) ranks words by cos(w, a − b + c) over normalized vectors;
+                3CosMul (--method mul) by cos(w,a)·cos(w,c) / cos(w,b), cosines shifted to [0, 1].
+                --json prints [{"word": String, "score": Double}, …], best first.
+                """)
         @OptionGroup var source: Vectors
         @Argument(help: "a, as in king.") var a: String
         @Argument(help: "b, as in man.") var b: String
@@ -106,7 +111,8 @@ struct EmbedCommand: ParsableCommand {
 
         func run() throws {
             let v = try source.load()
-            let results = method == "add"
+            let results =
+                method == "add"
                 ? try v.mostSimilar(positive: [a, c], negative: [b], count: n)
                 : try v.mostSimilarCosMul(positive: [a, c], negative: [b], count: n)
             try show(results, json: json)
@@ -134,15 +140,15 @@ struct EmbedCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Evaluate vectors as gensim does: WordSim-353, SimLex-999 and the Google analogies.",
             discussion: """
-            Word pairs: Pearson and Spearman correlation of human scores with cosines, with p-values; pairs
-            with a word outside the 300,000 most frequent are skipped and counted (OOV %). Analogies:
-            3CosAdd accuracy per section and overall over the --restrict most frequent words (default
-            30,000); questions outside that vocabulary are skipped and counted. Words are matched
-            case-insensitively. The test sets come from the asset cache (gensim's test data).
-            --json prints {"word_pairs": [{"file", "pearson", "pearsonP", "spearman", "spearmanP",
-              "oovRatio", "pairs", "oov"}], "analogies": {"file", "restrictVocab", "sections": [{"section",
-              "correct", "incorrect"}], "correct", "incorrect", "oovRatio"}}
-            """)
+                Word pairs: Pearson and Spearman correlation of human scores with cosines, with p-values; pairs
+                with a word outside the 300,000 most frequent are skipped and counted (OOV %). Analogies:
+                3CosAdd accuracy per section and overall over the --restrict most frequent words (default
+                30,000); questions outside that vocabulary are skipped and counted. Words are matched
+                case-insensitively. The test sets come from the asset cache (gensim's test data).
+                --json prints {"word_pairs": [{"file", "pearson", "pearsonP", "spearman", "spearmanP",
+                  "oovRatio", "pairs", "oov"}], "analogies": {"file", "restrictVocab", "sections": [{"section",
+                  "correct", "incorrect"}], "correct", "incorrect", "oovRatio"}}
+                """)
         @OptionGroup var source: Vectors
         @Argument(help: "The vectors to evaluate (as --vectors; default: the GloVe asset).") var file: String?
         @Option(help: "Analogy candidates: the N most frequent words.") var restrict = 30_000
@@ -163,13 +169,17 @@ struct EmbedCommand: ParsableCommand {
             if json { return try printJSON(Output(word_pairs: pairs, analogies: analogies)) }
             for p in pairs {
                 let name = p.file.split(separator: "/").last.map(String.init) ?? p.file
-                print("\(name.padding(16)) Spearman \(Format.fixed(p.spearman, 4)) (p \(p.spearmanP))  Pearson \(Format.fixed(p.pearson, 4))  OOV \(Format.fixed(p.oovRatio, 1))% of \(p.pairs + p.oov) pairs")
+                print(
+                    "\(name.padding(16)) Spearman \(Format.fixed(p.spearman, 4)) (p \(p.spearmanP))  Pearson \(Format.fixed(p.pearson, 4))  OOV \(Format.fixed(p.oovRatio, 1))% of \(p.pairs + p.oov) pairs"
+                )
             }
             print("\nGoogle analogies, 3CosAdd over the \(analogies.restrictVocab) most frequent words:")
             for s in analogies.sections {
                 print("  \(s.section.padding(28)) \(Format.fixed(s.accuracy * 100, 1))%  (\(s.correct)/\(s.correct + s.incorrect))")
             }
-            print("  \("total".padding(28)) \(Format.fixed(analogies.accuracy * 100, 1))%  (\(analogies.correct)/\(analogies.correct + analogies.incorrect)); \(Format.fixed(analogies.oovRatio, 1))% of questions out of vocabulary")
+            print(
+                "  \("total".padding(28)) \(Format.fixed(analogies.accuracy * 100, 1))%  (\(analogies.correct)/\(analogies.correct + analogies.incorrect)); \(Format.fixed(analogies.oovRatio, 1))% of questions out of vocabulary"
+            )
         }
     }
 }

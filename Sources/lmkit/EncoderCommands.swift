@@ -41,7 +41,9 @@ enum EncoderFolder {
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ValidationError("--model \(model): not a folder (give a Hugging Face model folder with config.json, model.safetensors and tokenizer files, or `minilm`)")
+            throw ValidationError(
+                "--model \(model): not a folder (give a Hugging Face model folder with config.json, model.safetensors and tokenizer files, or `minilm`)"
+            )
         }
         return model
     }
@@ -53,13 +55,13 @@ extension EmbedCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sentence embeddings (all-MiniLM-L6-v2 by default) and the cosine similarity of every pair.",
             discussion: """
-            Embeddings are pooled and normalized as the folder's sentence-transformers files say
-            (all-MiniLM-L6-v2: mean over the real tokens, then unit length), in batches padded to their
-            longest text. Texts longer than the model's max_seq_length (256 for MiniLM) are truncated.
+                Embeddings are pooled and normalized as the folder's sentence-transformers files say
+                (all-MiniLM-L6-v2: mean over the real tokens, then unit length), in batches padded to their
+                longest text. Texts longer than the model's max_seq_length (256 for MiniLM) are truncated.
 
-            --json prints {"model": String, "dimension": Int, "embeddings": [[Double]], "similarity": [[Double]]}
-            (similarity[i][j] = cosine of texts i and j).
-            """)
+                --json prints {"model": String, "dimension": Int, "embeddings": [[Double]], "similarity": [[Double]]}
+                (similarity[i][j] = cosine of texts i and j).
+                """)
         @Option(help: "A sentence-transformers or Hugging Face BERT/DistilBERT folder, or `minilm` (default).")
         var model: String?
         @OptionGroup var inputs: TextInputs
@@ -79,7 +81,9 @@ extension EmbedCommand {
             if json {
                 return try printJSON(Output(model: folder, dimension: encoder.dimension, embeddings: vectors, similarity: similarity))
             }
-            print("\(texts.count) embeddings of \(encoder.dimension) dimensions (\(encoder.pooling.rawValue) pooling\(encoder.normalizes ? ", normalized" : ""))")
+            print(
+                "\(texts.count) embeddings of \(encoder.dimension) dimensions (\(encoder.pooling.rawValue) pooling\(encoder.normalizes ? ", normalized" : ""))"
+            )
             for (i, (t, v)) in zip(texts, vectors).enumerated() {
                 let head = v.prefix(4).map { Format.fixed(Double($0), 4) }.joined(separator: ", ")
                 print("[\(i)] [\(head), …]  \(t.count > 60 ? String(t.prefix(57)) + "…" : t)")
@@ -101,16 +105,16 @@ struct ClassifyCommand: ParsableCommand {
         commandName: "classify",
         abstract: "Label texts with a fine-tuned classifier (sentiment by default).",
         discussion: """
-        --model is a Hugging Face *ForSequenceClassification folder (BERT or DistilBERT: config.json with
-        id2label, model.safetensors, tokenizer files), such as one `lmkit finetune classifier` saved.
-        Without --model, LMKit uses its own sentiment classifier: all-MiniLM-L6-v2 fine-tuned on the 200
-        labelled movie-review sentences of Pang & Lee (the only labelled sentiment data offline). It is
-        fine-tuned the first time (about a minute) and kept in the asset cache. Trained on 160
-        sentences, it is a demonstration, not a production sentiment model.
+            --model is a Hugging Face *ForSequenceClassification folder (BERT or DistilBERT: config.json with
+            id2label, model.safetensors, tokenizer files), such as one `lmkit finetune classifier` saved.
+            Without --model, LMKit uses its own sentiment classifier: all-MiniLM-L6-v2 fine-tuned on the 200
+            labelled movie-review sentences of Pang & Lee (the only labelled sentiment data offline). It is
+            fine-tuned the first time (about a minute) and kept in the asset cache. Trained on 160
+            sentences, it is a demonstration, not a production sentiment model.
 
-        --json prints [{"label": String, "score": Double}, …], one per text, score = the label's
-        softmax probability.
-        """)
+            --json prints [{"label": String, "score": Double}, …], one per text, score = the label's
+            softmax probability.
+            """)
     @Option(help: "A classifier folder (default: LMKit's MiniLM sentiment classifier).") var model: String?
     @OptionGroup var inputs: TextInputs
     @Flag(help: "Print JSON.") var json = false
@@ -120,9 +124,15 @@ struct ClassifyCommand: ParsableCommand {
     func run() throws {
         let texts = try inputs.load()
         let folder: String
-        if let model { folder = try EncoderFolder.resolve(model) } else {
+        if let model {
+            folder = try EncoderFolder.resolve(model)
+        } else {
             folder = try DefaultSentimentClassifier.ensure { printError($0) }
-            if !json { printError("(model: LMKit's sentiment classifier, all-MiniLM-L6-v2 fine-tuned on 160 movie-review sentences; --model for your own)") }
+            if !json {
+                printError(
+                    "(model: LMKit's sentiment classifier, all-MiniLM-L6-v2 fine-tuned on 160 movie-review sentences; --model for your own)"
+                )
+            }
         }
         let predictions = try TextClassifier(folder: folder).classify(texts)
         if json { return try printJSON(predictions.map { Output(label: $0.label, score: $0.score) }) }
@@ -137,13 +147,13 @@ struct FillMaskCommand: ParsableCommand {
         commandName: "fill-mask",
         abstract: "Predict the [MASK] tokens of a text with a masked language model (BERT/DistilBERT *ForMaskedLM).",
         discussion: """
-        --model is a folder holding a masked-LM head (BertForMaskedLM, BertForPreTraining,
-        DistilBertForMaskedLM), e.g. bert-base-uncased or distilbert-base-uncased from the Hugging Face
-        Hub. all-MiniLM-L6-v2 has no such head.
+            --model is a folder holding a masked-LM head (BertForMaskedLM, BertForPreTraining,
+            DistilBertForMaskedLM), e.g. bert-base-uncased or distilbert-base-uncased from the Hugging Face
+            Hub. all-MiniLM-L6-v2 has no such head.
 
-        --json prints [[{"token": String, "id": Int, "score": Double, "sequence": String}, …], …]: for each
-        [MASK] from left to right, the top-k candidates, best first.
-        """)
+            --json prints [[{"token": String, "id": Int, "score": Double, "sequence": String}, …], …]: for each
+            [MASK] from left to right, the top-k candidates, best first.
+            """)
     @Option(help: "A masked-LM model folder.") var model: String
     @Option(name: .long, help: "Candidates per mask.") var topK = 5
     @Argument(help: "The text, with one or more [MASK].") var text: String
@@ -166,11 +176,11 @@ struct AttentionCommand: ParsableCommand {
         commandName: "attention",
         abstract: "Draw where each token attends, for one layer and head of an encoder (SVG heat map).",
         discussion: """
-        Rows are the attending tokens (queries), columns the attended ones (keys); each row sums to 1.
-        Layers and heads count from 0; --head mean averages the heads.
+            Rows are the attending tokens (queries), columns the attended ones (keys); each row sums to 1.
+            Layers and heads count from 0; --head mean averages the heads.
 
-        --json prints {"tokens": [String], "layer": Int, "head": Int|null, "weights": [[Double]], "svg": String|null}.
-        """)
+            --json prints {"tokens": [String], "layer": Int, "head": Int|null, "weights": [[Double]], "svg": String|null}.
+            """)
     @Option(help: "A BERT/DistilBERT folder, or `minilm` (default).") var model: String?
     @Option(help: "Layer, from 0.") var layer = 0
     @Option(help: "Head, from 0, or `mean`.") var head = "mean"
@@ -182,7 +192,9 @@ struct AttentionCommand: ParsableCommand {
 
     func run() throws {
         let headIndex: Int?
-        if head == "mean" { headIndex = nil } else {
+        if head == "mean" {
+            headIndex = nil
+        } else {
             guard let h = Int(head) else { throw ValidationError("--head must be a number or `mean`") }
             headIndex = h
         }
@@ -193,7 +205,9 @@ struct AttentionCommand: ParsableCommand {
         let map = try AttentionMap.compute(encoder: encoder, tokenizer: tokenizer, text: text, layer: layer, head: headIndex)
         if let out { try AtomicFile.write(Array(map.svg().utf8), to: out) }
         if json { return try printJSON(Output(tokens: map.tokens, layer: map.layer, head: map.head, weights: map.weights, svg: out)) }
-        print("layer \(layer), " + (headIndex.map { "head \($0)" } ?? "mean over \(encoder.config.heads) heads") + " (row: token attending; the three keys it attends to most)")
+        print(
+            "layer \(layer), " + (headIndex.map { "head \($0)" } ?? "mean over \(encoder.config.heads) heads")
+                + " (row: token attending; the three keys it attends to most)")
         let width = map.tokens.map(\.count).max() ?? 0
         for (i, row) in map.weights.enumerated() {
             let top = row.indices.sorted { row[$0] > row[$1] }.prefix(3).map { "\(map.tokens[$0]) \(Format.fixed(row[$0], 2))" }

@@ -16,14 +16,14 @@ struct EvalCommand: ParsableCommand {
             commandName: "perplexity",
             abstract: "Perplexity of a language model on a text file.",
             discussion: """
-            Every token is scored given the tokens before it, in windows of the model's context (at most
-            2,048 tokens unless --context says otherwise) that overlap by half (each token is scored once,
-            with at least half a window before it). Models with a large vocabulary (Gemma 3, Llama) run
-            their output layer 32 positions at a time, so memory stays bounded.
+                Every token is scored given the tokens before it, in windows of the model's context (at most
+                2,048 tokens unless --context says otherwise) that overlap by half (each token is scored once,
+                with at least half a window before it). Models with a large vocabulary (Gemma 3, Llama) run
+                their output layer 32 positions at a time, so memory stays bounded.
 
-            --json prints one JSON object:
-              {"tokens": Int, "nllPerToken": Double, "perplexity": Double, "nllPerCharacter": Double, "seconds": Double}
-            """
+                --json prints one JSON object:
+                  {"tokens": Int, "nllPerToken": Double, "perplexity": Double, "nllPerCharacter": Double, "seconds": Double}
+                """
         )
 
         @Option(help: "Model folder.") var model: String
@@ -40,7 +40,9 @@ struct EvalCommand: ParsableCommand {
             let (lm, tokenizer) = try ModelLoader.load(model, activations: activations)
             let r = try Perplexity.evaluate(model: lm, tokenizer: tokenizer, text: text, context: context)
             if json { try printJSON(r); return }
-            print("perplexity \(String(format: "%.3f", r.perplexity))  (\(String(format: "%.4f", r.nllPerToken)) nats/token, \(String(format: "%.4f", r.nllPerCharacter)) nats/char, \(r.tokens) tokens, \(String(format: "%.1f", r.seconds)) s)")
+            print(
+                "perplexity \(String(format: "%.3f", r.perplexity))  (\(String(format: "%.4f", r.nllPerToken)) nats/token, \(String(format: "%.4f", r.nllPerCharacter)) nats/char, \(r.tokens) tokens, \(String(format: "%.1f", r.seconds)) s)"
+            )
         }
     }
 }

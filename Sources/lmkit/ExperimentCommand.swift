@@ -16,14 +16,14 @@ struct ExperimentCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Vanishing gradients: ‖∂L/∂h‖ k steps back, for RNN, LSTM and GRU.",
             discussion: """
-            Runs a sequence through a freshly initialized network (PyTorch's initialization, the LSTM's
-            forget-gate bias set by --forget-bias), takes the loss at the last step, and measures the norm
-            of its gradient with respect to the hidden state k steps earlier. An RNN's gradient shrinks
-            exponentially with k; gates let an LSTM or GRU pass it further.
+                Runs a sequence through a freshly initialized network (PyTorch's initialization, the LSTM's
+                forget-gate bias set by --forget-bias), takes the loss at the last step, and measures the norm
+                of its gradient with respect to the hidden state k steps earlier. An RNN's gradient shrinks
+                exponentially with k; gates let an LSTM or GRU pass it further.
 
-            --json prints one JSON object per line:
-              {"cell": "rnn" | "lstm" | "gru", "distance": Int, "gradientNorm": Double, "relative": Double}
-            """
+                --json prints one JSON object per line:
+                  {"cell": "rnn" | "lstm" | "gru", "distance": Int, "gradientNorm": Double, "relative": Double}
+                """
         )
 
         @Option var hidden = 64
@@ -58,13 +58,13 @@ struct ExperimentCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Parallelism: training tokens/s of an LSTM and a transformer of equal size, by sequence length.",
             discussion: """
-            A 2-layer LSTM and a 4-layer transformer with about the same number of parameters, each timed
-            on full training steps (forward, loss, backward, AdamW) at every --lengths value, batch
-            --batch-size, on LMKIT_THREADS cores.
+                A 2-layer LSTM and a 4-layer transformer with about the same number of parameters, each timed
+                on full training steps (forward, loss, backward, AdamW) at every --lengths value, batch
+                --batch-size, on LMKIT_THREADS cores.
 
-            --json prints one JSON object per line:
-              {"model": "LSTM" | "transformer", "parameters": Int, "length": Int, "tokensPerSecond": Double}
-            """
+                --json prints one JSON object per line:
+                  {"model": "LSTM" | "transformer", "parameters": Int, "length": Int, "tokensPerSecond": Double}
+                """
         )
 
         @Option(parsing: .upToNextOption, help: "Sequence lengths.") var lengths: [Int] = [32, 64, 128, 256]
@@ -90,8 +90,11 @@ struct ExperimentCommand: ParsableCommand {
             print("length  LSTM tokens/s  transformer tokens/s  transformer / LSTM")
             for t in lengths {
                 guard let a = rows.first(where: { $0.model == "LSTM" && $0.length == t }),
-                      let b = rows.first(where: { $0.model == "transformer" && $0.length == t }) else { continue }
-                print(String(t).padding(8) + String(Int(a.tokensPerSecond)).padding(15) + String(Int(b.tokensPerSecond)).padding(22) + String(format: "%.1f×", b.tokensPerSecond / a.tokensPerSecond))
+                    let b = rows.first(where: { $0.model == "transformer" && $0.length == t })
+                else { continue }
+                print(
+                    String(t).padding(8) + String(Int(a.tokensPerSecond)).padding(15) + String(Int(b.tokensPerSecond)).padding(22)
+                        + String(format: "%.1f×", b.tokensPerSecond / a.tokensPerSecond))
             }
             print("picture: \(out)")
         }
@@ -101,14 +104,14 @@ struct ExperimentCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Long-range dependency: delayed recall accuracy vs distance k for RNN, LSTM, GRU and a transformer.",
             discussion: """
-            Each model reads k + 1 random symbols and must name the first at the last position. For every k
-            each model trains from scratch (--steps steps of --batch-size fresh sequences), then answers 512
-            new ones. Chance is 1 / --symbols.
+                Each model reads k + 1 random symbols and must name the first at the last position. For every k
+                each model trains from scratch (--steps steps of --batch-size fresh sequences), then answers 512
+                new ones. Chance is 1 / --symbols.
 
-            --json prints one JSON object per line:
-              {"model": "RNN" | "LSTM" | "GRU" | "transformer", "parameters": Int, "distance": Int,
-               "accuracy": Double, "seconds": Double}
-            """
+                --json prints one JSON object per line:
+                  {"model": "RNN" | "LSTM" | "GRU" | "transformer", "parameters": Int, "distance": Int,
+                   "accuracy": Double, "seconds": Double}
+                """
         )
 
         @Option(parsing: .upToNextOption, help: "Distances k.") var distances: [Int] = [5, 10, 20, 40, 80]
@@ -132,9 +135,11 @@ struct ExperimentCommand: ParsableCommand {
             print("parameters: " + names.map { n in "\(n) \(rows.first { $0.model == n }?.parameters ?? 0)" }.joined(separator: ", "))
             print("k".padding(6) + names.map { $0.padding(13) }.joined())
             for k in distances {
-                print(String(k).padding(6) + names.map { n in
-                    String(format: "%.3f", rows.first { $0.model == n && $0.distance == k }?.accuracy ?? .nan).padding(13)
-                }.joined())
+                print(
+                    String(k).padding(6)
+                        + names.map { n in
+                            String(format: "%.3f", rows.first { $0.model == n && $0.distance == k }?.accuracy ?? .nan).padding(13)
+                        }.joined())
             }
             print("chance: \(String(format: "%.3f", 1 / Double(symbols)));  picture: \(out)")
         }
@@ -144,14 +149,14 @@ struct ExperimentCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Equal-time quality: validation loss of an LSTM and a GPT of equal size after the same training time.",
             discussion: """
-            Character-level Shakespeare (or CORPUS); a 2-layer LSTM (256 units) and a 4-layer GPT (width 160),
-            about 1.1M and 1.3M parameters, each trained for --minutes with the same batches and schedule
-            (the cosine decay is fitted to the steps that fit in the time). Output folders go under --work.
+                Character-level Shakespeare (or CORPUS); a 2-layer LSTM (256 units) and a 4-layer GPT (width 160),
+                about 1.1M and 1.3M parameters, each trained for --minutes with the same batches and schedule
+                (the cosine decay is fitted to the steps that fit in the time). Output folders go under --work.
 
-            --json prints one JSON object per line:
-              {"model": "LSTM" | "GPT", "parameters": Int, "steps": Int, "seconds": Double,
-               "bestValidationLoss": Double, "curve": [[seconds, validation loss]]}
-            """
+                --json prints one JSON object per line:
+                  {"model": "LSTM" | "GPT", "parameters": Int, "steps": Int, "seconds": Double,
+                   "bestValidationLoss": Double, "curve": [[seconds, validation loss]]}
+                """
         )
 
         @Argument(help: "Training text (default: the Shakespeare asset).") var corpus: String?
@@ -171,7 +176,9 @@ struct ExperimentCommand: ParsableCommand {
             if json { for r in rows { try printJSON(r) }; return }
             print("model  parameters  steps  seconds  best validation loss")
             for r in rows {
-                print(r.model.padding(7) + String(r.parameters).padding(12) + String(r.steps).padding(7) + String(Int(r.seconds)).padding(9) + String(format: "%.3f", r.bestValidationLoss))
+                print(
+                    r.model.padding(7) + String(r.parameters).padding(12) + String(r.steps).padding(7) + String(Int(r.seconds)).padding(9)
+                        + String(format: "%.3f", r.bestValidationLoss))
             }
             print("picture: \(out)")
         }

@@ -16,37 +16,37 @@ struct FinetuneCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train a text classifier: a classification head on a BERT/DistilBERT encoder.",
             discussion: """
-            DATA is one of:
-              FILE.csv / FILE.tsv   a header row naming the text and label columns (--text-column, --label-column)
-              FILE.jsonl            one {"text": …, "label": …} object per line (same column options)
-              fastText file         lines "__label__pos some text" (e.g. gensim's pang_lee_polarity.cor)
-              FOLDER                one subfolder of .txt files per label, or the aclImdb layout
-                                    aclImdb/{train,test}/{pos,neg}/*.txt (train/ trains, test/ is the test set;
-                                    unsup/ is skipped)
+                DATA is one of:
+                  FILE.csv / FILE.tsv   a header row naming the text and label columns (--text-column, --label-column)
+                  FILE.jsonl            one {"text": …, "label": …} object per line (same column options)
+                  fastText file         lines "__label__pos some text" (e.g. gensim's pang_lee_polarity.cor)
+                  FOLDER                one subfolder of .txt files per label, or the aclImdb layout
+                                        aclImdb/{train,test}/{pos,neg}/*.txt (train/ trains, test/ is the test set;
+                                        unsup/ is skipped)
 
-            The model starts from --model (default: the all-MiniLM-L6-v2 asset). A folder that already holds a
-            classification head for the same labels continues from it; otherwise a new head is initialized.
-            Full fine-tuning trains every weight; --freeze-encoder trains only the head (BERT's pooler and
-            classifier, DistilBERT's pre-classifier and classifier) on the frozen encoder's [CLS] vectors,
-            which are computed once: the cheap transfer-learning baseline.
+                The model starts from --model (default: the all-MiniLM-L6-v2 asset). A folder that already holds a
+                classification head for the same labels continues from it; otherwise a new head is initialized.
+                Full fine-tuning trains every weight; --freeze-encoder trains only the head (BERT's pooler and
+                classifier, DistilBERT's pre-classifier and classifier) on the frozen encoder's [CLS] vectors,
+                which are computed once: the cheap transfer-learning baseline.
 
-            Training: AdamW (weight decay on matrices), linear warm-up then linear decay, gradient clipping
-            at 1, validation loss and accuracy each epoch, early stopping after --patience epochs without a
-            better validation loss; the best epoch's weights are saved. Validation texts come from
-            --validation FILE or a stratified --validation-fraction of DATA. The saved folder (--out) is a
-            Hugging Face *ForSequenceClassification folder with id2label and the tokenizer files:
-            `lmkit classify --model OUT` and transformers' AutoModelForSequenceClassification both load it.
+                Training: AdamW (weight decay on matrices), linear warm-up then linear decay, gradient clipping
+                at 1, validation loss and accuracy each epoch, early stopping after --patience epochs without a
+                better validation loss; the best epoch's weights are saved. Validation texts come from
+                --validation FILE or a stratified --validation-fraction of DATA. The saved folder (--out) is a
+                Hugging Face *ForSequenceClassification folder with id2label and the tokenizer files:
+                `lmkit classify --model OUT` and transformers' AutoModelForSequenceClassification both load it.
 
-            --folds K runs K-fold stratified cross-validation instead (each text held out once, a fresh model
-            per fold, --epochs epochs, no early stopping) and reports mean ± std accuracy; nothing is saved.
+                --folds K runs K-fold stratified cross-validation instead (each text held out once, a fresh model
+                per fold, --epochs epochs, no early stopping) and reports mean ± std accuracy; nothing is saved.
 
-            --json prints {"labels": [String], "train": Int, "validation": Int, "history": [{"epoch", "trainLoss",
-            "validationLoss", "validationAccuracy", "seconds"}], "bestEpoch": Int, "validationMetrics": M,
-            "test": M|null, "out": String, "seconds": Double}, where M is {"labels", "accuracy", "precision",
-            "recall", "f1", "support", "macroF1", "confusion"} (confusion[true][predicted]); with --folds:
-            {"labels", "folds": [{"fold", "accuracy", "macroF1", "epochs", "seconds"}], "meanAccuracy",
-            "accuracyStandardDeviation", "meanMacroF1", "pooled": M, "seconds"}.
-            """)
+                --json prints {"labels": [String], "train": Int, "validation": Int, "history": [{"epoch", "trainLoss",
+                "validationLoss", "validationAccuracy", "seconds"}], "bestEpoch": Int, "validationMetrics": M,
+                "test": M|null, "out": String, "seconds": Double}, where M is {"labels", "accuracy", "precision",
+                "recall", "f1", "support", "macroF1", "confusion"} (confusion[true][predicted]); with --folds:
+                {"labels", "folds": [{"fold", "accuracy", "macroF1", "epochs", "seconds"}], "meanAccuracy",
+                "accuracyStandardDeviation", "meanMacroF1", "pooled": M, "seconds"}.
+                """)
 
         @Option(help: "The pre-trained model folder, or `minilm` (default).") var model: String?
         @Argument(help: "The labelled texts (see below).") var data: String
@@ -70,9 +70,15 @@ struct FinetuneCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func validate() throws {
-            guard epochs > 0, batchSize > 0, maxLength >= 2 else { throw ValidationError("--epochs, --batch-size and --max-length must be positive") }
-            guard validationFraction > 0 && validationFraction < 1 else { throw ValidationError("--validation-fraction must be between 0 and 1") }
-            guard weightDecay >= 0, warmup >= 0 && warmup < 1, patience >= 0 else { throw ValidationError("--weight-decay, --warmup and --patience must be ≥ 0 (warm-up below 1)") }
+            guard epochs > 0, batchSize > 0, maxLength >= 2 else {
+                throw ValidationError("--epochs, --batch-size and --max-length must be positive")
+            }
+            guard validationFraction > 0 && validationFraction < 1 else {
+                throw ValidationError("--validation-fraction must be between 0 and 1")
+            }
+            guard weightDecay >= 0, warmup >= 0 && warmup < 1, patience >= 0 else {
+                throw ValidationError("--weight-decay, --warmup and --patience must be ≥ 0 (warm-up below 1)")
+            }
             if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
             if let folds {
                 guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
@@ -101,7 +107,9 @@ struct FinetuneCommand: ParsableCommand {
             let folder = try EncoderFolder.resolve(model)
             if let out {
                 let target = URL(fileURLWithPath: out).standardizedFileURL.path
-                if target == URL(fileURLWithPath: folder).standardizedFileURL.path { throw ValidationError("--out \(out) is the model folder itself; choose a new folder") }
+                if target == URL(fileURLWithPath: folder).standardizedFileURL.path {
+                    throw ValidationError("--out \(out) is the model folder itself; choose a new folder")
+                }
                 if FileManager.default.fileExists(atPath: out) && !FileManager.default.fileExists(atPath: out + "/config.json") {
                     throw ValidationError("--out \(out) exists and is not a model folder; choose a new folder")
                 }
@@ -115,48 +123,72 @@ struct FinetuneCommand: ParsableCommand {
             let dataset = try load(data)
             let extraValidation = try validation.map { try load($0).train }
             let testSet = try test.map { try load($0).train } ?? dataset.test
-            let labels = ClassificationData.orderedLabels(dataset.train.map(\.label) + (extraValidation ?? []).map(\.label) + (testSet ?? []).map(\.label))
-            guard labels.count >= 2 else { throw DataError("\(data): only one label (\(labels.first ?? "")); a classifier needs at least two") }
+            let labels = ClassificationData.orderedLabels(
+                dataset.train.map(\.label) + (extraValidation ?? []).map(\.label) + (testSet ?? []).map(\.label))
+            guard labels.count >= 2 else {
+                throw DataError("\(data): only one label (\(labels.first ?? "")); a classifier needs at least two")
+            }
             func say(_ s: String) { if !json { printError(s) } }
             say("data: \(dataset.train.count) texts from \(data), labels \(labels.joined(separator: ", "))")
 
             func makeModel() throws -> (SequenceClassificationModel, EncoderTokenizer) {
                 let (m, report) = try SequenceClassificationModel.load(folder: folder, labels: labels, seed: seed)
-                if !report.newlyInitialized.isEmpty { say("new weights (not in \(folder)): \(report.newlyInitialized.joined(separator: ", "))") }
+                if !report.newlyInitialized.isEmpty {
+                    say("new weights (not in \(folder)): \(report.newlyInitialized.joined(separator: ", "))")
+                }
                 return (m, try EncoderTokenizer(folder: folder, config: m.config, maxLength: maxLength))
             }
 
             if let folds {
-                say("\(folds)-fold cross-validation, \(freezeEncoder ? "frozen encoder (head only)" : "full fine-tuning"), \(epochs) epochs per fold")
+                say(
+                    "\(folds)-fold cross-validation, \(freezeEncoder ? "frozen encoder (head only)" : "full fine-tuning"), \(epochs) epochs per fold"
+                )
                 let r = try CrossValidation.run(folds: folds, data: dataset.train, options: options, makeModel: makeModel) { fold, e in
-                    say("fold \(fold) epoch \(e.epoch): train loss \(Format.fixed(e.trainLoss, 4)), held-out loss \(Format.fixed(e.validationLoss, 4)), accuracy \(Format.fixed(e.validationAccuracy, 3)) (\(Format.fixed(e.seconds, 1)) s)")
+                    say(
+                        "fold \(fold) epoch \(e.epoch): train loss \(Format.fixed(e.trainLoss, 4)), held-out loss \(Format.fixed(e.validationLoss, 4)), accuracy \(Format.fixed(e.validationAccuracy, 3)) (\(Format.fixed(e.seconds, 1)) s)"
+                    )
                 }
                 if json {
-                    return try printJSON(CrossValidationOutput(labels: labels, folds: r.folds, meanAccuracy: r.meanAccuracy, accuracyStandardDeviation: r.accuracyStandardDeviation,
-                                                               meanMacroF1: r.meanMacroF1, pooled: r.pooled, seconds: r.seconds))
+                    return try printJSON(
+                        CrossValidationOutput(
+                            labels: labels, folds: r.folds, meanAccuracy: r.meanAccuracy,
+                            accuracyStandardDeviation: r.accuracyStandardDeviation,
+                            meanMacroF1: r.meanMacroF1, pooled: r.pooled, seconds: r.seconds))
                 }
-                for f in r.folds { print("fold \(f.fold): accuracy \(Format.fixed(f.accuracy, 3)), macro F1 \(Format.fixed(f.macroF1, 3))") }
-                print("accuracy \(Format.fixed(r.meanAccuracy, 3)) ± \(Format.fixed(r.accuracyStandardDeviation, 3)) over \(folds) folds, macro F1 \(Format.fixed(r.meanMacroF1, 3)), \(Format.fixed(r.seconds, 1)) s\n")
+                for f in r.folds {
+                    print("fold \(f.fold): accuracy \(Format.fixed(f.accuracy, 3)), macro F1 \(Format.fixed(f.macroF1, 3))")
+                }
+                print(
+                    "accuracy \(Format.fixed(r.meanAccuracy, 3)) ± \(Format.fixed(r.accuracyStandardDeviation, 3)) over \(folds) folds, macro F1 \(Format.fixed(r.meanMacroF1, 3)), \(Format.fixed(r.seconds, 1)) s\n"
+                )
                 print(r.pooled.report())
                 return
             }
 
             let train: [LabeledText], held: [LabeledText]
-            if let extraValidation { (train, held) = (dataset.train, extraValidation) } else {
+            if let extraValidation {
+                (train, held) = (dataset.train, extraValidation)
+            } else {
                 (train, held) = ClassificationData.split(dataset.train, validationFraction: validationFraction, seed: seed)
             }
             let (model, tokenizer) = try makeModel()
-            say("\(freezeEncoder ? "frozen encoder, training the head" : "full fine-tuning") of \(folder): \(train.count) training and \(held.count) validation texts, up to \(epochs) epochs")
+            say(
+                "\(freezeEncoder ? "frozen encoder, training the head" : "full fine-tuning") of \(folder): \(train.count) training and \(held.count) validation texts, up to \(epochs) epochs"
+            )
             let tuner = ClassifierFineTuner(model: model, tokenizer: tokenizer, options: options)
             let result = try tuner.run(train: train, validation: held) { e in
-                say("epoch \(e.epoch): train loss \(Format.fixed(e.trainLoss, 4)), validation loss \(Format.fixed(e.validationLoss, 4)), accuracy \(Format.fixed(e.validationAccuracy, 3)) (\(Format.fixed(e.seconds, 1)) s)")
+                say(
+                    "epoch \(e.epoch): train loss \(Format.fixed(e.trainLoss, 4)), validation loss \(Format.fixed(e.validationLoss, 4)), accuracy \(Format.fixed(e.validationAccuracy, 3)) (\(Format.fixed(e.seconds, 1)) s)"
+                )
             }
             let testMetrics = try testSet.map { try tuner.evaluate($0).metrics }
             let out = self.out!
             try saveClassifierFolder(model, tokenizerFrom: folder, to: out)
             if json {
-                return try printJSON(Output(labels: labels, train: train.count, validation: held.count, history: result.history, bestEpoch: result.bestEpoch,
-                                            validationMetrics: result.validation, test: testMetrics, out: out, seconds: result.seconds))
+                return try printJSON(
+                    Output(
+                        labels: labels, train: train.count, validation: held.count, history: result.history, bestEpoch: result.bestEpoch,
+                        validationMetrics: result.validation, test: testMetrics, out: out, seconds: result.seconds))
             }
             print("kept epoch \(result.bestEpoch)\(result.stoppedEarly ? " (stopped early)" : ""); \(Format.fixed(result.seconds, 1)) s")
             print("\nvalidation (\(held.count) texts)\n" + result.validation.report())

@@ -13,23 +13,23 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Continue a prompt with a language model, streaming tokens as they come.",
         discussion: """
-        --model is a model folder (config.json, model.safetensors and tokenizer files): the OUT/model
-        folder `lmkit train gpt` writes, or a Hugging Face GPT-2, Gemma 3 or Llama-family (llama, qwen2,
-        mistral) folder; a GGUF file (gemma3, llama — Llama 1-3, Mistral, SmolLM — or qwen2); or
-        `gemma` for the Gemma 3 270M asset.
+            --model is a model folder (config.json, model.safetensors and tokenizer files): the OUT/model
+            folder `lmkit train gpt` writes, or a Hugging Face GPT-2, Gemma 3 or Llama-family (llama, qwen2,
+            mistral) folder; a GGUF file (gemma3, llama — Llama 1-3, Mistral, SmolLM — or qwen2); or
+            `gemma` for the Gemma 3 270M asset.
 
-        GGUF weights stay quantized. --activations int8 (the default, as llama.cpp) quantizes the
-        activations to 8 bits for the products of decoding, which is fast; float32 keeps them exact.
+            GGUF weights stay quantized. --activations int8 (the default, as llama.cpp) quantizes the
+            activations to 8 bits for the products of decoding, which is fast; float32 keeps them exact.
 
-        Sampling: --temperature 0 is greedy decoding (deterministic); otherwise tokens are drawn after
-        the repetition penalty, temperature, top-k and top-p, from a random stream seeded by --seed.
-        Generation stops at --max-tokens, at the model's end-of-text token, or before the first --stop
-        sequence.
+            Sampling: --temperature 0 is greedy decoding (deterministic); otherwise tokens are drawn after
+            the repetition penalty, temperature, top-k and top-p, from a random stream seeded by --seed.
+            Generation stops at --max-tokens, at the model's end-of-text token, or before the first --stop
+            sequence.
 
-        --json prints one JSON object at the end instead of streaming:
-          {"prompt": String, "text": String, "promptTokens": Int, "generatedTokens": Int,
-           "finishReason": "length" | "stop token" | "stop sequence", "seconds": Double, "tokensPerSecond": Double}
-        """
+            --json prints one JSON object at the end instead of streaming:
+              {"prompt": String, "text": String, "promptTokens": Int, "generatedTokens": Int,
+               "finishReason": "length" | "stop token" | "stop sequence", "seconds": Double, "tokensPerSecond": Double}
+            """
     )
 
     @Option(help: "Model folder.")
@@ -56,12 +56,15 @@ struct GenerateCommand: ParsableCommand {
         let sampling = SamplingOptions(temperature: temperature, topK: topK, topP: topP, repetitionPenalty: repetitionPenalty, seed: seed)
         let streaming = !json
         if streaming { writeStandardOutput(prompt) }
-        let result = try generator.generate(prompt, maxTokens: maxTokens, sampling: sampling, stopSequences: stop, useCache: !noCache) { text in
+        let result = try generator.generate(prompt, maxTokens: maxTokens, sampling: sampling, stopSequences: stop, useCache: !noCache) {
+            text in
             if streaming { writeStandardOutput(text) }
         }
         if json { try printJSON(result); return }
         writeStandardOutput("\n")
-        printError("(\(result.generatedTokens) tokens, \(String(format: "%.1f", result.tokensPerSecond)) tokens/s, stopped: \(result.finishReason))")
+        printError(
+            "(\(result.generatedTokens) tokens, \(String(format: "%.1f", result.tokensPerSecond)) tokens/s, stopped: \(result.finishReason))"
+        )
     }
 }
 
@@ -85,12 +88,16 @@ enum ModelLoader {
     /// A model for `chat` and `serve`: with its chat template (`template`: a built-in family or a
     /// `.jinja` file replaces the model's own, keeping its special tokens) and the name the API shows.
     static func loadChat(_ folder: String, template: String?, activations: QuantizedMatrix.Activations)
-        throws -> (model: any CausalLanguageModel, tokenizer: Tokenizer, template: ChatTemplate, name: String) {
+        throws -> (model: any CausalLanguageModel, tokenizer: Tokenizer, template: ChatTemplate, name: String)
+    {
         let (lm, tokenizer, own, name): (any CausalLanguageModel, Tokenizer, ChatTemplate, String)
         if folder == "gemma" || folder.lowercased().hasSuffix(".gguf") {
             let path = folder == "gemma" ? try AssetStore().path(.gemma) : folder
             let file = try GGUFFile(path: path)
-            (lm, tokenizer, own) = (try ModelRegistry.load(gguf: file, activations: activations), try Tokenizer.gguf(file), try ChatTemplate.forModel(gguf: file))
+            (lm, tokenizer, own) = (
+                try ModelRegistry.load(gguf: file, activations: activations), try Tokenizer.gguf(file),
+                try ChatTemplate.forModel(gguf: file)
+            )
             name = folder == "gemma" ? "gemma-3-270m" : ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         } else {
             (lm, tokenizer) = try load(folder, activations: activations)
@@ -102,7 +109,11 @@ enum ModelLoader {
             guard let text = FileManager.default.contents(atPath: template).flatMap({ String(data: $0, encoding: .utf8) }) else {
                 throw ValidationError("--template \(template): cannot read the file as UTF-8 text")
             }
-            return (lm, tokenizer, try ChatTemplate(source: text, origin: template, bosToken: own.bosToken, eosToken: own.eosToken, stopSequences: own.stopSequences), name)
+            return (
+                lm, tokenizer,
+                try ChatTemplate(
+                    source: text, origin: template, bosToken: own.bosToken, eosToken: own.eosToken, stopSequences: own.stopSequences), name
+            )
         }
         return (lm, tokenizer, try ChatTemplate.builtIn(template, bosToken: own.bosToken, eosToken: own.eosToken), name)
     }

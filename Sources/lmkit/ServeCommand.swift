@@ -15,21 +15,21 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve a model over an OpenAI-compatible HTTP API, with a chat web page at /.",
         discussion: """
-        Routes: GET / (chat page), GET /health, GET /metrics (Prometheus), GET /v1/models,
-        POST /v1/chat/completions and /v1/completions ("stream": true sends server-sent events),
-        POST /v1/embeddings (sentence embeddings: the MiniLM asset or --embeddings),
-        POST /v1/classify (sentiment: the classifier `lmkit classify` fine-tunes, or --classifier),
-        POST /tokenize {"content"} → {"tokens", "pieces"}, POST /detokenize {"tokens"} → {"content"},
-        conversations kept in SQLite (--database): GET|POST /v1/conversations,
-        GET|DELETE /v1/conversations/ID, POST /v1/conversations/ID/messages {"content", "stream", …}.
+            Routes: GET / (chat page), GET /health, GET /metrics (Prometheus), GET /v1/models,
+            POST /v1/chat/completions and /v1/completions ("stream": true sends server-sent events),
+            POST /v1/embeddings (sentence embeddings: the MiniLM asset or --embeddings),
+            POST /v1/classify (sentiment: the classifier `lmkit classify` fine-tunes, or --classifier),
+            POST /tokenize {"content"} → {"tokens", "pieces"}, POST /detokenize {"tokens"} → {"content"},
+            conversations kept in SQLite (--database): GET|POST /v1/conversations,
+            GET|DELETE /v1/conversations/ID, POST /v1/conversations/ID/messages {"content", "stream", …}.
 
-        Errors have OpenAI's shape {"error": {"message", "type", "param", "code"}}: 400 for malformed
-        JSON, wrong types, max_tokens outside 1…--max-tokens or a prompt over the context, 401 for a
-        missing or wrong key (--api-key, or LMKIT_API_KEY), 404 for an unknown model or conversation,
-        413 for a body over --max-body-bytes, 503 when --max-queue requests are waiting. Requests
-        run one at a time on the model in arrival order; a client that disconnects stops its
-        generation. Logs go to standard error, one line per request.
-        """
+            Errors have OpenAI's shape {"error": {"message", "type", "param", "code"}}: 400 for malformed
+            JSON, wrong types, max_tokens outside 1…--max-tokens or a prompt over the context, 401 for a
+            missing or wrong key (--api-key, or LMKIT_API_KEY), 404 for an unknown model or conversation,
+            413 for a body over --max-body-bytes, 503 when --max-queue requests are waiting. Requests
+            run one at a time on the model in arrival order; a client that disconnects stops its
+            generation. Logs go to standard error, one line per request.
+            """
     )
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
@@ -54,12 +54,15 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxBodyBytes >= 1024, maxTokens >= 1, maxPromptTokens >= 16, maxQueue >= 1 else {
             throw ValidationError("--max-body-bytes ≥ 1024, --max-tokens ≥ 1, --max-prompt-tokens ≥ 16 and --max-queue ≥ 1")
         }
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
         let store = AssetStore()
         let (lm, tokenizer, chatTemplate, name) = try ModelLoader.loadChat(model, template: template, activations: activations)
         let encoder = embeddings ?? (store.isPresent(.minilm) ? store.folder(.minilm) : nil)
-        let modelHost = ModelHost(modelID: modelName ?? name, model: lm, tokenizer: tokenizer, template: chatTemplate,
-                             encoderFolder: encoder, classifierFolder: classifier ?? DefaultSentimentClassifier.folder(store: store), maxQueue: maxQueue)
+        let modelHost = ModelHost(
+            modelID: modelName ?? name, model: lm, tokenizer: tokenizer, template: chatTemplate,
+            encoderFolder: encoder, classifierFolder: classifier ?? DefaultSentimentClassifier.folder(store: store), maxQueue: maxQueue)
         var options = ServerOptions()
         options.host = host
         options.port = port
@@ -77,7 +80,9 @@ struct ServeCommand: AsyncParsableCommand {
         let keyNote = options.apiKey == nil ? "no API key" : "API key required"
         let modelID = modelHost.modelID
         try await LMKitServer.run(host: modelHost, options: options, logger: logger) { bound in
-            printError("lmkit serve: \(modelID) (chat format: \(template)) on http://\(address):\(bound)/ — \(keyNote); conversations in \(database)")
+            printError(
+                "lmkit serve: \(modelID) (chat format: \(template)) on http://\(address):\(bound)/ — \(keyNote); conversations in \(database)"
+            )
         }
     }
 }

@@ -9,28 +9,28 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Tokenize text: tokens and ids side by side.",
         discussion: """
-        --tokenizer picks the tokenizer:
-          word   NLTK's word_tokenize (Penn Treebank rules after punkt sentence splitting); no ids
-          bert   bert-base-uncased WordPiece (the vocabulary of the all-MiniLM-L6-v2 asset)
-          gpt2   GPT-2 byte-level BPE (vocab.json + merges.txt asset)
-          gemma  Gemma 3 SentencePiece BPE, read from the GGUF asset's metadata
-          PATH   a tokenizer.json, a vocab.txt, a *.tiktoken rank file, a *.gguf model, or a folder with
-                 tokenizer.json, vocab.json + merges.txt, or vocab.txt
+            --tokenizer picks the tokenizer:
+              word   NLTK's word_tokenize (Penn Treebank rules after punkt sentence splitting); no ids
+              bert   bert-base-uncased WordPiece (the vocabulary of the all-MiniLM-L6-v2 asset)
+              gpt2   GPT-2 byte-level BPE (vocab.json + merges.txt asset)
+              gemma  Gemma 3 SentencePiece BPE, read from the GGUF asset's metadata
+              PATH   a tokenizer.json, a vocab.txt, a *.tiktoken rank file, a *.gguf model, or a folder with
+                     tokenizer.json, vocab.json + merges.txt, or vocab.txt
 
-        tokenizer.json components read: normalizers BertNormalizer, Lowercase, StripAccents, NFD, NFKD,
-        NFC, NFKC, Replace (literal), Prepend, Strip, Sequence; pre-tokenizers BertPreTokenizer, ByteLevel,
-        Whitespace, WhitespaceSplit, Metaspace, Split (literal, or GPT-2's pattern), Punctuation, Digits,
-        Sequence; models BPE, WordPiece, Unigram, WordLevel; post-processors BertProcessing,
-        RobertaProcessing, TemplateProcessing, ByteLevel, Sequence; decoders ByteLevel, WordPiece,
-        Metaspace, Replace, ByteFallback, Fuse, Strip, BPEDecoder, Sequence. Anything else is an error
-        that names the component.
+            tokenizer.json components read: normalizers BertNormalizer, Lowercase, StripAccents, NFD, NFKD,
+            NFC, NFKC, Replace (literal), Prepend, Strip, Sequence; pre-tokenizers BertPreTokenizer, ByteLevel,
+            Whitespace, WhitespaceSplit, Metaspace, Split (literal, or GPT-2's pattern), Punctuation, Digits,
+            Sequence; models BPE, WordPiece, Unigram, WordLevel; post-processors BertProcessing,
+            RobertaProcessing, TemplateProcessing, ByteLevel, Sequence; decoders ByteLevel, WordPiece,
+            Metaspace, Replace, ByteFallback, Fuse, Strip, BPEDecoder, Sequence. Anything else is an error
+            that names the component.
 
-        Special tokens: a text that spells one (<|endoftext|>, [CLS], <start_of_turn>) is refused unless
-        --special allow (encode it as the control token) or --special text (as ordinary text).
+            Special tokens: a text that spells one (<|endoftext|>, [CLS], <start_of_turn>) is refused unless
+            --special allow (encode it as the control token) or --special text (as ordinary text).
 
-        --json prints one JSON object per line, one per text:
-          {"text": String, "tokens": [String], "ids": [Int]}     ("ids" absent for --tokenizer word)
-        """
+            --json prints one JSON object per line, one per text:
+              {"text": String, "tokens": [String], "ids": [Int]}     ("ids" absent for --tokenizer word)
+            """
     )
 
     @Option(name: .shortAndLong, help: "word, bert, gpt2, gemma, or a path (see below).")
@@ -165,15 +165,15 @@ struct TokenizerCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train a byte-level BPE (GPT-2 style) or WordPiece (BERT style) tokenizer on a text file.",
             discussion: """
-            Writes DIR/tokenizer.json (loadable by Hugging Face tokenizers and by `lmkit tokenize
-            --tokenizer DIR`), plus vocab.json + merges.txt (bpe) or vocab.txt (wordpiece). Files are
-            written atomically.
+                Writes DIR/tokenizer.json (loadable by Hugging Face tokenizers and by `lmkit tokenize
+                --tokenizer DIR`), plus vocab.json + merges.txt (bpe) or vocab.txt (wordpiece). Files are
+                written atomically.
 
-            --json prints one JSON object:
-              {"type": String, "vocab_size": Int, "merges": Int, "words": Int, "distinct_words": Int,
-               "corpus_bytes": Int, "seconds": Double, "files": [String],
-               "example": {"text": String, "tokens": [String]}}
-            """
+                --json prints one JSON object:
+                  {"type": String, "vocab_size": Int, "merges": Int, "words": Int, "distinct_words": Int,
+                   "corpus_bytes": Int, "seconds": Double, "files": [String],
+                   "example": {"text": String, "tokens": [String]}}
+                """
         )
 
         @Option(name: .customLong("type"), help: "bpe or wordpiece.")
@@ -216,7 +216,9 @@ struct TokenizerCommand: ParsableCommand {
         }
 
         func run() throws {
-            let specials = specialTokens.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+            let specials = specialTokens.map {
+                $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
             let trainer = TokenizerTrainer(kind: kind, vocabSize: vocabSize, minFrequency: minFrequency, specialTokens: specials)
             let quiet = json
             let result = try trainer.train(corpus: corpus) { done, wanted in
@@ -226,12 +228,17 @@ struct TokenizerCommand: ParsableCommand {
             let files = try TokenizerTrainer.save(result, kind: kind, to: out)
             let sample = "Tokenizers learn subwords: unbelievably rare words still work."
             let tokens = try result.tokenizer.encode(sample).tokens
-            let summary = Summary(type: kind.rawValue, vocab_size: result.vocabulary.count, merges: result.merges.count, words: result.words,
-                                  distinct_words: result.distinctWords, corpus_bytes: result.corpusBytes, seconds: result.seconds,
-                                  files: files, example: .init(text: sample, tokens: tokens))
+            let summary = Summary(
+                type: kind.rawValue, vocab_size: result.vocabulary.count, merges: result.merges.count, words: result.words,
+                distinct_words: result.distinctWords, corpus_bytes: result.corpusBytes, seconds: result.seconds,
+                files: files, example: .init(text: sample, tokens: tokens))
             if json { try printJSON(summary); return }
-            print("Trained \(kind.rawValue) on \(corpus): \(result.corpusBytes) bytes, \(result.words) words (\(result.distinctWords) distinct)")
-            print("  vocabulary \(result.vocabulary.count) tokens, \(result.merges.count) merges, \(String(format: "%.1f", result.seconds)) s")
+            print(
+                "Trained \(kind.rawValue) on \(corpus): \(result.corpusBytes) bytes, \(result.words) words (\(result.distinctWords) distinct)"
+            )
+            print(
+                "  vocabulary \(result.vocabulary.count) tokens, \(result.merges.count) merges, \(String(format: "%.1f", result.seconds)) s"
+            )
             if result.vocabulary.count < vocabSize {
                 print("  (stopped before \(vocabSize): no pair left that occurs \(minFrequency) times)")
             }

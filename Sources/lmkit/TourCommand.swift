@@ -8,14 +8,14 @@ struct TourCommand: ParsableCommand {
         commandName: "tour",
         abstract: "Walk the study path end to end, live, explaining each step.",
         discussion: """
-        Runs every chapter in order (under 10 minutes on 2 cores), or one with --chapter.
-        Chapters: \(Tour.chapters.map { "\($0.name) (\($0.title))" }.joined(separator: "; ")).
-        Real data comes from the asset cache (scripts/fetch-assets; LMKIT_HOME moves it).
+            Runs every chapter in order (under 10 minutes on 2 cores), or one with --chapter.
+            Chapters: \(Tour.chapters.map { "\($0.name) (\($0.title))" }.joined(separator: "; ")).
+            Real data comes from the asset cache (scripts/fetch-assets; LMKIT_HOME moves it).
 
-        --json prints, instead of the narration, one object:
-          {"chapters": [{"name": String, "title": String, "seconds": Double,
-                         "results": {String: Double}}]}
-        """
+            --json prints, instead of the narration, one object:
+              {"chapters": [{"name": String, "title": String, "seconds": Double,
+                             "results": {String: Double}}]}
+            """
     )
 
     @Option(name: .long, help: "Run only this chapter.")

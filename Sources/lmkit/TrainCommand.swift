@@ -28,10 +28,10 @@ struct TrainCommand: ParsableCommand {
             commandName: "rnn",
             abstract: "Train a recurrent language model (RNN, LSTM or GRU) on a text file.",
             discussion: """
-            The model is an embedding, --layers recurrent layers of --width units (dropout between them), and a
-            linear head; the data, loop, checkpoints and files are those of `lmkit train gpt`. --heads is unused.
+                The model is an embedding, --layers recurrent layers of --width units (dropout between them), and a
+                linear head; the data, loop, checkpoints and files are those of `lmkit train gpt`. --heads is unused.
 
-            """ + TrainingOptions.discussion
+                """ + TrainingOptions.discussion
         )
 
         @Option(help: "rnn (Elman, tanh), lstm or gru.") var cell: RecurrentCell = .lstm
@@ -47,23 +47,23 @@ extension RecurrentCell: ExpressibleByArgument {}
 /// The flags `lmkit train gpt` and `lmkit train rnn` share.
 struct TrainingOptions: ParsableArguments {
     static let discussion = """
-    Tokenizes CORPUS once (character-level by default, or --tokenizer gpt2 / a tokenizer path),
-    then trains with AdamW, linear warm-up and cosine decay, gradient clipping and accumulation,
-    dropout, and a validation loss every --eval-interval steps. Training stops at --max-steps,
-    after --patience evaluations without a better validation loss, or after --max-minutes.
+        Tokenizes CORPUS once (character-level by default, or --tokenizer gpt2 / a tokenizer path),
+        then trains with AdamW, linear warm-up and cosine decay, gradient clipping and accumulation,
+        dropout, and a validation loss every --eval-interval steps. Training stops at --max-steps,
+        after --patience evaluations without a better validation loss, or after --max-minutes.
 
-    OUT/model/ is the best model so far (config.json, model.safetensors, tokenizer files; a GPT's
-    folder is a Hugging Face GPT-2 folder) for `lmkit generate --model OUT/model`; OUT/checkpoint/
-    the latest state, from which --resume continues exactly; OUT/log.csv and OUT/loss.svg the loss
-    curves. Hyperparameters come from flags, or from --config FILE (JSON with the flag names in
-    snake_case, e.g. {"layers": 6, "learning_rate": 1e-3}); flags given on the command line win.
+        OUT/model/ is the best model so far (config.json, model.safetensors, tokenizer files; a GPT's
+        folder is a Hugging Face GPT-2 folder) for `lmkit generate --model OUT/model`; OUT/checkpoint/
+        the latest state, from which --resume continues exactly; OUT/log.csv and OUT/loss.svg the loss
+        curves. Hyperparameters come from flags, or from --config FILE (JSON with the flag names in
+        snake_case, e.g. {"layers": 6, "learning_rate": 1e-3}); flags given on the command line win.
 
-    --json prints one JSON object when training ends:
-      {"steps": Int, "parameters": Int, "bestValidationLoss": Double, "finalTrainLoss": Double,
-       "finalValidationLoss": Double, "seconds": Double, "stoppedEarly": Bool, "reason": String,
-       "modelFolder": String, "history": [{"step", "trainLoss", "validationLoss", "learningRate",
-       "tokensPerSecond", "elapsedSeconds"}]}
-    """
+        --json prints one JSON object when training ends:
+          {"steps": Int, "parameters": Int, "bestValidationLoss": Double, "finalTrainLoss": Double,
+           "finalValidationLoss": Double, "seconds": Double, "stoppedEarly": Bool, "reason": String,
+           "modelFolder": String, "history": [{"step", "trainLoss", "validationLoss", "learningRate",
+           "tokensPerSecond", "elapsedSeconds"}]}
+        """
 
     @Argument(help: "Training text (default: the Shakespeare asset).")
     var corpus: String?
@@ -126,25 +126,38 @@ struct TrainingOptions: ParsableArguments {
         let quiet = json
         if !quiet {
             let t = trainer.config
-            let shape = t.architecture == "gpt" ? "GPT: \(t.layers) layers, width \(t.width), \(t.heads) heads" : "\(t.architecture.uppercased()): \(t.layers) layers of \(t.width) units"
-            print("\(shape), context \(t.context), \(trainer.model.parameterCount) parameters, vocabulary \(trainer.tokenizer.vocabSize) (\(t.tokenizer))")
-            print("training on \(path): batch \(t.batchSize)×\(t.gradientAccumulation), learning rate \(t.learningRate) → \(t.minLearningRate), \(t.maxSteps) steps\(resume ? ", resuming at step \(trainer.step)" : "")")
+            let shape =
+                t.architecture == "gpt"
+                ? "GPT: \(t.layers) layers, width \(t.width), \(t.heads) heads"
+                : "\(t.architecture.uppercased()): \(t.layers) layers of \(t.width) units"
+            print(
+                "\(shape), context \(t.context), \(trainer.model.parameterCount) parameters, vocabulary \(trainer.tokenizer.vocabSize) (\(t.tokenizer))"
+            )
+            print(
+                "training on \(path): batch \(t.batchSize)×\(t.gradientAccumulation), learning rate \(t.learningRate) → \(t.minLearningRate), \(t.maxSteps) steps\(resume ? ", resuming at step \(trainer.step)" : "")"
+            )
         }
         let bar = isatty(2) != 0 && !quiet
         let summary = try trainer.run { p in
             if bar {
                 let width = 24, filled = min(width, width * p.step / max(p.maxSteps, 1))
                 let eta = p.tokensPerSecond > 0 ? Double(p.maxSteps - p.step) * p.elapsedSeconds / Double(max(p.step, 1)) : 0
-                writeStandardError("\r  step \(p.step)/\(p.maxSteps) [\(String(repeating: "█", count: filled))\(String(repeating: " ", count: width - filled))] loss \(String(format: "%.3f", p.loss))  \(Int(p.tokensPerSecond)) tok/s  ETA \(Int(eta))s   ")
+                writeStandardError(
+                    "\r  step \(p.step)/\(p.maxSteps) [\(String(repeating: "█", count: filled))\(String(repeating: " ", count: width - filled))] loss \(String(format: "%.3f", p.loss))  \(Int(p.tokensPerSecond)) tok/s  ETA \(Int(eta))s   "
+                )
             }
             if let r = p.evaluation, !quiet {
                 if bar { writeStandardError("\r\u{1B}[K") }
-                print("step \(r.step): train \(String(format: "%.4f", r.trainLoss))  val \(String(format: "%.4f", r.validationLoss))  lr \(String(format: "%.2e", r.learningRate))  \(Int(r.tokensPerSecond)) tok/s  \(Int(r.elapsedSeconds)) s")
+                print(
+                    "step \(r.step): train \(String(format: "%.4f", r.trainLoss))  val \(String(format: "%.4f", r.validationLoss))  lr \(String(format: "%.2e", r.learningRate))  \(Int(r.tokensPerSecond)) tok/s  \(Int(r.elapsedSeconds)) s"
+                )
             }
         }
         if bar { writeStandardError("\n") }
         if json { try printJSON(summary); return }
-        print("done: \(summary.reason); best validation loss \(String(format: "%.4f", summary.bestValidationLoss)) after \(Int(summary.seconds)) s")
+        print(
+            "done: \(summary.reason); best validation loss \(String(format: "%.4f", summary.bestValidationLoss)) after \(Int(summary.seconds)) s"
+        )
         print("model: \(summary.modelFolder)   log: \(out)/log.csv   curve: \(out)/loss.svg")
     }
 }

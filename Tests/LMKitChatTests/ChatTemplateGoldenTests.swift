@@ -24,17 +24,20 @@ import TestSupport
         let cases: [Case]
     }
 
-    static let now = Date(timeIntervalSince1970: 1_795_305_600)   // 2026-11-22 00:00 UTC
+    static let now = Date(timeIntervalSince1970: 1_795_305_600)  // 2026-11-22 00:00 UTC
 
     @Test func realTemplatesRenderLikeTransformers() throws {
-        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath: fixturePath("chat/templates_golden.json"))))
+        let golden = try JSONDecoder().decode(
+            Golden.self, from: Data(contentsOf: URL(fileURLWithPath: fixturePath("chat/templates_golden.json"))))
         var sources: [String: JinjaTemplate] = [:]
         for t in golden.templates { sources[t.template] = try JinjaTemplate(t.source) }
         var failures = 0
         setenv("TZ", "UTC", 1)
         for c in golden.cases {
             var context: [String: JinjaValue] = [
-                "messages": .array(c.messages.map { m in .dict(JinjaDict(["role", "content"].compactMap { k in m[k].map { (k, JinjaValue.string($0)) } })) }),
+                "messages": .array(
+                    c.messages.map { m in .dict(JinjaDict(["role", "content"].compactMap { k in m[k].map { (k, JinjaValue.string($0)) } }))
+                    }),
                 "add_generation_prompt": .bool(c.add_generation_prompt),
             ]
             if let b = c.bos_token { context["bos_token"] = .string(b) }
@@ -44,7 +47,9 @@ import TestSupport
             case .success(let text):
                 if text != c.rendered {
                     failures += 1
-                    Issue.record("\(c.template) \(c.conversation) generation=\(c.add_generation_prompt): \(text.debugDescription.prefix(400)) vs \((c.rendered ?? "an error").debugDescription.prefix(400))")
+                    Issue.record(
+                        "\(c.template) \(c.conversation) generation=\(c.add_generation_prompt): \(text.debugDescription.prefix(400)) vs \((c.rendered ?? "an error").debugDescription.prefix(400))"
+                    )
                 }
             case .failure(let e):
                 if c.error?["message"] != e.message || !e.raisedByTemplate {

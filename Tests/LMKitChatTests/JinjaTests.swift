@@ -32,15 +32,15 @@ import Testing
 
     @Test func statements() throws {
         let source = """
-        {%- set ns = namespace(count=0) -%}
-        {%- for m in messages if m.role != 'system' -%}
-        {%- set ns.count = ns.count + 1 -%}
-        {{ loop.index }}/{{ loop.length }}:{{ m.role }}{{ ',' if not loop.last }}
-        {%- endfor -%}
-        ={{ ns.count }}
-        {%- macro greet(name, mark='!') %} hi {{ name }}{{ mark }}{% endmacro -%}
-        {{ greet('you') }}
-        """
+            {%- set ns = namespace(count=0) -%}
+            {%- for m in messages if m.role != 'system' -%}
+            {%- set ns.count = ns.count + 1 -%}
+            {{ loop.index }}/{{ loop.length }}:{{ m.role }}{{ ',' if not loop.last }}
+            {%- endfor -%}
+            ={{ ns.count }}
+            {%- macro greet(name, mark='!') %} hi {{ name }}{{ mark }}{% endmacro -%}
+            {{ greet('you') }}
+            """
         let messages: JinjaValue = .array(["system", "user", "assistant"].map { .dict(JinjaDict([("role", .string($0))])) })
         #expect(try render(source, ["messages": messages]) == "1/2:user,2/2:assistant=2 hi you!")
         #expect(try render("{% for x in [1,2,3,4] %}{% if x == 3 %}{% break %}{% endif %}{{ x }}{% endfor %}") == "12")
@@ -50,7 +50,9 @@ import Testing
 
     @Test func errorsNameTheConstruct() throws {
         #expect(throws: TemplateError.self) { try render("{% include 'x' %}") }
-        do { _ = try render("{{ raise_exception('Conversation roles must alternate') }}"); Issue.record("no error") } catch let e as TemplateError {
+        do { _ = try render("{{ raise_exception('Conversation roles must alternate') }}"); Issue.record("no error") } catch let e
+            as TemplateError
+        {
             #expect(e.raisedByTemplate && e.message == "Conversation roles must alternate")
         }
         do { _ = try render("{{ x | nosuchfilter }}"); Issue.record("no error") } catch let e as TemplateError {

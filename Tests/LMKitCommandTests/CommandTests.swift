@@ -39,7 +39,8 @@ import TestSupport
         }
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
     func json(_ text: String) throws -> [String: Any] {
@@ -52,8 +53,9 @@ import TestSupport
         guard TestAssets.available(.gemma) else { return }
         let folder = TemporaryFolder(prefix: "lmkit-chat")
         let saved = folder.path + "/chat.json"
-        let r = try lmkit(arguments: ["chat", "--json", "--temperature", "0", "--max-tokens", "8"],
-                          input: "What is the capital of France?\nAnd of Italy?\n/save \(saved)\n/reset\n/load \(saved)\n/bogus\nThanks!\n")
+        let r = try lmkit(
+            arguments: ["chat", "--json", "--temperature", "0", "--max-tokens", "8"],
+            input: "What is the capital of France?\nAnd of Italy?\n/save \(saved)\n/reset\n/load \(saved)\n/bogus\nThanks!\n")
         #expect(r.status == 0, "\(r.stderr)")
         let lines = try r.stdout.split(separator: "\n").map { try json(String($0)) }
         let turns = lines.filter { $0["user"] != nil }, commands = lines.filter { $0["command"] != nil }
@@ -61,7 +63,7 @@ import TestSupport
         #expect((turns.first?["reply"] as? String)?.contains("Paris") == true, "\(turns.first ?? [:])")
         if turns.count == 3 {
             #expect((turns[1]["reusedTokens"] as? Int ?? 0) > (turns[0]["promptTokens"] as? Int ?? .max))
-            #expect(turns[2]["reusedTokens"] as? Int == 0)        // /reset emptied the cache; /load restored the messages
+            #expect(turns[2]["reusedTokens"] as? Int == 0)  // /reset emptied the cache; /load restored the messages
         }
         #expect(commands.map { $0["ok"] as? Bool } == [true, true, true, false])
         let file = try json(String(decoding: try Data(contentsOf: URL(fileURLWithPath: saved)), as: UTF8.self))
@@ -83,7 +85,9 @@ import TestSupport
             print("◇ SKIPPED: openai client against lmkit serve: no \(python) (scripts/client-venv makes it)")
             return
         }
-        let check = try run(URL(fileURLWithPath: python), [fixturePath("../../Tools/check/openai_client.py"), Self.executable.path, folder.path + "/db.sqlite"])
+        let check = try run(
+            URL(fileURLWithPath: python),
+            [fixturePath("../../Tools/check/openai_client.py"), Self.executable.path, folder.path + "/db.sqlite"])
         #expect(check.status == 0, "\(check.stderr)")
         let seen = try json(check.stdout)
         #expect(seen["unknown_model"] as? Int == 404 && seen["max_tokens_0"] as? Int == 400 && seen["wrong_key"] as? Int == 401)
@@ -93,7 +97,10 @@ import TestSupport
     @Test func helpListsTheWorkingCommands() throws {
         let r = try lmkit("--help")
         #expect(r.status == 0)
-        for command in ["tour", "tokenize", "tokenizer", "embed", "classify", "fill-mask", "attention", "finetune", "train", "generate", "chat", "serve", "inspect", "eval", "bench", "assets"] { #expect(r.stdout.contains(command)) }
+        for command in [
+            "tour", "tokenize", "tokenizer", "embed", "classify", "fill-mask", "attention", "finetune", "train", "generate", "chat",
+            "serve", "inspect", "eval", "bench", "assets",
+        ] { #expect(r.stdout.contains(command)) }
     }
 
     @Test func unknownChapterIsAClearError() throws {
@@ -130,14 +137,17 @@ import TestSupport
         let chapters = try #require(try json(r.stdout)["chapters"] as? [[String: Any]])
         let results = try #require(chapters.first?["results"] as? [String: Double])
         #expect(Swift.abs(try #require(results["similarity_king_queen"]) - 0.7839043) < 1e-6)
-        #expect(Swift.abs(try #require(results["analogy_accuracy"]) - 7393.0 / 14877.0) < 1e-9)   // gensim's score
+        #expect(Swift.abs(try #require(results["analogy_accuracy"]) - 7393.0 / 14877.0) < 1e-9)  // gensim's score
     }
 
     @Test func assetsReportsJSON() throws {
         let r = try lmkit("assets", "--json")
         #expect(r.status == 0)
         let assets = try #require(try json(r.stdout)["assets"] as? [[String: Any]])
-        #expect(assets.map { $0["name"] as? String } == ["gpt2", "minilm", "gemma", "glove", "gensim-data", "shakespeare", "punkt", "llama-cpp"])
+        #expect(
+            assets.map { $0["name"] as? String } == [
+                "gpt2", "minilm", "gemma", "glove", "gensim-data", "shakespeare", "punkt", "llama-cpp",
+            ])
     }
 
     @Test func embedCommandsOnTheGloVeVectors() throws {
@@ -204,7 +214,7 @@ import TestSupport
         let r = try lmkit("bench", "engine", "--quick", "--json", "--repeats", "1")
         #expect(r.status == 0, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n")
-        #expect(lines.count == 9)   // 2 products, 6 element-wise kernels, 1 block training step
+        #expect(lines.count == 9)  // 2 products, 6 element-wise kernels, 1 block training step
         for line in lines {
             let row = try json(String(line))
             for key in ["name", "unit", "lmkit", "reference", "ratio"] { #expect(row[key] != nil, "\(key) missing in \(line)") }

@@ -10,7 +10,8 @@ extension CommandTests {
     }
 
     @Test func sentenceEmbeddingsAndSimilarity() throws {
-        let r = try lmkit("embed", "sentence", "--model", fixturePath("encoders/tiny-distilbert-cls"), "the movie was great !", "ok", "--json")
+        let r = try lmkit(
+            "embed", "sentence", "--model", fixturePath("encoders/tiny-distilbert-cls"), "the movie was great !", "ok", "--json")
         #expect(r.status == 0, "\(r.stderr)")
         let out = try json(r.stdout)
         let embeddings = try #require(out["embeddings"] as? [[Double]])
@@ -19,14 +20,16 @@ extension CommandTests {
         #expect(abs(similarity[0][0] - 1) < 1e-6 && abs(similarity[0][1] - similarity[1][0]) < 1e-12)
 
         guard TestAssets.available(.minilm) else { return }
-        let m = try lmkit("embed", "sentence", "A man is playing a guitar.", "Someone plays the guitar on stage.", "The stock market fell sharply today.", "--json")
+        let m = try lmkit(
+            "embed", "sentence", "A man is playing a guitar.", "Someone plays the guitar on stage.", "The stock market fell sharply today.",
+            "--json")
         #expect(m.status == 0, "\(m.stderr)")
         let minilm = try json(m.stdout)
         let vectors = try #require(minilm["embeddings"] as? [[Double]])
         #expect(vectors.count == 3 && vectors[0].count == 384)
-        for v in vectors { #expect(abs(v.reduce(0) { $0 + $1 * $1 } - 1) < 1e-5) } // normalized, as sentence-transformers does
+        for v in vectors { #expect(abs(v.reduce(0) { $0 + $1 * $1 } - 1) < 1e-5) }  // normalized, as sentence-transformers does
         let s = try #require(minilm["similarity"] as? [[Double]])
-        #expect(s[0][1] > 0.5 && s[0][2] < 0.2, "\(s)") // the paraphrase is near, the unrelated sentence is not
+        #expect(s[0][1] > 0.5 && s[0][2] < 0.2, "\(s)")  // the paraphrase is near, the unrelated sentence is not
         let text = try lmkit("embed", "sentence", "A man is playing a guitar.", "Someone plays the guitar on stage.")
         #expect(text.status == 0 && text.stdout.contains("cosine similarity") && text.stdout.contains("384 dimensions"))
     }
@@ -40,7 +43,8 @@ extension CommandTests {
             #expect(["negative", "neutral", "positive"].contains(p["label"] as? String ?? ""))
             #expect((p["score"] as? Double ?? 0) > 1.0 / 3)
         }
-        let fill = try lmkit("fill-mask", "--model", fixturePath("encoders/tiny-bert-mlm"), "the movie was [MASK] !", "--top-k", "2", "--json")
+        let fill = try lmkit(
+            "fill-mask", "--model", fixturePath("encoders/tiny-bert-mlm"), "the movie was [MASK] !", "--top-k", "2", "--json")
         #expect(fill.status == 0, "\(fill.stderr)")
         let masks = try jsonArray(fill.stdout)
         let first = try #require(masks.first as? [[String: Any]])
@@ -53,7 +57,9 @@ extension CommandTests {
 
         let folder = TemporaryFolder(prefix: "lmkit-cli-attention")
         let svg = folder.path + "/map.svg"
-        let att = try lmkit("attention", "--model", fixturePath("encoders/tiny-bert-cls"), "--layer", "1", "--head", "2", "--out", svg, "the movie was great !", "--json")
+        let att = try lmkit(
+            "attention", "--model", fixturePath("encoders/tiny-bert-cls"), "--layer", "1", "--head", "2", "--out", svg,
+            "the movie was great !", "--json")
         #expect(att.status == 0, "\(att.stderr)")
         let map = try json(att.stdout)
         #expect(map["tokens"] as? [String] == ["[CLS]", "the", "movie", "was", "great", "!", "[SEP]"])
@@ -75,29 +81,36 @@ extension CommandTests {
         let data = folder.path + "/reviews.csv"
         _ = FileManager.default.createFile(atPath: data, contents: Data(rows.joined(separator: "\n").utf8))
         let out = folder.path + "/model"
-        let run = try lmkit("finetune", "classifier", "--model", fixturePath("encoders/tiny-bert-cls"), data, "--epochs", "3",
-                            "--learning-rate", "3e-3", "--batch-size", "8", "--out", out, "--json")
+        let run = try lmkit(
+            "finetune", "classifier", "--model", fixturePath("encoders/tiny-bert-cls"), data, "--epochs", "3",
+            "--learning-rate", "3e-3", "--batch-size", "8", "--out", out, "--json")
         #expect(run.status == 0, "\(run.stderr)")
         let summary = try json(run.stdout)
         #expect(summary["labels"] as? [String] == ["neg", "pos"])
         #expect(summary["train"] as? Int == 32 && summary["validation"] as? Int == 8)
         #expect((summary["history"] as? [Any])?.isEmpty == false)
-        #expect(FileManager.default.fileExists(atPath: out + "/model.safetensors") && FileManager.default.fileExists(atPath: out + "/tokenizer.json"))
-        let config = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as? [String: Any])
+        #expect(
+            FileManager.default.fileExists(atPath: out + "/model.safetensors")
+                && FileManager.default.fileExists(atPath: out + "/tokenizer.json"))
+        let config = try #require(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as? [String: Any])
         #expect(config["architectures"] as? [String] == ["BertForSequenceClassification"])
         #expect(config["id2label"] as? [String: String] == ["0": "neg", "1": "pos"])
         let classified = try lmkit("classify", "--model", out, "the great movie", "--json")
         #expect(classified.status == 0, "\(classified.stderr)")
         #expect(["neg", "pos"].contains((try jsonArray(classified.stdout).first as? [String: Any])?["label"] as? String ?? ""))
 
-        let cv = try lmkit("finetune", "classifier", "--model", fixturePath("encoders/tiny-bert-cls"), data, "--epochs", "2", "--freeze-encoder", "--folds", "2", "--json")
+        let cv = try lmkit(
+            "finetune", "classifier", "--model", fixturePath("encoders/tiny-bert-cls"), data, "--epochs", "2", "--freeze-encoder",
+            "--folds", "2", "--json")
         #expect(cv.status == 0, "\(cv.stderr)")
         let folds = try json(cv.stdout)
         #expect((folds["folds"] as? [Any])?.count == 2 && folds["meanAccuracy"] is Double)
 
         let noOut = try lmkit("finetune", "classifier", "--model", fixturePath("encoders/tiny-bert-cls"), data)
         #expect(noOut.status != 0 && noOut.stderr.contains("--out"))
-        let wrongColumn = try lmkit("finetune", "classifier", "--model", fixturePath("encoders/tiny-bert-cls"), data, "--text-column", "review", "--out", out)
+        let wrongColumn = try lmkit(
+            "finetune", "classifier", "--model", fixturePath("encoders/tiny-bert-cls"), data, "--text-column", "review", "--out", out)
         #expect(wrongColumn.status != 0 && wrongColumn.stderr.contains("(it has: text, label)"))
         let intoSource = try lmkit("finetune", "classifier", "--model", out, data, "--out", out)
         #expect(intoSource.status != 0 && intoSource.stderr.contains("is the model folder itself"))

@@ -11,8 +11,10 @@ extension CommandTests {
         for i in 0..<400 { lines.append("line \(i % 10): to be or not to be, that is the question.") }
         FileManager.default.createFile(atPath: corpus, contents: Data(lines.joined(separator: "\n").utf8))
         let out = folder.path + "/run"
-        let common = ["--out", out, "--layers", "1", "--width", "32", "--heads", "2", "--context", "32", "--batch-size", "8",
-                      "--warmup-steps", "5", "--eval-interval", "20", "--eval-batches", "2"]
+        let common = [
+            "--out", out, "--layers", "1", "--width", "32", "--heads", "2", "--context", "32", "--batch-size", "8",
+            "--warmup-steps", "5", "--eval-interval", "20", "--eval-batches", "2",
+        ]
         let train = try lmkit(arguments: ["train", "gpt", corpus] + common + ["--max-steps", "40", "--json"])
         #expect(train.status == 0, "\(train.stderr)")
         let summary = try json(train.stdout)
@@ -24,11 +26,15 @@ extension CommandTests {
         let resumedSummary = try json(resumed.stdout)
         #expect(resumedSummary["steps"] as? Int == 40)
 
-        let greedy = try lmkit(arguments: ["generate", "--model", out + "/model", "to be", "--max-tokens", "20", "--temperature", "0", "--json"])
+        let greedy = try lmkit(arguments: [
+            "generate", "--model", out + "/model", "to be", "--max-tokens", "20", "--temperature", "0", "--json",
+        ])
         #expect(greedy.status == 0, "\(greedy.stderr)")
         let g = try json(greedy.stdout)
         #expect(g["generatedTokens"] as? Int == 20)
-        let again = try json(try lmkit(arguments: ["generate", "--model", out + "/model", "to be", "--max-tokens", "20", "--temperature", "0", "--json"]).stdout)
+        let again = try json(
+            try lmkit(arguments: ["generate", "--model", out + "/model", "to be", "--max-tokens", "20", "--temperature", "0", "--json"])
+                .stdout)
         #expect(again["text"] as? String == g["text"] as? String)
         let streamed = try lmkit(arguments: ["generate", "--model", out + "/model", "to be", "--max-tokens", "20", "--temperature", "0"])
         #expect(streamed.stdout == "to be" + (g["text"] as? String ?? "") + "\n")
@@ -66,9 +72,11 @@ extension CommandTests {
         let corpus = folder.path + "/corpus.txt"
         FileManager.default.createFile(atPath: corpus, contents: Data(String(repeating: "abcdefgh ijklmnop\n", count: 300).utf8))
         let out = folder.path + "/run"
-        let train = try lmkit(arguments: ["train", "rnn", corpus, "--cell", "gru", "--out", out, "--layers", "1", "--width", "24", "--context", "24",
-                                          "--batch-size", "8", "--max-steps", "30", "--warmup-steps", "3", "--eval-interval", "15", "--eval-batches", "2",
-                                          "--learning-rate", "1e-2", "--json"])
+        let train = try lmkit(arguments: [
+            "train", "rnn", corpus, "--cell", "gru", "--out", out, "--layers", "1", "--width", "24", "--context", "24",
+            "--batch-size", "8", "--max-steps", "30", "--warmup-steps", "3", "--eval-interval", "15", "--eval-batches", "2",
+            "--learning-rate", "1e-2", "--json",
+        ])
         #expect(train.status == 0, "\(train.stderr)")
         #expect((try json(train.stdout))["steps"] as? Int == 30)
         let g = try lmkit(arguments: ["generate", "--model", out + "/model", "abc", "--max-tokens", "10", "--temperature", "0", "--json"])
@@ -88,7 +96,7 @@ extension CommandTests {
         let r = try lmkit(arguments: ["experiment", "gradients", "--hidden", "16", "--length", "20", "--out", svg, "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let rows = try jsonLines(r.stdout)
-        #expect(rows.count == 15) // distances 1, 2, 5, 10, 20 for three cells
+        #expect(rows.count == 15)  // distances 1, 2, 5, 10, 20 for three cells
         #expect(FileManager.default.fileExists(atPath: svg))
         #expect(try lmkit(arguments: ["experiment", "gradients", "--length", "1"]).status != 0)
     }

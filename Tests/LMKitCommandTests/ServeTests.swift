@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 import Testing
 import TestSupport
@@ -22,7 +22,9 @@ import TestSupport
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
             _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, length) } }
-            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &length) } }
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &length) }
+            }
             port = Int(UInt16(bigEndian: address.sin_port))
             close(s)
             log = database + ".log"
@@ -37,7 +39,9 @@ import TestSupport
                 if let (status, _) = try? ServeTests.call(port, "GET", "/health"), status == 200 { return }
                 Thread.sleep(forTimeInterval: 0.2)
             }
-            throw TestError("the server did not answer /health: \(String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self))")
+            throw TestError(
+                "the server did not answer /health: \(String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self))"
+            )
         }
 
         func stop() {
@@ -49,11 +53,16 @@ import TestSupport
     struct TestError: Error, CustomStringConvertible { let description: String; init(_ d: String) { description = d } }
 
     /// A blocking HTTP call: status and body.
-    static func call(_ port: Int, _ method: String, _ path: String, _ body: [String: Any]? = nil, headers: [String: String] = [:]) throws -> (Int, Data) {
+    static func call(_ port: Int, _ method: String, _ path: String, _ body: [String: Any]? = nil, headers: [String: String] = [:]) throws
+        -> (Int, Data)
+    {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         request.timeoutInterval = 120
-        if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body); request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        if let body {
+            request.httpBody = try JSONSerialization.data(withJSONObject: body);
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
         for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var result: (Int, Data)?
@@ -80,13 +89,19 @@ import TestSupport
         let (created, createdBody) = try Self.call(server.port, "POST", "/v1/conversations", ["system": "Answer in one word."])
         #expect(created == 201)
         let id = try #require(try Self.object(createdBody)["id"] as? String)
-        let (status, replyBody) = try Self.call(server.port, "POST", "/v1/conversations/\(id)/messages", ["content": "What is the capital of France?", "max_tokens": 8, "temperature": 0])
+        let (status, replyBody) = try Self.call(
+            server.port, "POST", "/v1/conversations/\(id)/messages",
+            ["content": "What is the capital of France?", "max_tokens": 8, "temperature": 0])
         #expect(status == 200)
         let reply = try Self.object(replyBody)
         #expect(((reply["message"] as? [String: Any])?["content"] as? String)?.isEmpty == false)
         // A streamed second turn: delta events, then the stored message, then [DONE].
-        let (streamStatus, stream) = try Self.call(server.port, "POST", "/v1/conversations/\(id)/messages", ["content": "And of Italy?", "max_tokens": 8, "temperature": 0, "stream": true])
-        let events = String(decoding: stream, as: UTF8.self).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) }
+        let (streamStatus, stream) = try Self.call(
+            server.port, "POST", "/v1/conversations/\(id)/messages",
+            ["content": "And of Italy?", "max_tokens": 8, "temperature": 0, "stream": true])
+        let events = String(decoding: stream, as: UTF8.self).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }.map {
+            String($0.dropFirst(6))
+        }
         #expect(streamStatus == 200 && events.last == "[DONE]")
         let final = try Self.object(Data(events.dropLast().last!.utf8))
         #expect(final["object"] as? String == "conversation.message")
@@ -97,7 +112,9 @@ import TestSupport
         let (listStatus, listBody) = try Self.call(server.port, "GET", "/v1/conversations")
         #expect(listStatus == 200)
         let list = try #require(try Self.object(listBody)["data"] as? [[String: Any]])
-        #expect(list.count == 1 && list.first?["message_count"] as? Int == 4 && (list.first?["title"] as? String)?.hasPrefix("What is the capital") == true)
+        #expect(
+            list.count == 1 && list.first?["message_count"] as? Int == 4
+                && (list.first?["title"] as? String)?.hasPrefix("What is the capital") == true)
         let (_, conversationBody) = try Self.call(server.port, "GET", "/v1/conversations/\(id)")
         let messages = try #require(try Self.object(conversationBody)["messages"] as? [[String: Any]])
         #expect(messages.map { $0["role"] as? String } == ["user", "assistant", "user", "assistant"])
@@ -114,13 +131,16 @@ import TestSupport
         let html = String(decoding: page, as: UTF8.self)
         #expect(pageStatus == 200 && html.contains("<title>LMKit chat</title>"))
         #expect(!html.contains("src=\"http") && !html.contains("href=\"http"), "the page loads nothing from elsewhere")
-        let (corsStatus, _) = try Self.call(server.port, "OPTIONS", "/v1/models", headers: ["Origin": "http://example.com", "Access-Control-Request-Method": "POST"])
+        let (corsStatus, _) = try Self.call(
+            server.port, "OPTIONS", "/v1/models", headers: ["Origin": "http://example.com", "Access-Control-Request-Method": "POST"])
         #expect(corsStatus == 200 || corsStatus == 204)
 
         // A streaming request whose client goes away after the first bytes.
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/v1/completions")!)
         request.httpMethod = "POST"
-        request.httpBody = try JSONSerialization.data(withJSONObject: ["model": "gemma-3-270m", "prompt": "Once upon a time", "max_tokens": 1000, "stream": true])
+        request.httpBody = try JSONSerialization.data(withJSONObject: [
+            "model": "gemma-3-270m", "prompt": "Once upon a time", "max_tokens": 1000, "stream": true,
+        ])
         let task = URLSession.shared.dataTask(with: request) { _, _, _ in }
         task.resume()
         Thread.sleep(forTimeInterval: 1.5)
@@ -129,7 +149,10 @@ import TestSupport
         for _ in 0..<50 {
             Thread.sleep(forTimeInterval: 0.2)
             let metrics = String(decoding: try Self.call(server.port, "GET", "/metrics").1, as: UTF8.self)
-            cancelled = metrics.split(separator: "\n").first { $0.hasPrefix("lmkit_generations_cancelled_total ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+            cancelled =
+                metrics.split(separator: "\n").first { $0.hasPrefix("lmkit_generations_cancelled_total ") }.flatMap {
+                    Int($0.split(separator: " ")[1])
+                } ?? 0
             if cancelled > 0 { break }
         }
         #expect(cancelled == 1, "the disconnected client's generation stopped")
@@ -140,7 +163,8 @@ import TestSupport
         let tokens = try Self.object(try Self.call(server.port, "POST", "/tokenize", ["content": "Hello, world!"]).1)
         let ids = try #require(tokens["tokens"] as? [Int])
         #expect((tokens["pieces"] as? [String])?.count == ids.count)
-        #expect(try Self.object(try Self.call(server.port, "POST", "/detokenize", ["tokens": ids]).1)["content"] as? String == "Hello, world!")
+        #expect(
+            try Self.object(try Self.call(server.port, "POST", "/detokenize", ["tokens": ids]).1)["content"] as? String == "Hello, world!")
         let (classifyStatus, classifyBody) = try Self.call(server.port, "POST", "/v1/classify", ["input": ["A wonderful, moving film."]])
         #expect(classifyStatus == 200 || classifyStatus == 503)
         if classifyStatus == 200 {
@@ -171,7 +195,7 @@ import TestSupport
         let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        if process.terminationStatus == 3 {   // the script's "skipped": no browser, or one that does not start
+        if process.terminationStatus == 3 {  // the script's "skipped": no browser, or one that does not start
             let reason = stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             print("◇ " + (reason.hasPrefix("SKIPPED: ") ? reason : "SKIPPED: no chromium"))
             return

@@ -26,7 +26,8 @@ extension CommandTests {
     @Test func specialTokensAreRefusedWithAHint() throws {
         guard TestAssets.available(.gpt2) else { return }
         let refused = try lmkit("tokenize", "-t", "gpt2", "Hello<|endoftext|>")
-        #expect(refused.status != 0 && refused.stderr.contains("<|endoftext|>") && refused.stderr.contains("--special"), "\(refused.stderr)")
+        #expect(
+            refused.status != 0 && refused.stderr.contains("<|endoftext|>") && refused.stderr.contains("--special"), "\(refused.stderr)")
         let allowed = try jsonLines(try lmkit("tokenize", "-t", "gpt2", "--special", "allow", "--json", "Hello<|endoftext|>").stdout)
         #expect(allowed.first?["ids"] as? [Int] == [15496, 50256])
         let asText = try jsonLines(try lmkit("tokenize", "-t", "gpt2", "--special", "text", "--json", "Hello<|endoftext|>").stdout)
@@ -64,12 +65,15 @@ extension CommandTests {
             let t = try jsonLines(try lmkit("tokenize", "-t", out, "--json", "the lazy dog").stdout)
             #expect((t.first?["tokens"] as? [String])?.isEmpty == false)
         }
-        let bad = try lmkit("tokenizer", "train", "--type", "bpe", "--vocab-size", "300", folder.path + "/missing.txt", "--out", folder.path + "/x")
+        let bad = try lmkit(
+            "tokenizer", "train", "--type", "bpe", "--vocab-size", "300", folder.path + "/missing.txt", "--out", folder.path + "/x")
         #expect(bad.status != 0 && bad.stderr.contains("missing.txt"))
     }
 
     @Test func tokenizersChapterReportsJSON() throws {
-        guard TestAssets.available(.gpt2), TestAssets.available(.minilm), TestAssets.available(.shakespeare), TestAssets.available(.gensimData) else { return }
+        guard TestAssets.available(.gpt2), TestAssets.available(.minilm), TestAssets.available(.shakespeare),
+            TestAssets.available(.gensimData)
+        else { return }
         let r = try lmkit("tour", "--chapter", "tokenizers", "--json")
         #expect(r.status == 0, "\(r.stderr)")
         let chapters = try #require(try json(r.stdout)["chapters"] as? [[String: Any]])

@@ -38,8 +38,9 @@ import TestSupport
         #expect(String(format: "%.4f", try glove.similarity("king", "queen")) == "0.7839")
         for case let item as [String: Any] in g["most_similar"] as? [Any] ?? [] {
             let positive = item["positive"] as! [String], negative = item["negative"] as! [String]
-            let ours = try glove.mostSimilar(positive: positive, negative: negative, count: item["topn"] as! Int,
-                                             restrictTo: item["restrict_vocab"] as? Int)
+            let ours = try glove.mostSimilar(
+                positive: positive, negative: negative, count: item["topn"] as! Int,
+                restrictTo: item["restrict_vocab"] as? Int)
             expectSameRanking(ours, item["results"] as! [[Any]], "most_similar \(positive) − \(negative)")
         }
         for case let item as [String: Any] in g["most_similar_cosmul"] as? [Any] ?? [] {
@@ -68,13 +69,15 @@ import TestSupport
             #expect(Swift.abs(ours.oovRatio - (item["oov_ratio"] as! Double)) < 1e-9, "\(file) oov \(ours.oovRatio)")
         }
         let analogies = g["evaluate_word_analogies"] as! [String: Any]
-        let ours = try glove.evaluateAnalogies(try TestAssets.store.path(.gensimData, "questions-words.txt"),
-                                               restrictTo: analogies["restrict_vocab"] as! Int)
+        let ours = try glove.evaluateAnalogies(
+            try TestAssets.store.path(.gensimData, "questions-words.txt"),
+            restrictTo: analogies["restrict_vocab"] as! Int)
         let sections = (analogies["sections"] as! [[String: Any]]).filter { $0["section"] as? String != "Total accuracy" }
         #expect(ours.sections.map(\.section) == sections.map { $0["section"] as! String })
         for (o, t) in zip(ours.sections, sections) {
-            #expect(o.correct == t["correct"] as! Int && o.incorrect == t["incorrect"] as! Int,
-                    "\(o.section): \(o.correct)/\(o.incorrect) vs \(t["correct"]!)/\(t["incorrect"]!)")
+            #expect(
+                o.correct == t["correct"] as! Int && o.incorrect == t["incorrect"] as! Int,
+                "\(o.section): \(o.correct)/\(o.incorrect) vs \(t["correct"]!)/\(t["incorrect"]!)")
         }
         #expect(Swift.abs(ours.accuracy - (analogies["score"] as! Double)) < 1e-12)
     }

@@ -20,8 +20,9 @@ import TestSupport
     }
 
     @Test func svgHasEveryLabelEscaped() {
-        let plot = ScatterPlot(title: "t <&>", points: [.init(x: 0, y: 0, label: "a&b"), .init(x: 1, y: 2, label: "<c>", group: 1)],
-                               segments: [(0, 1)])
+        let plot = ScatterPlot(
+            title: "t <&>", points: [.init(x: 0, y: 0, label: "a&b"), .init(x: 1, y: 2, label: "<c>", group: 1)],
+            segments: [(0, 1)])
         let svg = plot.svg()
         #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n"))
         #expect(svg.contains("a&amp;b") && svg.contains("&lt;c&gt;") && svg.contains("t &lt;&amp;&gt;"))

@@ -19,10 +19,10 @@ import TestSupport
     @Test func corpusCountsOrdersAndDropsRareWords() throws {
         let path = corpusFile("the cat sat\nThe dog sat   on the mat\n\nthe end")
         let c = try TrainingCorpus(path: path, minCount: 2)
-        #expect(c.words == ["the", "sat"])          // most frequent first; "The" is another word
+        #expect(c.words == ["the", "sat"])  // most frequent first; "The" is another word
         #expect(c.counts == [3, 2])
         #expect(c.rawTokenCount == 11)
-        #expect(c.sentenceCount == 3)               // the empty line has no kept token
+        #expect(c.sentenceCount == 3)  // the empty line has no kept token
         let lower = try TrainingCorpus(path: path, minCount: 2, lowercase: true)
         #expect(lower.words == ["the", "sat"] && lower.counts == [4, 2])
         // The id stream: kept words only, each sentence closed by the end marker.

@@ -17,8 +17,9 @@ import TestSupport
     }
 
     func sample() throws -> WordVectors {
-        try WordVectors(words: ["the", "king", "queen", "naïve"],
-                        matrix: Tensor(shape: [4, 3], scalars: [0.1, 0.2, 0.3, 1, -2, 0.5, 1.5e-7, 3.25, -0.125, 9, 8, 7] as [Float]))
+        try WordVectors(
+            words: ["the", "king", "queen", "naïve"],
+            matrix: Tensor(shape: [4, 3], scalars: [0.1, 0.2, 0.3, 1, -2, 0.5, 1.5e-7, 3.25, -0.125, 9, 8, 7] as [Float]))
     }
 
     @Test(arguments: WordVectors.Format.allCases)
@@ -29,7 +30,7 @@ import TestSupport
         for detected in [nil, format] {
             let back = try WordVectors(contentsOf: path, format: detected)
             #expect(back.words == v.words)
-            #expect(back.matrix.floats == v.matrix.floats)   // exact: shortest round-tripping decimals, or raw bytes
+            #expect(back.matrix.floats == v.matrix.floats)  // exact: shortest round-tripping decimals, or raw bytes
         }
     }
 
@@ -39,7 +40,8 @@ import TestSupport
             var header = "{'descr': '<f4', 'fortran_order': \(fortran ? "True" : "False"), 'shape': (2, 3), }"
             while (10 + header.count + 1) % 64 != 0 { header += " " }
             header += "\n"
-            var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 255), UInt8(header.count >> 8)] + Array(header.utf8)
+            var bytes: [UInt8] =
+                [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 255), UInt8(header.count >> 8)] + Array(header.utf8)
             let values: [Float] = fortran ? [1, 4, 2, 5, 3, 6] : [1, 2, 3, 4, 5, 6]
             for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
             return bytes
@@ -56,7 +58,9 @@ import TestSupport
         } catch {
             #expect(error.description.contains("truncated"))
         }
-        #expect(throws: WordVectorsError.self) { try WordVectors(numpy: file("m.npy", npy(fortran: false)), words: file("w3.txt", Array("a\nb\nc\n".utf8))) }
+        #expect(throws: WordVectorsError.self) {
+            try WordVectors(numpy: file("m.npy", npy(fortran: false)), words: file("w3.txt", Array("a\nb\nc\n".utf8)))
+        }
     }
 
     @Test func brokenFilesNameTheProblem() throws {
@@ -82,13 +86,14 @@ import TestSupport
     }
 
     @Test func queriesOnASmallVocabulary() throws {
-        let v = try WordVectors(words: ["a", "b", "c", "d"],
-                                matrix: Tensor(shape: [4, 2], scalars: [1, 0, 0.9, 0.1, 0, 1, -1, 0] as [Float]))
+        let v = try WordVectors(
+            words: ["a", "b", "c", "d"],
+            matrix: Tensor(shape: [4, 2], scalars: [1, 0, 0.9, 0.1, 0, 1, -1, 0] as [Float]))
         #expect(Swift.abs(try v.similarity("a", "d") + 1) < 1e-6)
         #expect(try v.mostSimilar(positive: ["a"], count: 2).map(\.word) == ["b", "c"])
-        #expect(try v.mostSimilar(positive: ["a"], count: 10).count == 3)     // the input word is excluded
+        #expect(try v.mostSimilar(positive: ["a"], count: 10).count == 3)  // the input word is excluded
         #expect(try v.mostSimilar(positive: ["a"], count: 2, restrictTo: 2).map(\.word) == ["b"])
-        #expect(try v.doesntMatch(["a", "b", "d", "zzz"]) == "d")            // unknown words ignored
+        #expect(try v.doesntMatch(["a", "b", "d", "zzz"]) == "d")  // unknown words ignored
         #expect(throws: WordVectorsError.self) { try v.similarity("a", "e") }
         #expect(v.similar(toVector: Tensor(shape: [2], scalars: [0, 2] as [Float]), count: 1).map(\.word) == ["c"])
     }

@@ -78,7 +78,8 @@ import TestSupport
         guard TestAssets.available(.minilm) else { return }
         let folder = (try TestAssets.store.path(.minilm) as NSString).deletingLastPathComponent
         let golden = try SafetensorsFile(path: fixturePath("encoders/goldens/minilm.safetensors")).tensors()
-        let sentences = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixturePath("encoders/sentences.json")))) as? [String])
+        let sentences = try #require(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixturePath("encoders/sentences.json")))) as? [String])
         let encoder = try SentenceEncoder(folder: folder)
         #expect(encoder.pooling == .mean && encoder.normalizes && encoder.tokenizer.maxLength == 256)
 

@@ -12,8 +12,10 @@ import TestSupport
     let bertCls = fixturePath("encoders/tiny-bert-cls")
 
     /// Copies a fixture folder and lets the test change its tensors or config.
-    func variant(of folder: String, tensors change: (inout [String: Tensor]) -> Void = { _ in },
-                 config: ((inout [String: Any]) -> Void)? = nil) throws -> TemporaryFolder {
+    func variant(
+        of folder: String, tensors change: (inout [String: Tensor]) -> Void = { _ in },
+        config: ((inout [String: Any]) -> Void)? = nil
+    ) throws -> TemporaryFolder {
         let copy = TemporaryFolder(prefix: "lmkit-encoder")
         for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
             try FileManager.default.copyItem(atPath: folder + "/" + name, toPath: copy.path + "/" + name)
@@ -23,7 +25,8 @@ import TestSupport
         try FileManager.default.removeItem(atPath: copy.path + "/model.safetensors")
         try SafetensorsFile.write(tensors, to: copy.path + "/model.safetensors")
         if let config {
-            var root = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json"))) as? [String: Any])
+            var root = try #require(
+                JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json"))) as? [String: Any])
             config(&root)
             try JSONSerialization.data(withJSONObject: root).write(to: URL(fileURLWithPath: copy.path + "/config.json"))
         }
@@ -69,7 +72,8 @@ import TestSupport
         var map: [String: String] = [:]
         for k in first.keys { map[k] = "model-00001-of-00002.safetensors" }
         for k in second.keys { map[k] = "model-00002-of-00002.safetensors" }
-        try JSONSerialization.data(withJSONObject: ["metadata": [:], "weight_map": map]).write(to: URL(fileURLWithPath: sharded.path + "/model.safetensors.index.json"))
+        try JSONSerialization.data(withJSONObject: ["metadata": [:], "weight_map": map]).write(
+            to: URL(fileURLWithPath: sharded.path + "/model.safetensors.index.json"))
         let (model, _) = try SequenceClassificationModel.load(folder: sharded.path)
         #expect(model.labels == ["negative", "neutral", "positive"])
     }
@@ -104,9 +108,13 @@ import TestSupport
 
     @Test func unsupportedOrBrokenConfigsAreClearErrors() throws {
         let roberta = try variant(of: bertCls, config: { $0["model_type"] = "roberta" })
-        #expect { _ = try TransformerEncoder.load(folder: roberta.path) } throws: { "\($0)".contains(#""model_type": "roberta" is not an encoder"#) }
+        #expect { _ = try TransformerEncoder.load(folder: roberta.path) } throws: {
+            "\($0)".contains(#""model_type": "roberta" is not an encoder"#)
+        }
         let wrongType = try variant(of: bertCls, config: { $0["hidden_size"] = "32" })
-        #expect { _ = try TransformerEncoder.load(folder: wrongType.path) } throws: { "\($0)".contains(#""hidden_size" must be an integer"#) }
+        #expect { _ = try TransformerEncoder.load(folder: wrongType.path) } throws: {
+            "\($0)".contains(#""hidden_size" must be an integer"#)
+        }
         let decoder = try variant(of: bertCls, config: { $0["is_decoder"] = true })
         #expect { _ = try TransformerEncoder.load(folder: decoder.path) } throws: { "\($0)".contains(#""is_decoder": BERT as a decoder"#) }
         let relative = try variant(of: bertCls, config: { $0["position_embedding_type"] = "relative_key" })
@@ -122,7 +130,9 @@ import TestSupport
         let mlm = fixturePath("encoders/tiny-bert-mlm")
         let same = try variant(of: mlm) { t in t["cls.predictions.decoder.weight"] = t["bert.embeddings.word_embeddings.weight"] }
         #expect(throws: Never.self) { _ = try MaskedLanguageModel.load(folder: same.path) }
-        let untied = try variant(of: mlm) { t in t["cls.predictions.decoder.weight"] = Tensor.zeros(t["bert.embeddings.word_embeddings.weight"]!.shape) }
+        let untied = try variant(of: mlm) { t in
+            t["cls.predictions.decoder.weight"] = Tensor.zeros(t["bert.embeddings.word_embeddings.weight"]!.shape)
+        }
         #expect { _ = try MaskedLanguageModel.load(folder: untied.path) } throws: { "\($0)".contains("untied") }
     }
 
@@ -190,7 +200,9 @@ import TestSupport
         }
         // Batching and padding do not change a text's vector.
         let alone = try encoder.encode(["ok"])
-        #expect(compare(Tensor(shape: [32], scalars: alone[0]), Tensor(shape: [32], scalars: vectors[1]), rtol: 1e-5, atol: 1e-6).withinTolerance)
+        #expect(
+            compare(Tensor(shape: [32], scalars: alone[0]), Tensor(shape: [32], scalars: vectors[1]), rtol: 1e-5, atol: 1e-6)
+                .withinTolerance)
     }
 
     @Test func classifierProbabilitiesAreTheSoftmaxOfTheLogits() throws {
@@ -212,7 +224,9 @@ import TestSupport
         let (encoder, _) = try TransformerEncoder.load(folder: folder)
         let tokenizer = try EncoderTokenizer(folder: folder, config: encoder.config)
         let mean = try AttentionMap.compute(encoder: encoder, tokenizer: tokenizer, text: "the movie was great !", layer: 1, head: nil)
-        let heads = try (0..<4).map { try AttentionMap.compute(encoder: encoder, tokenizer: tokenizer, text: "the movie was great !", layer: 1, head: $0) }
+        let heads = try (0..<4).map {
+            try AttentionMap.compute(encoder: encoder, tokenizer: tokenizer, text: "the movie was great !", layer: 1, head: $0)
+        }
         #expect(mean.tokens == ["[CLS]", "the", "movie", "was", "great", "!", "[SEP]"])
         for (i, row) in mean.weights.enumerated() {
             #expect(abs(row.reduce(0, +) - 1) < 1e-5)
@@ -220,8 +234,12 @@ import TestSupport
         }
         let svg = mean.svg()
         #expect(svg.hasPrefix("<svg") && svg.contains(">movie</text>") && svg.hasSuffix("</svg>\n"))
-        #expect(throws: (any Error).self) { _ = try AttentionMap.compute(encoder: encoder, tokenizer: tokenizer, text: "x", layer: 2, head: nil) }
-        #expect(throws: (any Error).self) { _ = try AttentionMap.compute(encoder: encoder, tokenizer: tokenizer, text: "x", layer: 0, head: 4) }
+        #expect(throws: (any Error).self) {
+            _ = try AttentionMap.compute(encoder: encoder, tokenizer: tokenizer, text: "x", layer: 2, head: nil)
+        }
+        #expect(throws: (any Error).self) {
+            _ = try AttentionMap.compute(encoder: encoder, tokenizer: tokenizer, text: "x", layer: 0, head: 4)
+        }
     }
 
     @Test func longTextsAreTruncatedToTheModelPositions() throws {

@@ -18,10 +18,14 @@ import TestSupport
     }
 
     @Test func csvWithQuotesCommasAndLineBreaks() throws {
-        let path = write("reviews.csv", "id,review,sentiment\r\n1,\"Great, really \"\"great\"\" film\",pos\r\n2,\"two\nlines\",neg\n3,plain,pos\n")
+        let path = write(
+            "reviews.csv", "id,review,sentiment\r\n1,\"Great, really \"\"great\"\" film\",pos\r\n2,\"two\nlines\",neg\n3,plain,pos\n")
         let data = try ClassificationData.load(path, textColumn: "review", labelColumn: "sentiment")
-        #expect(data.train == [LabeledText(text: "Great, really \"great\" film", label: "pos"),
-                               LabeledText(text: "two\nlines", label: "neg"), LabeledText(text: "plain", label: "pos")])
+        #expect(
+            data.train == [
+                LabeledText(text: "Great, really \"great\" film", label: "pos"),
+                LabeledText(text: "two\nlines", label: "neg"), LabeledText(text: "plain", label: "pos"),
+            ])
         #expect(data.labels == ["neg", "pos"])
         #expect { _ = try ClassificationData.load(path) } throws: { "\($0)".contains("id, review, sentiment") }
         let open = write("open.csv", "text,label\n\"never closed,pos\n")
@@ -32,11 +36,16 @@ import TestSupport
 
     @Test func tsvJSONLinesAndFastText() throws {
         let tsv = try ClassificationData.load(write("d.tsv", "text\tlabel\nfine\t1\nbad\t0\nok\t10\n"))
-        #expect(tsv.labels == ["0", "1", "10"]) // numeric labels in numeric order
-        let jsonl = try ClassificationData.load(write("d.jsonl", "{\"text\": \"good\", \"label\": 1}\n\n{\"text\": \"bad\", \"label\": \"0\"}\n"))
+        #expect(tsv.labels == ["0", "1", "10"])  // numeric labels in numeric order
+        let jsonl = try ClassificationData.load(
+            write("d.jsonl", "{\"text\": \"good\", \"label\": 1}\n\n{\"text\": \"bad\", \"label\": \"0\"}\n"))
         #expect(jsonl.train == [LabeledText(text: "good", label: "1"), LabeledText(text: "bad", label: "0")])
-        #expect { _ = try ClassificationData.load(write("e.jsonl", "{\"text\": \"good\", \"label\": 1}\n[1, 2]\n")) } throws: { "\($0)".contains("e.jsonl:2") }
-        #expect { _ = try ClassificationData.load(write("f.jsonl", "{\"body\": \"good\", \"label\": 1}\n")) } throws: { "\($0)".contains("keys: body, label") }
+        #expect { _ = try ClassificationData.load(write("e.jsonl", "{\"text\": \"good\", \"label\": 1}\n[1, 2]\n")) } throws: {
+            "\($0)".contains("e.jsonl:2")
+        }
+        #expect { _ = try ClassificationData.load(write("f.jsonl", "{\"body\": \"good\", \"label\": 1}\n")) } throws: {
+            "\($0)".contains("keys: body, label")
+        }
         let ft = try ClassificationData.load(write("d.cor", "__label__neg simplistic , silly .\n__label__pos a gem .\n"))
         #expect(ft.train == [LabeledText(text: "simplistic , silly .", label: "neg"), LabeledText(text: "a gem .", label: "pos")])
         #expect { _ = try ClassificationData.load(write("d.txt", "no labels here\n")) } throws: { "\($0)".contains("fastText") }
@@ -47,10 +56,12 @@ import TestSupport
         // Windows-1252 bytes, by hand: an em dash is 0x97, é is 0xE9.
         var bytes = Array("__label__pos fun ".utf8) + [0x97] + Array(" caf".utf8) + [0xE9] + Array("\n".utf8)
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
-        #expect { _ = try ClassificationData.load(path) } throws: { "\($0)".contains("byte 0x97 at offset 17") && "\($0)".contains("--encoding") }
+        #expect { _ = try ClassificationData.load(path) } throws: {
+            "\($0)".contains("byte 0x97 at offset 17") && "\($0)".contains("--encoding")
+        }
         #expect(try ClassificationData.load(path, encoding: .cp1252).train[0].text == "fun \u{2014} caf\u{E9}")
         #expect(try ClassificationData.load(path, encoding: .latin1).train[0].text == "fun \u{97} caf\u{E9}")
-        bytes[17] = 0x81 // undefined in Windows-1252
+        bytes[17] = 0x81  // undefined in Windows-1252
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         #expect(throws: DataError.self) { _ = try ClassificationData.load(path, encoding: .cp1252) }
     }
@@ -139,7 +150,8 @@ import TestSupport
         #expect(result.bestEpoch == best.epoch)
         #expect(result.validation.accuracy >= 0.9, "\(result.history)")
         // The model holds the best epoch's weights: evaluating it again gives that epoch's loss.
-        let (loss, metrics) = try ClassifierFineTuner(model: model, tokenizer: tokenizer, options: options).evaluate(Self.synthetic(40, seed: 2))
+        let (loss, metrics) = try ClassifierFineTuner(model: model, tokenizer: tokenizer, options: options).evaluate(
+            Self.synthetic(40, seed: 2))
         #expect(abs(loss - best.validationLoss) < 1e-5 && metrics.accuracy == best.validationAccuracy)
         #expect(throws: (any Error).self) {
             _ = try ClassifierFineTuner(model: model, tokenizer: tokenizer, options: options).run(
@@ -149,17 +161,20 @@ import TestSupport
 
     @Test func frozenEncoderTrainsOnlyTheHead() throws {
         let (model, tokenizer) = try tinyClassifier()
-        let before = model.encoder.namedParameters().filter { !$0.name.hasPrefix("pooler") }.map { ($0.name, $0.parameter.value.scalars(as: Float.self)) }
+        let before = model.encoder.namedParameters().filter { !$0.name.hasPrefix("pooler") }.map {
+            ($0.name, $0.parameter.value.scalars(as: Float.self))
+        }
         let classifierBefore = model.classifier.weight.value.scalars(as: Float.self)
         var options = FineTuneOptions()
         options.epochs = 3; options.freezeEncoder = true; options.batchSize = 8
         let result = try ClassifierFineTuner(model: model, tokenizer: tokenizer, options: options)
             .run(train: Self.synthetic(48, seed: 4), validation: Self.synthetic(16, seed: 5))
         #expect(result.history.count >= 1)
-        let after = Dictionary(uniqueKeysWithValues: model.encoder.namedParameters().map { ($0.name, $0.parameter.value.scalars(as: Float.self)) })
+        let after = Dictionary(
+            uniqueKeysWithValues: model.encoder.namedParameters().map { ($0.name, $0.parameter.value.scalars(as: Float.self)) })
         for (name, values) in before { #expect(after[name] == values, "\(name) changed under a frozen encoder") }
         #expect(model.classifier.weight.value.scalars(as: Float.self) != classifierBefore)
-        #expect(model.parameters.allSatisfy { $0.isTrainable }) // unfrozen again afterwards
+        #expect(model.parameters.allSatisfy { $0.isTrainable })  // unfrozen again afterwards
     }
 
     @Test func crossValidationScoresEveryFold() throws {
@@ -181,13 +196,19 @@ import TestSupport
         let tokenizer = try EncoderTokenizer(folder: source, config: model.config)
         var options = FineTuneOptions()
         options.epochs = 1; options.learningRate = 1e-3; options.batchSize = 8
-        _ = try ClassifierFineTuner(model: model, tokenizer: tokenizer, options: options).run(train: Self.synthetic(16, seed: 7), validation: Self.synthetic(8, seed: 8))
+        _ = try ClassifierFineTuner(model: model, tokenizer: tokenizer, options: options).run(
+            train: Self.synthetic(16, seed: 7), validation: Self.synthetic(8, seed: 8))
         let out = TemporaryFolder(prefix: "lmkit-cls-hf")
         try model.save(folder: out.path)
         try copyTokenizerFiles(from: source, to: out.path)
         let texts = ["the movie was great !", "a dull , boring film", "ok"]
-        guard let run = try ReferencePython.run([fixturePath("../../Tools/check/encoder_classifier.py"), out.path,
-                                                 String(decoding: try JSONSerialization.data(withJSONObject: texts), as: UTF8.self)], for: check) else { return }
+        guard
+            let run = try ReferencePython.run(
+                [
+                    fixturePath("../../Tools/check/encoder_classifier.py"), out.path,
+                    String(decoding: try JSONSerialization.data(withJSONObject: texts), as: UTF8.self),
+                ], for: check)
+        else { return }
         #expect(run.status == 0, "\(run.stderr)")
         let data = run.stdout
         let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -198,7 +219,9 @@ import TestSupport
         #expect(ids.flatMap { $0 } == batch.ids.indexValues)
         let logits = try #require(root["logits"] as? [[Double]])
         let expected = Tensor(shape: [3, 2], doubles: logits.flatMap { $0 })
-        let c = compare(GradMode.withoutGradient { model(batch.ids, typeIDs: batch.typeIDs, attentionMask: batch.attentionMask) }, expected, rtol: 1e-4, atol: 1e-5)
+        let c = compare(
+            GradMode.withoutGradient { model(batch.ids, typeIDs: batch.typeIDs, attentionMask: batch.attentionMask) }, expected, rtol: 1e-4,
+            atol: 1e-5)
         #expect(c.withinTolerance, "\(c)")
     }
 }

@@ -69,7 +69,9 @@ import TestSupport
                 // else; the key part only to 1e-5.
                 let w = p.value.shape[0] / 3
                 for (part, range, atol) in [("q", 0..<w, 1e-6), ("k", w..<(2 * w), 1e-5), ("v", (2 * w)..<(3 * w), 1e-6)] {
-                    expectClose(p.value.sliced(axis: 0, range: range), expected.sliced(axis: 0, range: range), "final \(name) (\(part))", atol: atol)
+                    expectClose(
+                        p.value.sliced(axis: 0, range: range), expected.sliced(axis: 0, range: range), "final \(name) (\(part))", atol: atol
+                    )
                 }
                 continue
             }

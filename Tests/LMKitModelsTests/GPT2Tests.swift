@@ -12,7 +12,7 @@ import TestSupport
         let model = try GPT2LMHeadModel(GPT2Config(vocabSize: 50, contextLength: 32, width: 32, layers: 2, heads: 4, dropout: 0), seed: 3)
         model.eval()
         let ids = [3, 7, 1, 9, 22, 5, 5, 40, 11]
-        let whole = GradMode.withoutGradient { model(Tensor(indices: ids, shape: [1, ids.count])) }   // (1, T, V)
+        let whole = GradMode.withoutGradient { model(Tensor(indices: ids, shape: [1, ids.count])) }  // (1, T, V)
         let cache = model.makeCache()
         var steps: [Tensor] = []
         GradMode.withoutGradient {
@@ -70,8 +70,13 @@ import TestSupport
         for _ in 0..<3 { model.zeroGradients(); model.loss(ids, targets: ids).backward(); opt.step() }
         model.eval()
         try model.save(folder: folder.path)
-        guard let run = try ReferencePython.run([fixturePath("../../Tools/check/gpt2_logits.py"), folder.path,
-                                                 "[[0,7,14,21,28,35,42,49,56,63],[0,7,14,21,28,35,42,49,56,63]]"], for: check) else { return }
+        guard
+            let run = try ReferencePython.run(
+                [
+                    fixturePath("../../Tools/check/gpt2_logits.py"), folder.path,
+                    "[[0,7,14,21,28,35,42,49,56,63],[0,7,14,21,28,35,42,49,56,63]]",
+                ], for: check)
+        else { return }
         #expect(run.status == 0, "\(run.stderr)")
         let data = run.stdout
         let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

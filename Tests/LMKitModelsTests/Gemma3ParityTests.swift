@@ -39,7 +39,7 @@ import TestSupport
             #expect(ids == expectedIDs.indexValues, "ids of prompt \(p)")
             let output = GradMode.withoutGradient { model(Tensor(indices: ids, shape: [1, ids.count])) }.reshaped([ids.count, v])
             let logits = output.scalars(as: Float.self)
-            let logProbabilities = output.logSoftmax().scalars(as: Float.self)       // the engine's, to keep the test fast
+            let logProbabilities = output.logSoftmax().scalars(as: Float.self)  // the engine's, to keep the test fast
             let argmax = output.argmax(axis: 1).indexValues
             let topTensor = try #require(golden["top.\(p)"]), topLogitsTensor = try #require(golden["top_logits.\(p)"])
             let lseTensor = try #require(golden["logsumexp.\(p)"])
@@ -49,7 +49,7 @@ import TestSupport
                 if argmax[t] == top[t * 16] { agree += 1 }
                 for k in 0..<16 { worst = max(worst, Double(abs(logits[t * v + top[t * 16 + k]] - topLogits[t * 16 + k]))) }
                 let first = t * v + top[t * 16]
-                worst = max(worst, abs(Double(logits[first] - logProbabilities[first]) - Double(lse[t])))   // log-sum-exp
+                worst = max(worst, abs(Double(logits[first] - logProbabilities[first]) - Double(lse[t])))  // log-sum-exp
             }
             let sample = try #require(golden["last_logits_sample.\(p)"])
             let last = Tensor(shape: [4096], scalars: Array(logits[(ids.count - 1) * v..<(ids.count - 1) * v + 4096]))
@@ -72,7 +72,8 @@ import TestSupport
         for start in stride(from: 0, to: ids.count - 1, by: 128) {
             let end = min(start + 128, ids.count - 1)
             let chunk = h.sliced(axis: 1, range: start..<end).contiguous()
-            let logProbabilities = GradMode.withoutGradient { outputMatrix.linear(chunk).reshaped([end - start, v]).logSoftmax() }.scalars(as: Float.self)
+            let logProbabilities = GradMode.withoutGradient { outputMatrix.linear(chunk).reshaped([end - start, v]).logSoftmax() }.scalars(
+                as: Float.self)
             for i in 0..<(end - start) { nll.append(-Double(logProbabilities[i * v + ids[start + i + 1]])) }
         }
         let worstNLL = zip(nll, reference).map { abs($0 - Double($1)) }.max() ?? 0
@@ -81,7 +82,9 @@ import TestSupport
         let expectedText = try #require(file.metadata["perplexity"])
         let expected = try #require(Double(expectedText))
         #expect(abs(perplexity - expected) / expected < 0.01, "perplexity \(perplexity) vs \(expected)")
-        print("Gemma 3 parity: top-1 \(agree)/\(positions), max |Δ| logits \(worst), NLL \(worstNLL), perplexity \(perplexity) vs \(expected)")
+        print(
+            "Gemma 3 parity: top-1 \(agree)/\(positions), max |Δ| logits \(worst), NLL \(worstNLL), perplexity \(perplexity) vs \(expected)"
+        )
     }
 
     /// 8-bit activations (the default): every prompt position and the first 128 tokens of the excerpt
@@ -107,25 +110,29 @@ import TestSupport
         func stepwise(_ ids: [Int]) -> [[Float]] {
             let cache = model.makeDecodingCache()
             return ids.map { id in
-                GradMode.withoutGradient { model.lastLogits(Tensor(indices: [id], shape: [1, 1]), cache: cache).reshaped([v]) }.scalars(as: Float.self)
+                GradMode.withoutGradient { model.lastLogits(Tensor(indices: [id], shape: [1, 1]), cache: cache).reshaped([v]) }.scalars(
+                    as: Float.self)
             }
         }
         var positions = 0, agree = 0, worst = 0.0
         for p in prompts.indices {
             let ids = try #require(golden["ids.\(p)"]).indexValues
-            let top = try #require(golden["top.\(p)"]).indexValues, topLogits = try #require(golden["top_logits.\(p)"]).scalars(as: Float.self)
+            let top = try #require(golden["top.\(p)"]).indexValues,
+                topLogits = try #require(golden["top_logits.\(p)"]).scalars(as: Float.self)
             for (t, logits) in stepwise(ids).enumerated() {
                 positions += 1
                 let mine = logits.indices.max(by: { logits[$0] < logits[$1] })!
                 if mine == top[t * 16] { agree += 1; continue }
                 // A near tie in the reference: its top two within the quantization error of the logits.
                 let referenceMargin = topLogits[t * 16] - topLogits[t * 16 + 1]
-                #expect(mine == top[t * 16 + 1] && referenceMargin < 0.25,
-                        "prompt \(p) position \(t): LMKit's top token \(mine) is not the reference's runner-up in a near tie (reference margin \(referenceMargin))")
+                #expect(
+                    mine == top[t * 16 + 1] && referenceMargin < 0.25,
+                    "prompt \(p) position \(t): LMKit's top token \(mine) is not the reference's runner-up in a near tie (reference margin \(referenceMargin))"
+                )
             }
         }
-        #expect(Double(agree) >= 0.95 * Double(positions), "top-1 agreement \(agree)/\(positions)")   // measured 106/109 and 108/109
-        #expect(worst < 1.0, "largest difference on the top logit \(worst)")   // measured 0.54 (logits reach ~30)
+        #expect(Double(agree) >= 0.95 * Double(positions), "top-1 agreement \(agree)/\(positions)")  // measured 106/109 and 108/109
+        #expect(worst < 1.0, "largest difference on the top logit \(worst)")  // measured 0.54 (logits reach ~30)
 
         let ids = Array(try #require(golden["ppl.ids"]).indexValues.prefix(129))
         let reference = try #require(golden["ppl.nll"]).scalars(as: Float.self).prefix(128).map(Double.init)
@@ -143,7 +150,11 @@ import TestSupport
         let allIDs = try #require(golden["ppl.ids"]).indexValues
         let (sum, count) = model.summedNLL(Array(allIDs.dropLast()), targets: Array(allIDs.dropFirst()))
         let fullPerplexity = exp(sum / Double(count)), fullExpected = exp(all.map(Double.init).reduce(0, +) / Double(all.count))
-        #expect(count == all.count && abs(fullPerplexity - fullExpected) / fullExpected < 0.01, "int8 prompt perplexity \(fullPerplexity) vs \(fullExpected)")
-        print("Gemma 3 int8: decoding top-1 \(agree)/\(positions), max |Δ| top logit \(worst), perplexity (128 tokens, stepwise) \(perplexity) vs \(expected); whole excerpt in one pass \(fullPerplexity) vs \(fullExpected)")
+        #expect(
+            count == all.count && abs(fullPerplexity - fullExpected) / fullExpected < 0.01,
+            "int8 prompt perplexity \(fullPerplexity) vs \(fullExpected)")
+        print(
+            "Gemma 3 int8: decoding top-1 \(agree)/\(positions), max |Δ| top logit \(worst), perplexity (128 tokens, stepwise) \(perplexity) vs \(expected); whole excerpt in one pass \(fullPerplexity) vs \(fullExpected)"
+        )
     }
 }

@@ -19,7 +19,7 @@ import TestSupport
         let model = try Gemma3ForCausalLM(Self.tinyConfig(), seed: 3)
         model.eval()
         let ids = (0..<11).map { ($0 * 7 + 3) % 50 }
-        let full = GradMode.withoutGradient { model(Tensor(indices: ids, shape: [1, ids.count])) }        // (1, 11, 50)
+        let full = GradMode.withoutGradient { model(Tensor(indices: ids, shape: [1, ids.count])) }  // (1, 11, 50)
         let cache = KVCache(layers: 3)
         var rows: [Tensor] = []
         // A 3-token prompt, then one token at a time: positions past the 4-token window must drop out.
@@ -62,14 +62,19 @@ import TestSupport
         model.eval()
         let folder = TemporaryFolder(prefix: "lmkit-gemma3")
         try model.save(folder: folder.path)
-        let config = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.path + "/config.json"))) as? [String: Any])
-        #expect(config["model_type"] as? String == "gemma3_text" && config["layer_types"] as? [String] == ["sliding_attention", "sliding_attention", "full_attention"])
+        let config = try #require(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.path + "/config.json"))) as? [String: Any])
+        #expect(
+            config["model_type"] as? String == "gemma3_text"
+                && config["layer_types"] as? [String] == ["sliding_attention", "sliding_attention", "full_attention"])
         let again = try Gemma3ForCausalLM.load(folder: folder.path)
         #expect(again.config == model.config)
         let ids = Tensor(indices: [1, 2, 3, 4, 5, 6], shape: [1, 6])
         #expect(compare(GradMode.withoutGradient { again(ids) }, GradMode.withoutGradient { model(ids) }, rtol: 0, atol: 0).withinTolerance)
         // A folder whose config is not Gemma 3 is a clear error.
         try Data("{\"model_type\": \"llama\"}".utf8).write(to: URL(fileURLWithPath: folder.path + "/config.json"))
-        #expect { _ = try Gemma3ForCausalLM.load(folder: folder.path) } throws: { "\($0)".contains("\"llama\" is not a Gemma 3 model_type") }
+        #expect { _ = try Gemma3ForCausalLM.load(folder: folder.path) } throws: {
+            "\($0)".contains("\"llama\" is not a Gemma 3 model_type")
+        }
     }
 }

@@ -31,7 +31,9 @@ import TestSupport
         let values = long.indexValues
         _ = GradMode.withoutGradient { model(Tensor(indices: Array(values[0..<40]), shape: [1, 40]), cache: cache) }
         var last = Tensor.zeros([1, 96])
-        for i in 40..<48 { last = GradMode.withoutGradient { model.lastLogits(Tensor(indices: [values[i]], shape: [1, 1]), cache: cache) } }
+        for i in 40..<48 {
+            last = GradMode.withoutGradient { model.lastLogits(Tensor(indices: [values[i]], shape: [1, 1]), cache: cache) }
+        }
         #expect(compare(last, logits.selected(axis: 1, index: 7), rtol: 1e-4, atol: 1e-5).withinTolerance)
         // Saved by LMKit, it loads back with the same logits.
         let folder = TemporaryFolder(prefix: "lmkit-llama")
@@ -78,8 +80,12 @@ import TestSupport
         let values = long.indexValues
         _ = GradMode.withoutGradient { q8(Tensor(indices: Array(values[0..<40]), shape: [1, 40]), cache: cache) }
         var steps: [Tensor] = []
-        for i in 40..<48 { steps.append(GradMode.withoutGradient { q8.lastLogits(Tensor(indices: [values[i]], shape: [1, 1]), cache: cache) }) }
-        let c4 = compare(Tensor.concatenated(steps, axis: 0), reference.sliced(axis: 1, range: 40..<48).contiguous().reshaped([8, 96]), rtol: 0, atol: 0.03 * scale)
+        for i in 40..<48 {
+            steps.append(GradMode.withoutGradient { q8.lastLogits(Tensor(indices: [values[i]], shape: [1, 1]), cache: cache) })
+        }
+        let c4 = compare(
+            Tensor.concatenated(steps, axis: 0), reference.sliced(axis: 1, range: 40..<48).contiguous().reshaped([8, 96]), rtol: 0,
+            atol: 0.03 * scale)
         #expect(c4.withinTolerance, "\(name) Q8_0 decoding steps with int8 activations: \(c4)")
         print("\(name) GGUF: F32 \(c); Q8_0 vs expanded \(c3); vs transformers \(c3b); int8 steps \(c4)")
     }

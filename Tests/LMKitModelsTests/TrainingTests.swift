@@ -41,8 +41,10 @@ import TestSupport
         let first = try #require(summary.history.first), last = try #require(summary.history.last)
         #expect(last.trainLoss < first.trainLoss, "train loss \(first.trainLoss) → \(last.trainLoss)")
         #expect(summary.bestValidationLoss < log(Double(trainer.tokenizer.vocabSize)))
-        for file in ["model/config.json", "model/model.safetensors", "model/tokenizer.json", "checkpoint/trainer_state.json",
-                     "checkpoint/optimizer.safetensors", "log.csv", "loss.svg", "data/train.bin", "data/meta.json"] {
+        for file in [
+            "model/config.json", "model/model.safetensors", "model/tokenizer.json", "checkpoint/trainer_state.json",
+            "checkpoint/optimizer.safetensors", "log.csv", "loss.svg", "data/train.bin", "data/meta.json",
+        ] {
             #expect(FileManager.default.fileExists(atPath: out + "/" + file), "\(file)")
         }
         let csv = try String(contentsOfFile: out + "/log.csv", encoding: .utf8)
@@ -65,7 +67,8 @@ import TestSupport
         let seededA = try generator.generate("A", maxTokens: 20, sampling: .init(temperature: 1, topP: 0.9, seed: 9))
         let seededB = try generator.generate("A", maxTokens: 20, sampling: .init(temperature: 1, topP: 0.9, seed: 9))
         #expect(seededA.text == seededB.text)
-        let stopped = try generator.generate("The ", maxTokens: 40, sampling: .init(temperature: 0), stopSequences: [String(cached.text.dropFirst(3).prefix(2))])
+        let stopped = try generator.generate(
+            "The ", maxTokens: 40, sampling: .init(temperature: 0), stopSequences: [String(cached.text.dropFirst(3).prefix(2))])
         #expect(stopped.finishReason == "stop sequence" && stopped.text.count < cached.text.count)
 
         let text = try String(contentsOfFile: corpus, encoding: .utf8)
@@ -134,7 +137,8 @@ extension TrainingTests {
 
     @Test func configFileAndGPT2Tokenizer() throws {
         guard TestAssets.available(.gpt2) else { return }
-        let json = #"{"layers": 1, "width": 16, "heads": 2, "context": 16, "batch_size": 4, "max_steps": 6, "warmup_steps": 1, "eval_interval": 3, "eval_batches": 1, "tokenizer": "gpt2"}"#
+        let json =
+            #"{"layers": 1, "width": 16, "heads": 2, "context": 16, "batch_size": 4, "max_steps": 6, "warmup_steps": 1, "eval_interval": 3, "eval_batches": 1, "tokenizer": "gpt2"}"#
         let config = try JSONDecoder().decode(TrainingConfig.self, from: Data(json.utf8))
         #expect(config.layers == 1 && config.tokenizer == "gpt2" && config.learningRate == TrainingConfig().learningRate)
         let trainer = try LanguageModelTrainer(config: config, corpus: try corpus(), output: folder.path + "/bpe")
@@ -171,7 +175,9 @@ extension TrainingTests {
         let cached = try generator.generate("The ", maxTokens: 25, sampling: .init(temperature: 0))
         let uncached = try generator.generate("The ", maxTokens: 25, sampling: .init(temperature: 0), useCache: false)
         #expect(cached.text == uncached.text)
-        let ppl = try Perplexity.evaluate(model: model, tokenizer: tokenizer, text: "The quick brown fox jumps over the lazy dog. " + String(repeating: "To be or not to be. ", count: 10))
+        let ppl = try Perplexity.evaluate(
+            model: model, tokenizer: tokenizer,
+            text: "The quick brown fox jumps over the lazy dog. " + String(repeating: "To be or not to be. ", count: 10))
         #expect(ppl.perplexity.isFinite && ppl.perplexity > 1)
     }
 }

@@ -31,7 +31,7 @@ import TestSupport
         let net = Net()
         let before = net.fc.weight.value.floats
         var state = net.stateDict()
-        state["fc.weight"] = Tensor.zeros([3, 2])           // transposed by mistake
+        state["fc.weight"] = Tensor.zeros([3, 2])  // transposed by mistake
         state.removeValue(forKey: "blocks.0.bias")
         state["lm_head.weight"] = Tensor.zeros([2, 2])
         do {
@@ -68,12 +68,12 @@ import TestSupport
         let x = Tensor.ones([4, 3])
         net.fc.freeze()
         net.eval()
-        #expect(net(x).floats == net(x).floats)              // no dropout in eval
+        #expect(net(x).floats == net(x).floats)  // no dropout in eval
         net(x).sum().backward()
         #expect(net.fc.weight.gradient == nil)
         #expect(net.norm.weight?.gradient != nil)
         net.train()
-        #expect(net(x).floats.contains(0))                   // dropout active in training
+        #expect(net(x).floats.contains(0))  // dropout active in training
         net.unfreeze()
         #expect(net.fc.weight.isTrainable)
     }

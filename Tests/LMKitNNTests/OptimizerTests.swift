@@ -37,8 +37,9 @@ import TestSupport
     @Test func adamWithL2AndAdamWWithDecoupledDecayFollowPyTorch() {
         for decoupled in [false, true] {
             let p = parameter([0.5, -1.5, 2])
-            let opt = Adam([ParameterGroup([("p", p)], weightDecay: 0.1)], learningRate: 0.01, beta1: 0.9, beta2: 0.99,
-                           epsilon: 1e-8, decoupledWeightDecay: decoupled)
+            let opt = Adam(
+                [ParameterGroup([("p", p)], weightDecay: 0.1)], learningRate: 0.01, beta1: 0.9, beta2: 0.99,
+                epsilon: 1e-8, decoupledWeightDecay: decoupled)
             var w: [Double] = [0.5, -1.5, 2], m = [0.0, 0, 0], v = [0.0, 0, 0]
             for t in 1...4 {
                 let g: [Float] = [0.3, -0.2 * Float(t), 1]
@@ -71,7 +72,7 @@ import TestSupport
         #expect(cosine.learningRate(at: 0) == 0)
         #expect(cosine.learningRate(at: 5) == 0.5)
         #expect(cosine.learningRate(at: 10) == 1)
-        #expect(Swift.abs(cosine.learningRate(at: 60) - 0.55) < 1e-12)   // halfway: floor + (peak − floor)/2
+        #expect(Swift.abs(cosine.learningRate(at: 60) - 0.55) < 1e-12)  // halfway: floor + (peak − floor)/2
         #expect(cosine.learningRate(at: 110) == 0.1)
         #expect(cosine.learningRate(at: 500) == 0.1)
         let linear = WarmupLinearSchedule(peak: 2, warmupSteps: 4, totalSteps: 14)
@@ -88,7 +89,7 @@ import TestSupport
         #expect(Swift.abs(norm - 5) < 1e-6)
         let after = (a.gradient!.floats + b.gradient!.floats).map { Double($0) }
         #expect(Swift.abs(after.map { $0 * $0 }.reduce(0, +).squareRoot() - 1) < 1e-5)
-        #expect(Swift.abs(clipGradientNorm([a, b], maxNorm: 10) - 1) < 1e-5)   // under the limit: unchanged
+        #expect(Swift.abs(clipGradientNorm([a, b], maxNorm: 10) - 1) < 1e-5)  // under the limit: unchanged
     }
 
     @Test func gradientAccumulationEqualsTheFullBatch() {

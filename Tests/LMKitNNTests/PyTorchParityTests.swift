@@ -14,7 +14,8 @@ import TestSupport
 
     /// A GPT-2 block LM (the golden's "gpt" model), built from LMKit's layers.
     final class TinyGPT: Module {
-        let wte: Embedding, wpe: Embedding, ln1: LayerNorm, attn: CausalSelfAttention, ln2: LayerNorm, mlp: MLP, lnF: LayerNorm, lmHead: Linear
+        let wte: Embedding, wpe: Embedding, ln1: LayerNorm, attn: CausalSelfAttention, ln2: LayerNorm, mlp: MLP, lnF: LayerNorm,
+            lmHead: Linear
         init(vocab: Int, context: Int, width: Int, heads: Int) {
             var g = RandomGenerator(seed: 0)
             wte = Embedding(vocab, width, generator: &g)
@@ -35,14 +36,16 @@ import TestSupport
             var x = wte(idx) + wpe(Tensor(indices: Array(0..<t), shape: [t]))  // (B, T, C)
             x = x + attn(ln1(x))
             x = x + mlp(ln2(x))
-            return lmHead(lnF(x))                                                 // (B, T, V)
+            return lmHead(lnF(x))  // (B, T, V)
         }
     }
 
     @Test func gptBlockMatchesPyTorch() throws {
         let model = TinyGPT(vocab: 13, context: 6, width: 16, heads: 4)
         let idx = try Self.golden.get().tensor("gpt.idx")
-        try checkTrainingParity(model, golden: try Self.golden.get(), prefix: "gpt", zeroGradient: ["h.0.attn.c_attn.bias": 16..<32]) { model(idx) }
+        try checkTrainingParity(model, golden: try Self.golden.get(), prefix: "gpt", zeroGradient: ["h.0.attn.c_attn.bias": 16..<32]) {
+            model(idx)
+        }
     }
 
     @Test func fusedOpsMatchPyTorchInFloat32() throws {

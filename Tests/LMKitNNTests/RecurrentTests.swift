@@ -51,7 +51,9 @@ extension LayerGradientTests {
         let layer = Recurrent(cell, inputSize: 5, hiddenSize: 7, layers: 2, generator: &g)
         layer.convert(to: .float64)
         var params: [String: Tensor] = [:]
-        for (k, t) in golden where k.hasPrefix("\(cell.rawValue).param.") { params[String(k.dropFirst("\(cell.rawValue).param.".count))] = t }
+        for (k, t) in golden where k.hasPrefix("\(cell.rawValue).param.") {
+            params[String(k.dropFirst("\(cell.rawValue).param.".count))] = t
+        }
         try layer.load(params)
         return layer
     }
@@ -94,6 +96,8 @@ extension LayerGradientTests {
         let (y2, _) = layer(second, state: mid.detached())
         expectClose(y2, try tensor("lstm.tbptt.output2"), "second chunk output")
         (y2 * (try tensor("lstm.w_out")).sliced(axis: 1, range: 3..<6)).sum().backward()
-        expectClose(try #require(layer.weightHH[0].gradient), try tensor("lstm.tbptt.grad.weight_hh_l0"), "weight_hh_l0 gradient of the second chunk only")
+        expectClose(
+            try #require(layer.weightHH[0].gradient), try tensor("lstm.tbptt.grad.weight_hh_l0"),
+            "weight_hh_l0 gradient of the second chunk only")
     }
 }

@@ -22,7 +22,8 @@ import TestSupport
         let model = try LlamaForCausalLM(c, seed: 7)
         model.eval()
         let template = try ChatTemplate.builtIn("llama3", bosToken: "<|begin_of_text|>", eosToken: "<|end_of_text|>")
-        return ModelHost(modelID: "tiny-llama", model: model, tokenizer: tokenizer, template: template, encoderFolder: nil, classifierFolder: nil)
+        return ModelHost(
+            modelID: "tiny-llama", model: model, tokenizer: tokenizer, template: template, encoderFolder: nil, classifierFolder: nil)
     }()
 
     /// Runs `body` against a fresh router (its own conversation database).
@@ -38,9 +39,13 @@ import TestSupport
         withExtendedLifetime(folder) {}
     }
 
-    static func post(_ client: any TestClientProtocol, _ uri: String, _ json: String, headers: HTTPFields = [:]) async throws -> (Int, String) {
-        try await client.execute(uri: uri, method: .post, headers: headers.isEmpty ? [.contentType: "application/json"] : headers,
-                                 body: ByteBuffer(string: json)) { (Int($0.status.code), String(buffer: $0.body)) }
+    static func post(_ client: any TestClientProtocol, _ uri: String, _ json: String, headers: HTTPFields = [:]) async throws -> (
+        Int, String
+    ) {
+        try await client.execute(
+            uri: uri, method: .post, headers: headers.isEmpty ? [.contentType: "application/json"] : headers,
+            body: ByteBuffer(string: json)
+        ) { (Int($0.status.code), String(buffer: $0.body)) }
     }
 
     static func object(_ text: String) throws -> [String: Any] {
@@ -52,7 +57,9 @@ import TestSupport
             let models = try await client.execute(uri: "/v1/models", method: .get) { try Self.object(String(buffer: $0.body)) }
             let data = try #require(models["data"] as? [[String: Any]])
             #expect(models["object"] as? String == "list" && data.count == 1)
-            #expect(data[0]["id"] as? String == "tiny-llama" && data[0]["object"] as? String == "model" && data[0]["owned_by"] as? String == "lmkit")
+            #expect(
+                data[0]["id"] as? String == "tiny-llama" && data[0]["object"] as? String == "model"
+                    && data[0]["owned_by"] as? String == "lmkit")
             let health = try await client.execute(uri: "/health", method: .get) { try Self.object(String(buffer: $0.body)) }
             #expect(health["status"] as? String == "ok" && health["model"] as? String == "tiny-llama" && health["queued"] is Int)
         }
@@ -60,7 +67,8 @@ import TestSupport
 
     @Test func chatCompletionHasOpenAIsShapeAndGreedyIsRepeatable() async throws {
         try await withClient { client in
-            let request = #"{"model": "tiny-llama", "messages": [{"role": "user", "content": "Hello there"}], "max_tokens": 6, "temperature": 0}"#
+            let request =
+                #"{"model": "tiny-llama", "messages": [{"role": "user", "content": "Hello there"}], "max_tokens": 6, "temperature": 0}"#
             let (status, text) = try await Self.post(client, "/v1/chat/completions", request)
             #expect(status == 200, "\(text)")
             let body = try Self.object(text)
@@ -83,7 +91,8 @@ import TestSupport
 
     @Test func streamedChatIsServerSentEventsEndingInDone() async throws {
         try await withClient { client in
-            let request = #"{"model": "tiny-llama", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4, "temperature": 0, "stream": true}"#
+            let request =
+                #"{"model": "tiny-llama", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4, "temperature": 0, "stream": true}"#
             let (status, text) = try await Self.post(client, "/v1/chat/completions", request)
             #expect(status == 200)
             let events = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
@@ -113,7 +122,7 @@ import TestSupport
                 let (s, text) = try await Self.post(client, "/v1/chat/completions", body, headers: auth)
                 #expect(s == status, "\(body): \(text)")
                 let parsed = try Self.object(text)
-            let error = try #require(parsed["error"] as? [String: Any])
+                let error = try #require(parsed["error"] as? [String: Any])
                 #expect(error["message"] is String && error["type"] is String)
                 if !param.isEmpty { #expect(error["param"] as? String == param, "\(text)") }
                 #expect(code == nil ? error["code"] is NSNull : error["code"] as? String == code, "\(text)")
@@ -125,7 +134,8 @@ import TestSupport
 
     @Test func completionsTokenizerAndEmbeddingsWithoutAnEncoder() async throws {
         try await withClient { client in
-            let (status, text) = try await Self.post(client, "/v1/completions", #"{"model": "tiny-llama", "prompt": "Once", "max_tokens": 3, "temperature": 0}"#)
+            let (status, text) = try await Self.post(
+                client, "/v1/completions", #"{"model": "tiny-llama", "prompt": "Once", "max_tokens": 3, "temperature": 0}"#)
             let body = try Self.object(text)
             #expect(status == 200 && body["object"] as? String == "text_completion")
             #expect(((body["choices"] as? [[String: Any]])?.first?["text"]) is String)
@@ -146,7 +156,8 @@ import TestSupport
             let conversation = try Self.object(text)
             let id = try #require(conversation["id"] as? String)
             #expect(created == 201 && conversation["message_count"] as? Int == 0 && conversation["system"] as? String == "Be brief.")
-            let (status, reply) = try await Self.post(client, "/v1/conversations/\(id)/messages", #"{"content": "Hi", "max_tokens": 3, "temperature": 0}"#)
+            let (status, reply) = try await Self.post(
+                client, "/v1/conversations/\(id)/messages", #"{"content": "Hi", "max_tokens": 3, "temperature": 0}"#)
             let replyBody = try Self.object(reply)
             #expect(status == 200 && replyBody["object"] as? String == "conversation.message")
             let stored = try await client.execute(uri: "/v1/conversations/\(id)", method: .get) { try Self.object(String(buffer: $0.body)) }

@@ -8,7 +8,7 @@ import TestSupport
         let w = Tensor(shape: [2], scalars: [1, 2] as [Float]).requiringGradient()
         (w * 3).sum().backward()
         (w * w).sum().backward()
-        #expect(w.gradient?.floats == [5, 7])   // 3 + 2w
+        #expect(w.gradient?.floats == [5, 7])  // 3 + 2w
         w.zeroGradient()
         #expect(w.gradient == nil)
     }
@@ -40,7 +40,7 @@ import TestSupport
         let h = x.exp()
         let loss = h.sum()
         loss.backward()
-        #expect(h.gradient == nil)          // intermediate gradients are not kept
+        #expect(h.gradient == nil)  // intermediate gradients are not kept
         #expect(x.gradient != nil)
     }
 

@@ -67,12 +67,13 @@ import TestSupport
         var g = RandomGenerator(seed: seed)
         let blocks = rows * columns / type.blockSize
         var bytes = (0..<(blocks * type.blockBytes)).map { _ in UInt8(truncatingIfNeeded: g.next()) }
-        let scales: [Int] = switch type {
-        case .q4_0, .q5_0, .q8_0: [0]
-        case .q4_1, .q5_1, .q4_K, .q5_K: [0, 2]
-        case .q6_K: [208]
-        default: []
-        }
+        let scales: [Int] =
+            switch type {
+            case .q4_0, .q5_0, .q8_0: [0]
+            case .q4_1, .q5_1, .q4_K, .q5_K: [0, 2]
+            case .q6_K: [208]
+            default: []
+            }
         for b in 0..<blocks {
             for (k, offset) in scales.enumerated() {
                 let h = Float16(k == 0 ? g.nextUniform() * 0.2 - 0.1 : g.nextUniform() * 0.1)
@@ -103,7 +104,11 @@ import TestSupport
             #expect(c.withinTolerance, "\(type.name) with \(m) rows: \(c)")
         }
         let picked = w.rows([5, 0, 69])
-        #expect(picked.scalars(as: Float.self) == Array(dense.scalars(as: Float.self)[5 * columns..<6 * columns] + dense.scalars(as: Float.self)[0..<columns] + dense.scalars(as: Float.self)[69 * columns..<70 * columns]))
+        #expect(
+            picked.scalars(as: Float.self)
+                == Array(
+                    dense.scalars(as: Float.self)[5 * columns..<6 * columns] + dense.scalars(as: Float.self)[0..<columns]
+                        + dense.scalars(as: Float.self)[69 * columns..<70 * columns]))
     }
 
     /// 8-bit activations: the scalar kernel equals the float product of the dequantized weights with
@@ -120,7 +125,9 @@ import TestSupport
             // The activations as the kernels see them: d·q per block of 32.
             var blocks = [lmk_q8_block](repeating: lmk_q8_block(), count: m * columns / 32)
             lmk_quantize_q8(x.scalars(as: Float.self), &blocks, Int64(m * columns))
-            let xq = blocks.flatMap { block in withUnsafeBytes(of: block.q) { raw in raw.bindMemory(to: Int8.self).map { Float($0) * block.d } } }
+            let xq = blocks.flatMap { block in
+                withUnsafeBytes(of: block.q) { raw in raw.bindMemory(to: Int8.self).map { Float($0) * block.d } }
+            }
             let definition = Tensor.linear(Tensor(shape: [m, columns], scalars: xq), weight: dense, bias: nil)
             var results: [Int32: Tensor] = [:]
             for isa in Int32(LMK_ISA_SCALAR)...lmk_best_isa() {
@@ -133,7 +140,7 @@ import TestSupport
             let c = compare(scalar, definition, rtol: 1e-4, atol: 1e-3)
             #expect(c.withinTolerance, "\(type.name) scalar, \(m) rows: \(c)")
             for (isa, out) in results where isa != Int32(LMK_ISA_SCALAR) {
-                let c = compare(out, scalar, rtol: 1e-4, atol: 1e-3)   // same integer sums; float order differs
+                let c = compare(out, scalar, rtol: 1e-4, atol: 1e-3)  // same integer sums; float order differs
                 #expect(c.withinTolerance, "\(type.name) ISA \(isa), \(m) rows: \(c)")
             }
             // Against float32 activations: 8-bit rounding of x costs well under 2% of the outputs' scale.
@@ -158,10 +165,12 @@ import TestSupport
         for m in [5, 11] {
             var g = RandomGenerator(seed: UInt64(m) + 200)
             let x = Tensor.randomNormal([m, columns], generator: &g)
-            let gemm = w.linear(x)                                   // m > 4: lmk_qgemm
+            let gemm = w.linear(x)  // m > 4: lmk_qgemm
             let rowwise = Tensor.empty([m, rows], dtype: .float32)
             let xc = x.contiguous()
-            withExtendedLifetime(xc) { w.integerMatvec(xc.pointer(Float.self), m: m, into: rowwise.pointer(Float.self), isa: QuantizedMatrix.isa) }
+            withExtendedLifetime(xc) {
+                w.integerMatvec(xc.pointer(Float.self), m: m, into: rowwise.pointer(Float.self), isa: QuantizedMatrix.isa)
+            }
             let c = compare(gemm, rowwise, rtol: 1e-4, atol: 1e-3)
             #expect(c.withinTolerance, "\(type.name), \(m) rows: \(c)")
         }

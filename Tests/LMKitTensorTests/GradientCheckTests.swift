@@ -106,7 +106,8 @@ struct GradCase: CustomStringConvertible, Sendable {
         },
         GradCase("convert float32 round trip", [[3]]) { $0[0].converted(to: .float32).converted(to: .float64) * 1.0 },
         GradCase("composite MLP", [[2, 3], [4, 3], [4], [2, 4]]) {
-            Tensor.linear($0[0], weight: $0[1], bias: $0[2]).gelu().matmul($0[3].transposed()).layerNorm(weight: nil, bias: nil).sum(axis: 1)
+            Tensor.linear($0[0], weight: $0[1], bias: $0[2]).gelu().matmul($0[3].transposed()).layerNorm(weight: nil, bias: nil).sum(
+                axis: 1)
         },
     ]
 

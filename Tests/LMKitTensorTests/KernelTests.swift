@@ -8,7 +8,9 @@ import TestSupport
 @Suite struct KernelTests {
     static let lengths = [1, 7, 8, 9, 31, 64, 1000, 40_003]
 
-    func check(_ name: String, _ f32: (Tensor) -> Tensor, _ f64: (Double) -> Double, range: Double = 6, rtol: Double = 2e-6, atol: Double = 1e-7) {
+    func check(
+        _ name: String, _ f32: (Tensor) -> Tensor, _ f64: (Double) -> Double, range: Double = 6, rtol: Double = 2e-6, atol: Double = 1e-7
+    ) {
         for n in Self.lengths {
             var g = RandomGenerator(seed: UInt64(n))
             let x = Tensor.randomUniform([n], low: -range, high: range, generator: &g)
@@ -22,10 +24,14 @@ import TestSupport
     @Test func sigmoidMatches() { check("sigmoid", { $0.sigmoid() }, { 1 / (1 + Double.exp(-$0)) }, range: 30) }
     @Test func siluMatches() { check("silu", { $0.silu() }, { $0 / (1 + Double.exp(-$0)) }, range: 30) }
     @Test func geluTanhMatches() {
-        check("gelu tanh", { $0.gelu(approximate: true) }, { x in 0.5 * x * (1 + Double.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))) }, range: 10)
+        check(
+            "gelu tanh", { $0.gelu(approximate: true) },
+            { x in 0.5 * x * (1 + Double.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))) }, range: 10)
     }
     @Test func geluErfMatches() {
-        check("gelu erf", { $0.gelu(approximate: false) }, { x in 0.5 * x * (1 + Double.erf(x / 2.0.squareRoot())) }, range: 10, rtol: 1e-6, atol: 1e-7)
+        check(
+            "gelu erf", { $0.gelu(approximate: false) }, { x in 0.5 * x * (1 + Double.erf(x / 2.0.squareRoot())) }, range: 10, rtol: 1e-6,
+            atol: 1e-7)
     }
 
     @Test func expSaturatesInsteadOfOverflowing() {
@@ -138,13 +144,17 @@ import TestSupport
         #expect(xs != (0..<5).map { _ in c.next() })
         // The state survives a checkpoint round trip and continues the same stream.
         let saved = a
-        #expect(a.next() == { var s = saved; return s.next() }())
+        #expect(
+            a.next()
+                == {
+                    var s = saved; return s.next()
+                }())
         var g = RandomGenerator(seed: 1)
         let normals = Tensor.randomNormal([20_000], dtype: .float64, generator: &g)
         #expect(Swift.abs(normals.mean().item()) < 0.03)
         #expect(Swift.abs(normals.variance(axis: 0).item() - 1) < 0.05)
         let kept = Tensor.ones([10_000]).dropout(0.25, generator: &g)
-        #expect(Swift.abs(kept.mean().item() - 1) < 0.05)   // inverted dropout keeps the expectation
+        #expect(Swift.abs(kept.mean().item() - 1) < 0.05)  // inverted dropout keeps the expectation
         #expect(Set(kept.floats) == [0, Float(1 / 0.75)])
     }
 }

@@ -55,9 +55,10 @@ import TestSupport
 
     @Test func halfPrecisionTypesConvert() throws {
         // 1.5 in float16 is 0x3E00; in bfloat16 0x3FC0; -2 in bfloat16 is 0xC000.
-        let path = raw("half.safetensors",
-                       header: #"{"h":{"dtype":"F16","shape":[1],"data_offsets":[0,2]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[2,6]}}"#,
-                       data: [0x00, 0x3E, 0xC0, 0x3F, 0x00, 0xC0])
+        let path = raw(
+            "half.safetensors",
+            header: #"{"h":{"dtype":"F16","shape":[1],"data_offsets":[0,2]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[2,6]}}"#,
+            data: [0x00, 0x3E, 0xC0, 0x3F, 0x00, 0xC0])
         let file = try SafetensorsFile(path: path)
         #expect(try file.tensor("h").converted(to: .float32).floats == [1.5])
         #expect(try file.tensor("b").converted(to: .float32).floats == [1.5, -2])
@@ -74,15 +75,33 @@ import TestSupport
         expectError(raw("past-end.safetensors", header: f32, data: [], declaredLength: 10_000), mentions: "past the end")
         expectError(raw("json.safetensors", header: "{not json", data: []), mentions: "JSON")
         expectError(raw("brace.safetensors", header: "[1]", data: []), mentions: "'{'")
-        expectError(raw("dtype.safetensors", header: #"{"x":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}}"#, data: [0]), mentions: "F8_E4M3")
-        expectError(raw("size.safetensors", header: #"{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)), mentions: "do not hold")
-        expectError(raw("neg.safetensors", header: #"{"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]), mentions: "negative")
-        expectError(raw("overflow.safetensors", header: #"{"x":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]), mentions: "overflows")
-        expectError(raw("overlap.safetensors", header: #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"y":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}"#, data: Array(repeating: 0, count: 6)), mentions: "overlapping")
-        expectError(raw("gap.safetensors", header: #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: Array(repeating: 0, count: 8)), mentions: "expected 0")
+        expectError(
+            raw("dtype.safetensors", header: #"{"x":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}}"#, data: [0]), mentions: "F8_E4M3"
+        )
+        expectError(
+            raw(
+                "size.safetensors", header: #"{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)),
+            mentions: "do not hold")
+        expectError(
+            raw("neg.safetensors", header: #"{"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            mentions: "negative")
+        expectError(
+            raw(
+                "overflow.safetensors", header: #"{"x":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,4]}}"#,
+                data: [0, 0, 0, 0]), mentions: "overflows")
+        expectError(
+            raw(
+                "overlap.safetensors",
+                header: #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"y":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}"#,
+                data: Array(repeating: 0, count: 6)), mentions: "overlapping")
+        expectError(
+            raw("gap.safetensors", header: #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: Array(repeating: 0, count: 8)),
+            mentions: "expected 0")
         expectError(raw("trailing.safetensors", header: f32, data: Array(repeating: 0, count: 12)), mentions: "after the last tensor")
         expectError(raw("not-an-object.safetensors", header: "{\"\u{FF}\"}", data: []), mentions: "JSON")
-        expectError(raw("offsets.safetensors", header: #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#, data: [0, 0, 0, 0]), mentions: "two entries")
+        expectError(
+            raw("offsets.safetensors", header: #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#, data: [0, 0, 0, 0]),
+            mentions: "two entries")
         expectError(folder + "/missing.safetensors", mentions: "No such file")
         var bad: [UInt8] = Array("{\"x\":1}".utf8)
         bad[2] = 0xFF
@@ -103,7 +122,7 @@ import TestSupport
         guard TestAssets.available(.minilm) else { return }
         let file = try SafetensorsFile(path: try TestAssets.store.path(.minilm, "model.safetensors"))
         let total = file.entries.reduce(0) { $0 + $1.shape.reduce(1, *) }
-        #expect(total > 22_000_000 && total < 23_000_000)   // all-MiniLM-L6-v2: 22.7M parameters
+        #expect(total > 22_000_000 && total < 23_000_000)  // all-MiniLM-L6-v2: 22.7M parameters
         let emb = try file.tensor("embeddings.word_embeddings.weight")
         #expect(emb.shape == [30522, 384] && emb.dtype == .float32)
         #expect(emb.floats.allSatisfy { $0.isFinite })

@@ -57,7 +57,7 @@ import TestSupport
         #expect(m.max(axis: 1).floats == [3, 6])
         #expect(m.max().item() == 6)
         #expect(m.argmax(axis: 0).indexValues == [1, 1, 1])
-        #expect(Tensor.zeros([3, 0]).sum(axis: 1).floats == [0, 0, 0])   // empty sums are 0
+        #expect(Tensor.zeros([3, 0]).sum(axis: 1).floats == [0, 0, 0])  // empty sums are 0
         #expect(Tensor.zeros([0, 2]).sum(axis: 0).floats == [0, 0])
         let x = randn([3, 5, 7], seed: 3)
         let reference = x.doubles
@@ -69,10 +69,13 @@ import TestSupport
                 #expect(Swift.abs(sum1[i * 7 + k] - s) < 1e-12)
             }
         }
-        #expect(Swift.abs(x.variance(axis: 2).doubles[0] - {
-            let row = Array(reference[0..<7]); let mu = row.reduce(0, +) / 7
-            return row.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / 7
-        }()) < 1e-12)
+        #expect(
+            Swift.abs(
+                x.variance(axis: 2).doubles[0]
+                    - {
+                        let row = Array(reference[0..<7]); let mu = row.reduce(0, +) / 7
+                        return row.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / 7
+                    }()) < 1e-12)
     }
 
     /// C = A·B by a plain loop in Double.
@@ -96,7 +99,9 @@ import TestSupport
         ]
         for (name, c) in cases {
             let tol = name == "float32" ? 1e-4 : 1e-12
-            #expect(compare(c, expected, rtol: tol, atol: tol).withinTolerance, "\(name) \(dims): \(compare(c, expected, rtol: tol, atol: tol))")
+            #expect(
+                compare(c, expected, rtol: tol, atol: tol).withinTolerance, "\(name) \(dims): \(compare(c, expected, rtol: tol, atol: tol))"
+            )
         }
     }
 
@@ -118,7 +123,8 @@ import TestSupport
         let ad = a.doubles, bd = b.doubles, cd = c.doubles
         for i in 0..<2 {
             for j in 0..<3 {
-                let block = naiveMatmul(Array(ad[((i * 3 + j) * 20)..<((i * 3 + j + 1) * 20)]), Array(bd[(j * 30)..<((j + 1) * 30)]), m: 4, k: 5, n: 6)
+                let block = naiveMatmul(
+                    Array(ad[((i * 3 + j) * 20)..<((i * 3 + j + 1) * 20)]), Array(bd[(j * 30)..<((j + 1) * 30)]), m: 4, k: 5, n: 6)
                 for (t, v) in block.enumerated() { #expect(Swift.abs(cd[(i * 3 + j) * 24 + t] - v) < 1e-12) }
             }
         }
@@ -133,7 +139,7 @@ import TestSupport
         let x = randn([2, 3, 4], seed: 7), w = randn([5, 4], seed: 8), b = randn([5], seed: 9)
         let expected = x.matmul(w.transposed()) + b
         #expect(compare(Tensor.linear(x, weight: w, bias: b), expected, rtol: 1e-12, atol: 1e-12).withinTolerance)
-        let one = x.sliced(axis: 1, range: 0..<1).sliced(axis: 0, range: 0..<1)   // one row: the gemv path
+        let one = x.sliced(axis: 1, range: 0..<1).sliced(axis: 0, range: 0..<1)  // one row: the gemv path
         #expect(compare(Tensor.linear(one, weight: w, bias: b), one.matmul(w.transposed()) + b, rtol: 1e-12, atol: 1e-12).withinTolerance)
     }
 
@@ -143,8 +149,16 @@ import TestSupport
         let mask = Tensor.attentionMask(padding: padding, dtype: .float64)
         let fused = Tensor.scaledDotProductAttention(query: q, key: k, value: v, causal: true, mask: mask)
         // Composed: repeat kv heads, scores, causal + padding mask, softmax, weighted sum.
-        let kr = Tensor.concatenated([k.sliced(axis: 1, range: 0..<1), k.sliced(axis: 1, range: 0..<1), k.sliced(axis: 1, range: 1..<2), k.sliced(axis: 1, range: 1..<2)], axis: 1)
-        let vr = Tensor.concatenated([v.sliced(axis: 1, range: 0..<1), v.sliced(axis: 1, range: 0..<1), v.sliced(axis: 1, range: 1..<2), v.sliced(axis: 1, range: 1..<2)], axis: 1)
+        let kr = Tensor.concatenated(
+            [
+                k.sliced(axis: 1, range: 0..<1), k.sliced(axis: 1, range: 0..<1), k.sliced(axis: 1, range: 1..<2),
+                k.sliced(axis: 1, range: 1..<2),
+            ], axis: 1)
+        let vr = Tensor.concatenated(
+            [
+                v.sliced(axis: 1, range: 0..<1), v.sliced(axis: 1, range: 0..<1), v.sliced(axis: 1, range: 1..<2),
+                v.sliced(axis: 1, range: 1..<2),
+            ], axis: 1)
         var causal = [Double](repeating: 0, count: 25)
         for i in 0..<5 { for j in 0..<5 where j > i { causal[i * 5 + j] = -.infinity } }
         let scores = q.matmul(kr.transposed()) * (1 / 3.0.squareRoot()) + Tensor(shape: [5, 5], scalars: causal) + mask

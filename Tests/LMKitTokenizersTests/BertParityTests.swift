@@ -29,7 +29,9 @@ import TestSupport
             let ok = e.ids == c["ids"] as! [Int] && e.tokens == c["tokens"] as! [String] && e.offsets == expectedOffsets
             if !ok {
                 mismatches += 1
-                Issue.record("\(Golden.excerpt(text)): \(Golden.firstDifference(e.ids, c["ids"] as! [Int])); tokens \(e.tokens.prefix(12)) vs \((c["tokens"] as! [String]).prefix(12)); offsets \(zip(e.offsets, expectedOffsets).first { $0 != $1 }.map { "\($0) vs \($1)" } ?? "equal")")
+                Issue.record(
+                    "\(Golden.excerpt(text)): \(Golden.firstDifference(e.ids, c["ids"] as! [Int])); tokens \(e.tokens.prefix(12)) vs \((c["tokens"] as! [String]).prefix(12)); offsets \(zip(e.offsets, expectedOffsets).first { $0 != $1 }.map { "\($0) vs \($1)" } ?? "equal")"
+                )
                 if mismatches > 5 { return }
             }
         }

@@ -60,7 +60,8 @@ enum Golden {
     /// Index and context of the first difference between two id lists.
     static func firstDifference(_ a: [Int], _ b: [Int]) -> String {
         let i = (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
-        return "first difference at token \(i): got \(Array(a[max(0, i - 2)..<min(a.count, i + 3)])), expected \(Array(b[max(0, i - 2)..<min(b.count, i + 3)])) (lengths \(a.count) vs \(b.count))"
+        return
+            "first difference at token \(i): got \(Array(a[max(0, i - 2)..<min(a.count, i + 3)])), expected \(Array(b[max(0, i - 2)..<min(b.count, i + 3)])) (lengths \(a.count) vs \(b.count))"
     }
 }
 

@@ -14,7 +14,8 @@ import TestSupport
         guard TestAssets.available(.llamaCpp) else { return }
         let base = TestAssets.store.folder(.llamaCpp) + "/vocab/ggml-vocab-\(name).gguf"
         let tokenizer = try Tokenizer.gguf(base)
-        let inputs = try String(contentsOfFile: base + ".inp", encoding: .utf8).components(separatedBy: "\n__ggml_vocab_test__\n").dropLast()
+        let inputs = try String(contentsOfFile: base + ".inp", encoding: .utf8).components(separatedBy: "\n__ggml_vocab_test__\n")
+            .dropLast()
         let outputs = try String(contentsOfFile: base + ".out", encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
         #expect(inputs.count >= 40 && outputs.count >= inputs.count)
         var failures = 0
@@ -23,7 +24,9 @@ import TestSupport
             let ids = try tokenizer.encodeIDs(text, specialTokens: .text)
             if ids != expected {
                 failures += 1
-                if failures <= 3 { Issue.record("\(name) \(text.prefix(60).debugDescription): \(ids.prefix(16)) vs \(expected.prefix(16))") }
+                if failures <= 3 {
+                    Issue.record("\(name) \(text.prefix(60).debugDescription): \(ids.prefix(16)) vs \(expected.prefix(16))")
+                }
             }
         }
         #expect(failures == 0, "\(name): \(failures) of \(inputs.count) texts differ from llama.cpp")

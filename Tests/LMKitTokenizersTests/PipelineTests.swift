@@ -8,7 +8,7 @@ import TestSupport
 /// with Digits/Punctuation, BPE with suffix and prefix, RoBERTa-style byte-level), against the
 /// ids, tokens, byte offsets and decoded text Hugging Face gives (Tools/golden/tokenizers_pipelines.py).
 @Suite struct PipelineTests {
-    nonisolated(unsafe) static let goldens = Golden.load("pipelines/goldens") // read once, never mutated
+    nonisolated(unsafe) static let goldens = Golden.load("pipelines/goldens")  // read once, never mutated
 
     @Test(arguments: ["unigram", "llama_bpe", "wordlevel", "bpe_suffix", "roberta_style"])
     func matchesHuggingFace(name: String) throws {
@@ -22,15 +22,18 @@ import TestSupport
             let e = try tok.encode(text, options: .init(specialTokens: .allow))
             let offsets = (c["offsets"] as! [[Int]]).map { $0[0]..<$0[1] }
             let decoded = try tok.decode(e.ids)
-            let ok = e.ids == c["ids"] as! [Int] && e.tokens == c["tokens"] as! [String] && e.offsets == offsets && decoded == c["decoded"] as! String
+            let ok =
+                e.ids == c["ids"] as! [Int] && e.tokens == c["tokens"] as! [String] && e.offsets == offsets
+                && decoded == c["decoded"] as! String
             if !ok {
                 mismatches += 1
-                Issue.record("""
-                \(name) \(Golden.excerpt(text)): \(Golden.firstDifference(e.ids, c["ids"] as! [Int]))
-                  tokens \(e.tokens.prefix(12)) vs \((c["tokens"] as! [String]).prefix(12))
-                  offsets \(zip(e.offsets, offsets).first { $0 != $1 }.map { "\($0) vs \($1)" } ?? "equal")
-                  decoded \(Golden.excerpt(decoded)) vs \(Golden.excerpt(c["decoded"] as! String))
-                """)
+                Issue.record(
+                    """
+                    \(name) \(Golden.excerpt(text)): \(Golden.firstDifference(e.ids, c["ids"] as! [Int]))
+                      tokens \(e.tokens.prefix(12)) vs \((c["tokens"] as! [String]).prefix(12))
+                      offsets \(zip(e.offsets, offsets).first { $0 != $1 }.map { "\($0) vs \($1)" } ?? "equal")
+                      decoded \(Golden.excerpt(decoded)) vs \(Golden.excerpt(c["decoded"] as! String))
+                    """)
                 if mismatches > 3 { return }
             }
         }
@@ -45,8 +48,14 @@ import TestSupport
         let folder = TemporaryFolder(prefix: "lmkit-pipeline")
         let bad: [(String, String)] = [
             (#"{"model": {"type": "Mystery", "vocab": {}}}"#, "model type \"Mystery\""),
-            (#"{"normalizer": {"type": "Precompiled", "precompiled_charsmap": ""}, "model": {"type": "WordLevel", "vocab": {"a": 0}}}"#, "normalizer type \"Precompiled\""),
-            (#"{"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\d+"}, "behavior": "Isolated", "invert": false}, "model": {"type": "WordLevel", "vocab": {"a": 0}}}"#, "Split regular expression"),
+            (
+                #"{"normalizer": {"type": "Precompiled", "precompiled_charsmap": ""}, "model": {"type": "WordLevel", "vocab": {"a": 0}}}"#,
+                "normalizer type \"Precompiled\""
+            ),
+            (
+                #"{"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\d+"}, "behavior": "Isolated", "invert": false}, "model": {"type": "WordLevel", "vocab": {"a": 0}}}"#,
+                "Split regular expression"
+            ),
             (#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}}"#, "merges[0]"),
             (#"{"model": {"type": "WordPiece", "vocab": {"a": 0}, "unk_token": "[UNK]"}}"#, "[UNK]"),
             (#"{"model": {"type": "WordLevel", "vocab": {"a": 0, "b": 0}}}"#, "id 0"),

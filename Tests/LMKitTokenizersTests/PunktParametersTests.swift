@@ -45,10 +45,14 @@ import Testing
     @Test(arguments: [
         ("ORTHO_CONTEXT = {\n    'the':98,\n    'a' 3,\n}\n", "expected ':' after a dict key", ":3:"),
         ("ABBREV_TYPES = frozenset(('dr', x))\n", "expected a literal", ":1:"),
-        ("ABBREV_TYPES = frozenset(('dr',))\nSENT_STARTERS = frozenset(())\nCOLLOCATIONS = frozenset((('a','b'),))\n",
-         "no ORTHO_CONTEXT", ".py"),
-        ("ABBREV_TYPES = frozenset((1,))\nSENT_STARTERS = frozenset(())\nCOLLOCATIONS = frozenset(())\nORTHO_CONTEXT = {}\n",
-         "must hold only strings", ":1:"),
+        (
+            "ABBREV_TYPES = frozenset(('dr',))\nSENT_STARTERS = frozenset(())\nCOLLOCATIONS = frozenset((('a','b'),))\n",
+            "no ORTHO_CONTEXT", ".py"
+        ),
+        (
+            "ABBREV_TYPES = frozenset((1,))\nSENT_STARTERS = frozenset(())\nCOLLOCATIONS = frozenset(())\nORTHO_CONTEXT = {}\n",
+            "must hold only strings", ":1:"
+        ),
         ("ABBREV_TYPES = frozenset(('a\\qb',))\n", "unsupported escape", ":1:"),
         ("ABBREV_TYPES = frozenset(('dr',)) extra\n", "expected the end of the statement", ":1:"),
         ("X = 'never closed\n", "runs past the end of the line", ":1:"),

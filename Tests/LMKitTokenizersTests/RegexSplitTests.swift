@@ -46,11 +46,13 @@ import TestSupport
         var failures = 0
         for c in file.cases {
             let expected = name == "llama3" ? c.llama3 : c.qwen2
-            let ids = try tokenizer.encode(c.text, options: .init(addSpecialTokens: true, specialTokens: .allow)).ids   // as Hugging Face
+            let ids = try tokenizer.encode(c.text, options: .init(addSpecialTokens: true, specialTokens: .allow)).ids  // as Hugging Face
             let decoded = try tokenizer.decode(ids, skipSpecialTokens: false)
             if ids != expected.ids || decoded != expected.decoded {
                 failures += 1
-                if failures <= 3 { Issue.record("\(name) \(c.text.prefix(60).debugDescription): ids \(ids.prefix(20)) vs \(expected.ids.prefix(20))") }
+                if failures <= 3 {
+                    Issue.record("\(name) \(c.text.prefix(60).debugDescription): ids \(ids.prefix(20)) vs \(expected.ids.prefix(20))")
+                }
             }
         }
         #expect(failures == 0, "\(failures) of \(file.cases.count) texts encode differently")

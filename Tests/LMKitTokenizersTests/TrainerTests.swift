@@ -11,7 +11,8 @@ import TestSupport
     @Test func mergesTheMostFrequentPairFirst() throws {
         // "low" ×5, "lower" ×2, "newest" ×6, "widest" ×3 (Sennrich et al. 2016, table 1):
         // the first merges are e+s (9), es+t (9), then l+o (7).
-        let text = Array(repeating: "low", count: 5) + Array(repeating: "lower", count: 2)
+        let text =
+            Array(repeating: "low", count: 5) + Array(repeating: "lower", count: 2)
             + Array(repeating: "newest", count: 6) + Array(repeating: "widest", count: 3)
         let trainer = TokenizerTrainer(kind: .bpe, vocabSize: 256 + 1 + 5, minFrequency: 2, specialTokens: ["<|endoftext|>"])
         let result = try trainer.train(text: text.joined(separator: " "))
@@ -29,8 +30,9 @@ import TestSupport
     static let corpus: String = {
         let path = fixturePath("tokenizers/texts.json")
         guard let data = FileManager.default.contents(atPath: path),
-              let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let texts = root["texts"] as? [[String: Any]] else { return "" }
+            let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let texts = root["texts"] as? [[String: Any]]
+        else { return "" }
         return texts.compactMap { $0["text"] as? String }.joined(separator: "\n")
     }()
 
@@ -45,7 +47,7 @@ import TestSupport
         let files = try TokenizerTrainer.save(result, kind: kind, to: dir)
         #expect(files.count == (kind == .bpe ? 3 : 2))
         let reloaded = try Tokenizer(contentsOf: dir + "/tokenizer.json")
-        let classic = try Tokenizer(contentsOf: dir) // folder: tokenizer.json wins
+        let classic = try Tokenizer(contentsOf: dir)  // folder: tokenizer.json wins
         let samples = corpus.split(separator: "\n").prefix(300).map(String.init) + ["Transformers power modern LLMs", "naïve café 😀 我爱"]
         for s in samples {
             let a = try result.tokenizer.encode(s, options: .init(specialTokens: .text))
@@ -56,7 +58,9 @@ import TestSupport
         try FileManager.default.removeItem(atPath: dir + "/tokenizer.json")
         let fromClassic = try Tokenizer(contentsOf: dir)
         for s in samples.prefix(100) {
-            #expect(try fromClassic.encode(s, options: .init(specialTokens: .text)).ids == result.tokenizer.encode(s, options: .init(specialTokens: .text)).ids)
+            #expect(
+                try fromClassic.encode(s, options: .init(specialTokens: .text)).ids
+                    == result.tokenizer.encode(s, options: .init(specialTokens: .text)).ids)
         }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try result.json.write(to: URL(fileURLWithPath: dir + "/tokenizer.json"))
@@ -69,14 +73,14 @@ import TestSupport
         let input = folder.path + "/samples.json"
         try JSONSerialization.data(withJSONObject: samples).write(to: URL(fileURLWithPath: input))
         let script = """
-        import json, sys
-        try:
-            from tokenizers import Tokenizer
-        except ImportError:
-            print("NO-TOKENIZERS"); sys.exit(0)
-        t = Tokenizer.from_file(sys.argv[1])
-        print(json.dumps([t.encode(s).ids for s in json.load(open(sys.argv[2]))]))
-        """
+            import json, sys
+            try:
+                from tokenizers import Tokenizer
+            except ImportError:
+                print("NO-TOKENIZERS"); sys.exit(0)
+            t = Tokenizer.from_file(sys.argv[1])
+            print(json.dumps([t.encode(s).ids for s in json.load(open(sys.argv[2]))]))
+            """
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
         p.arguments = ["-c", script, path, input]

@@ -65,18 +65,23 @@ import Testing
             let spans = punkt.spans(c.text).map { [$0.lowerBound, $0.upperBound] }
             if let d = Self.firstDifference(spans, c.spans, show: { "\($0)" }) { problems.append("spans: \(d)") }
             let sentences = Self.scalars(punkt.sentences(c.text))
-            if let d = Self.firstDifference(sentences, Self.scalars(c.sentences), show: { String(String.UnicodeScalarView($0)).debugDescription }) {
+            if let d = Self.firstDifference(
+                sentences, Self.scalars(c.sentences), show: { String(String.UnicodeScalarView($0)).debugDescription })
+            {
                 problems.append("sentences: \(d)")
             }
             let tokens = Self.scalars(words.tokenize(c.text))
-            if let d = Self.firstDifference(tokens, Self.scalars(c.words), show: { String(String.UnicodeScalarView($0)).debugDescription }) {
+            if let d = Self.firstDifference(tokens, Self.scalars(c.words), show: { String(String.UnicodeScalarView($0)).debugDescription })
+            {
                 problems.append("words: \(d)")
             }
             if problems.isEmpty { continue }
             failures += 1
             if failures == 1 {
                 let text = String(c.text.prefix(300))
-                print("First NLTK mismatch, case \(n) of \(golden.cases.count): \(text.debugDescription)\n  " + problems.joined(separator: "\n  "))
+                print(
+                    "First NLTK mismatch, case \(n) of \(golden.cases.count): \(text.debugDescription)\n  "
+                        + problems.joined(separator: "\n  "))
                 Issue.record("case \(n): \(problems.joined(separator: "; "))")
             }
         }
@@ -92,9 +97,10 @@ import Testing
     @Test func punktKeepsAbbreviationsAndClosingQuotes() throws {
         guard let punkt = try Self.englishModel() else { return }
         let text = "Mr. Smith met Dr. Watson. \"Is it late?\" he asked. (Yes.) Then they left."
-        #expect(punkt.sentences(text) == [
-            "Mr. Smith met Dr. Watson.", "\"Is it late?\"", "he asked.", "(Yes.)", "Then they left.",
-        ])
+        #expect(
+            punkt.sentences(text) == [
+                "Mr. Smith met Dr. Watson.", "\"Is it late?\"", "he asked.", "(Yes.)", "Then they left.",
+            ])
         // Byte offsets count UTF-8: "é" is two bytes.
         #expect(punkt.spans("Café au lait. Très bon.") == [0..<14, 15..<25])
     }
@@ -102,19 +108,21 @@ import Testing
     /// NLTK's own doctest for `NLTKWordTokenizer.tokenize` (no model needed).
     @Test func treebankDoctest() {
         let s = "Good muffins cost $3.88 (roughly 3,36 euros)\nin New York.  Please buy me\ntwo of them.\nThanks."
-        #expect(TreebankWordTokenizer().tokenize(s) == [
-            "Good", "muffins", "cost", "$", "3.88", "(", "roughly", "3,36", "euros", ")", "in", "New", "York.",
-            "Please", "buy", "me", "two", "of", "them.", "Thanks", ".",
-        ])
+        #expect(
+            TreebankWordTokenizer().tokenize(s) == [
+                "Good", "muffins", "cost", "$", "3.88", "(", "roughly", "3,36", "euros", ")", "in", "New", "York.",
+                "Please", "buy", "me", "two", "of", "them.", "Thanks", ".",
+            ])
     }
 
     /// Expected lists printed by NLTK 3.10.4. "'tis" stays split as "'", "tis": the opening-quote
     /// rule runs before CONTRACTIONS3 and already separates the quote.
     @Test func treebankQuotesAndContractions() {
         let t = TreebankWordTokenizer()
-        #expect(t.tokenize("\"I cannot,\" she said, \"it's 'tis gonna rain.\"") == [
-            "``", "I", "can", "not", ",", "''", "she", "said", ",", "``", "it", "'s", "'", "tis", "gon", "na", "rain", ".", "''",
-        ])
+        #expect(
+            t.tokenize("\"I cannot,\" she said, \"it's 'tis gonna rain.\"") == [
+                "``", "I", "can", "not", ",", "''", "she", "said", ",", "``", "it", "'s", "'", "tis", "gon", "na", "rain", ".", "''",
+            ])
         #expect(t.tokenize("They'll pay $3.88, won't they?") == ["They", "'ll", "pay", "$", "3.88", ",", "wo", "n't", "they", "?"])
         #expect(t.tokenize("") == [])
     }

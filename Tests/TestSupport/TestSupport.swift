@@ -37,8 +37,9 @@ public func compare(_ actual: Tensor, _ expected: Tensor, rtol: Double, atol: Do
         if excess > 0 { ok = false }
         if excess > worstExcess { worstExcess = excess; worst = i }
     }
-    return Comparison(maxAbsolute: maxAbs, maxRelative: maxRel, worstIndex: worst,
-                      actual: a.isEmpty ? 0 : a[worst], expected: e.isEmpty ? 0 : e[worst], withinTolerance: ok)
+    return Comparison(
+        maxAbsolute: maxAbs, maxRelative: maxRel, worstIndex: worst,
+        actual: a.isEmpty ? 0 : a[worst], expected: e.isEmpty ? 0 : e[worst], withinTolerance: ok)
 }
 
 /// The result of checking an op's gradients against central finite differences.
@@ -52,8 +53,10 @@ public struct GradientCheck: CustomStringConvertible, Sendable {
 /// Checks the gradients of `f` with respect to each of `inputs` (all float64) against central
 /// finite differences: ∂L/∂xᵢ ≈ (L(x + h·eᵢ) − L(x − h·eᵢ)) / 2h with L = Σ f(x)·w for a fixed random
 /// `w`, so every output element's gradient path is exercised. Returns one result per input.
-public func checkGradients(_ inputs: [Tensor], step h: Double = 1e-6, rtol: Double = 1e-5, atol: Double = 1e-7,
-                           seed: UInt64 = 99, _ f: ([Tensor]) -> Tensor) -> [GradientCheck] {
+public func checkGradients(
+    _ inputs: [Tensor], step h: Double = 1e-6, rtol: Double = 1e-5, atol: Double = 1e-7,
+    seed: UInt64 = 99, _ f: ([Tensor]) -> Tensor
+) -> [GradientCheck] {
     precondition(inputs.allSatisfy { $0.dtype == .float64 }, "checkGradients needs float64 inputs")
     let leaves = inputs.map { $0.contiguous().detached().requiringGradient() }
     let probe = f(leaves)
@@ -77,7 +80,8 @@ public func checkGradients(_ inputs: [Tensor], step h: Double = 1e-6, rtol: Doub
             numeric[j] = (loss(xsPlus) - loss(xsMinus)) / (2 * h)
         }
         let analytic = leaves[i].gradient ?? Tensor.zeros(x.shape, dtype: .float64)
-        results.append(GradientCheck(input: i, comparison: compare(analytic, Tensor(shape: x.shape, scalars: numeric), rtol: rtol, atol: atol)))
+        results.append(
+            GradientCheck(input: i, comparison: compare(analytic, Tensor(shape: x.shape, scalars: numeric), rtol: rtol, atol: atol)))
     }
     return results
 }

@@ -30,13 +30,15 @@ func goldenTensors(_ file: SafetensorsFile, prefix: String) throws -> [String: T
 /// `logitPositions` (`[B, T]`, 1 = compared) limits the logits compared to those positions: see the
 /// Gemma 3 test for why a padded position can have no defined logits. Loss, gradients and steps are
 /// always compared whole.
-public func checkTrainingParity(_ model: Module, golden file: SafetensorsFile, prefix p: String, zeroGradient: [String: Range<Int>] = [:],
-                                logitPositions: Tensor? = nil, forward: () -> Tensor) throws {
+public func checkTrainingParity(
+    _ model: Module, golden file: SafetensorsFile, prefix p: String, zeroGradient: [String: Range<Int>] = [:],
+    logitPositions: Tensor? = nil, forward: () -> Tensor
+) throws {
     try model.load(goldenTensors(file, prefix: p + ".param."))
     let targets = try file.tensor(p + ".targets")
     let logits = forward()
     if let keep = logitPositions {
-        let m = Tensor(shape: keep.shape + [1], doubles: keep.indexValues.map(Double.init), dtype: logits.dtype)   // (B, T, 1)
+        let m = Tensor(shape: keep.shape + [1], doubles: keep.indexValues.map(Double.init), dtype: logits.dtype)  // (B, T, 1)
         expectMatches(logits * m, try file.tensor(p + ".logits") * m, "\(p) logits at the compared positions")
     } else {
         expectMatches(logits, try file.tensor(p + ".logits"), "\(p) logits")
@@ -74,11 +76,11 @@ public func checkTrainingParity(_ model: Module, golden file: SafetensorsFile, p
         }
         let n = expected.shape[0]
         for part in [0..<slice.lowerBound, slice.upperBound..<n] where !part.isEmpty {
-            expectMatches(parameter.value.sliced(axis: 0, range: part), expected.sliced(axis: 0, range: part), "\(p) \(name)[\(part)] after 10 steps")
+            expectMatches(
+                parameter.value.sliced(axis: 0, range: part), expected.sliced(axis: 0, range: part), "\(p) \(name)[\(part)] after 10 steps")
         }
         let initial = try file.tensor(p + ".param." + name).sliced(axis: 0, range: slice)
         let moved = (parameter.value.sliced(axis: 0, range: slice) - initial).abs().max().item()
         #expect(moved <= 10 * 1e-2 * 1.01, "\(p) \(name)[\(slice)] moved \(moved), more than 10 Adam steps of lr 1e-2 allow")
     }
 }
-

@@ -21,7 +21,9 @@ extension JinjaRenderer {
         case "strftime_now":
             return .string(Self.strftime(a.first?.text ?? "%Y-%m-%d", now))
         case "range":
-            let n = a.compactMap { v -> Int? in if case .int(let i) = v { return i }; return nil }
+            let n = a.compactMap { v -> Int? in
+                if case .int(let i) = v { return i }; return nil
+            }
             guard n.count == a.count, (1...3).contains(n.count) else { throw TemplateError("range() takes 1 to 3 integers") }
             let (start, stop, step) = n.count == 1 ? (0, n[0], 1) : (n[0], n[1], n.count == 3 ? n[2] : 1)
             guard step != 0 else { throw TemplateError("range() step must not be zero") }
@@ -36,7 +38,9 @@ extension JinjaRenderer {
             for key in k.keys.sorted() { d[key] = k[key] }
             return .dict(d)
         default:
-            throw TemplateError("the function \(name)() is not defined (LMKit's chat templates have raise_exception, strftime_now, range, namespace, dict and the template's macros)")
+            throw TemplateError(
+                "the function \(name)() is not defined (LMKit's chat templates have raise_exception, strftime_now, range, namespace, dict and the template's macros)"
+            )
         }
     }
 
@@ -51,16 +55,27 @@ extension JinjaRenderer {
 
     // MARK: Methods
 
-    func callMethod(_ base: JinjaValue, _ method: String, _ a: [JinjaValue], _ k: [String: JinjaValue]) throws(TemplateError) -> JinjaValue {
+    func callMethod(_ base: JinjaValue, _ method: String, _ a: [JinjaValue], _ k: [String: JinjaValue]) throws(TemplateError) -> JinjaValue
+    {
         switch base {
         case .string(let s):
             switch method {
-            case "strip", "lstrip", "rstrip": return .string(Self.strip(s, a.first.flatMap { if case .string(let c) = $0 { return c }; return nil }, method))
+            case "strip", "lstrip", "rstrip":
+                return .string(
+                    Self.strip(
+                        s,
+                        a.first.flatMap {
+                            if case .string(let c) = $0 { return c }; return nil
+                        }, method))
             case "split":
                 let separator: String? = if case .string(let sep) = a.first { sep } else { nil }
-                let limit: Int = if a.count > 1, case .int(let m) = a[1] { m } else if case .int(let m) = k["maxsplit"] ?? .undefined { m } else { -1 }
+                let limit: Int =
+                    if a.count > 1, case .int(let m) = a[1] { m } else if case .int(let m) = k["maxsplit"] ?? .undefined { m } else { -1 }
                 return .array(Self.split(s, separator, limit).map { .string($0) })
-            case "splitlines": return .array(s.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }.map { .string(String($0)) }.dropLast(s.hasSuffix("\n") ? 1 : 0))
+            case "splitlines":
+                return .array(
+                    s.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }.map { .string(String($0)) }.dropLast(
+                        s.hasSuffix("\n") ? 1 : 0))
             case "startswith", "endswith":
                 let candidates: [String]
                 switch a.first {
@@ -142,7 +157,9 @@ extension JinjaRenderer {
 
     // MARK: Filters
 
-    mutating func applyFilter(_ name: String, _ v: JinjaValue, _ a: [JinjaValue], _ k: [String: JinjaValue]) throws(TemplateError) -> JinjaValue {
+    mutating func applyFilter(_ name: String, _ v: JinjaValue, _ a: [JinjaValue], _ k: [String: JinjaValue]) throws(TemplateError)
+        -> JinjaValue
+    {
         switch name {
         case "length", "count":
             switch v {
@@ -160,8 +177,10 @@ extension JinjaRenderer {
         case "string": return .string(v.text)
         case "safe", "e", "escape", "forceescape":
             guard name == "safe" else {
-                return .string(v.text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                    .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&#34;").replacingOccurrences(of: "'", with: "&#39;"))
+                return .string(
+                    v.text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                        .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&#34;").replacingOccurrences(
+                            of: "'", with: "&#39;"))
             }
             return v
         case "int":
@@ -194,7 +213,9 @@ extension JinjaRenderer {
             if case .undefined = v { return fallback }
             return boolean && !v.truthy ? fallback : v
         case "items":
-            guard case .dict(let d) = v else { if case .undefined = v { return .array([]) }; throw TemplateError("items needs a dict, not a \(v.typeName)") }
+            guard case .dict(let d) = v else {
+                if case .undefined = v { return .array([]) }; throw TemplateError("items needs a dict, not a \(v.typeName)")
+            }
             return .array(d.keys.map { .array([.string($0), d[$0]!]) })
         case "replace":
             guard a.count >= 2 else { throw TemplateError("replace needs two strings") }
@@ -212,21 +233,26 @@ extension JinjaRenderer {
         case "selectattr", "rejectattr":
             guard let attribute = a.first?.text else { throw TemplateError("\(name) needs an attribute name") }
             let keep = name == "selectattr"
-            return .array(try iterate(v).filter { item in
-                let x = Self.attribute(item, attribute)
-                let passes = a.count > 1 ? ((try? applyTest(a[1].text, x, Array(a.dropFirst(2)))) ?? false) : x.truthy
-                return passes == keep
-            })
+            return .array(
+                try iterate(v).filter { item in
+                    let x = Self.attribute(item, attribute)
+                    let passes = a.count > 1 ? ((try? applyTest(a[1].text, x, Array(a.dropFirst(2)))) ?? false) : x.truthy
+                    return passes == keep
+                })
         case "select", "reject":
             let keep = name == "select"
-            return .array(try iterate(v).filter { item in
-                let passes = a.isEmpty ? item.truthy : ((try? applyTest(a[0].text, item, Array(a.dropFirst()))) ?? false)
-                return passes == keep
-            })
+            return .array(
+                try iterate(v).filter { item in
+                    let passes = a.isEmpty ? item.truthy : ((try? applyTest(a[0].text, item, Array(a.dropFirst()))) ?? false)
+                    return passes == keep
+                })
         case "map":
             let items = try iterate(v)
             if let attribute = k["attribute"]?.text {
-                return .array(items.map { let x = Self.attribute($0, attribute); if case .undefined = x, let d = k["default"] { return d }; return x })
+                return .array(
+                    items.map {
+                        let x = Self.attribute($0, attribute); if case .undefined = x, let d = k["default"] { return d }; return x
+                    })
             }
             guard let filter = a.first?.text else { throw TemplateError("map needs a filter name or attribute=") }
             var out: [JinjaValue] = []
@@ -242,7 +268,8 @@ extension JinjaRenderer {
                 return reverse ? !less && !Self.equal(p, q) : less
             }
             return .array(items)
-        case "batch", "slice", "groupby", "dictsort", "sum", "min", "max", "round", "urlize", "xmlattr", "filesizeformat", "pprint", "random", "format", "center", "truncate", "striptags", "urlencode", "wordwrap":
+        case "batch", "slice", "groupby", "dictsort", "sum", "min", "max", "round", "urlize", "xmlattr", "filesizeformat", "pprint",
+            "random", "format", "center", "truncate", "striptags", "urlencode", "wordwrap":
             throw TemplateError("the filter \(name) is not supported by LMKit's chat-template Jinja subset")
         default:
             throw TemplateError("the filter \(name) is not defined")
@@ -313,20 +340,34 @@ extension JinjaRenderer {
         case "undefined": if case .undefined = v { return true }; return false
         case "none": if case .none = v { return true }; return false
         case "string": if case .string = v { return true }; return false
-        case "number": switch v { case .int, .double: return true; default: return false }
+        case "number":
+            switch v {
+            case .int, .double: return true;
+            default: return false
+            }
         case "integer": if case .int = v { return true }; return false
         case "float": if case .double = v { return true }; return false
         case "boolean": if case .bool = v { return true }; return false
         case "true": return v == .bool(true)
         case "false": return v == .bool(false)
-        case "mapping": switch v { case .dict, .namespace: return true; default: return false }
-        case "iterable", "sequence": switch v { case .array, .dict, .string: return true; default: return false }
+        case "mapping":
+            switch v {
+            case .dict, .namespace: return true;
+            default: return false
+            }
+        case "iterable", "sequence":
+            switch v {
+            case .array, .dict, .string: return true;
+            default: return false
+            }
         case "callable": if case .function = v { return true }; return false
         case "even", "odd":
             guard case .int(let i) = v else { throw TemplateError("\(name) needs an integer") }
             return (i % 2 == 0) == (name == "even")
         case "divisibleby":
-            guard case .int(let i) = v, case .int(let n) = a.first ?? .undefined, n != 0 else { throw TemplateError("divisibleby needs integers") }
+            guard case .int(let i) = v, case .int(let n) = a.first ?? .undefined, n != 0 else {
+                throw TemplateError("divisibleby needs integers")
+            }
             return i % n == 0
         case "eq", "equalto", "==", "sameas": return Self.equal(v, a.first ?? .undefined)
         case "ne", "!=": return !Self.equal(v, a.first ?? .undefined)

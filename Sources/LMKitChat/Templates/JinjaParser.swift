@@ -55,7 +55,7 @@ enum JinjaSplitter {
             var startsLine = textStart == 0 || s[textStart - 1] == "\n"
             if stripNextWhitespace { t = String(t.drop(while: { $0.isWhitespace })); stripNextWhitespace = false }
             if trimNextNewline {
-                if t.hasPrefix("\r\n") || t.hasPrefix("\n") { t.removeFirst(); startsLine = true }   // "\r\n" is one Character
+                if t.hasPrefix("\r\n") || t.hasPrefix("\n") { t.removeFirst(); startsLine = true }  // "\r\n" is one Character
                 trimNextNewline = false
             }
             if stripTrailing {
@@ -122,7 +122,9 @@ enum JinjaToken: Equatable {
 }
 
 struct JinjaLexer {
-    static let operators = ["==", "!=", "<=", ">=", "//", "**", "<", ">", "+", "-", "*", "/", "%", "~", "|", ".", ",", ":", "(", ")", "[", "]", "{", "}", "="]
+    static let operators = [
+        "==", "!=", "<=", ">=", "//", "**", "<", ">", "+", "-", "*", "/", "%", "~", "|", ".", ",", ":", "(", ")", "[", "]", "{", "}", "=",
+    ]
 
     static func tokens(_ source: String, line: Int) throws(TemplateError) -> [JinjaToken] {
         let s = Array(source.unicodeScalars)
@@ -144,7 +146,8 @@ struct JinjaLexer {
                         case "u", "x":
                             let n = s[j] == "u" ? 4 : 2
                             guard j + n < s.count, let v = UInt32(String(String.UnicodeScalarView(s[(j + 1)...(j + n)])), radix: 16),
-                                  let scalar = Unicode.Scalar(v) else { throw TemplateError("line \(line): bad escape in a string literal") }
+                                let scalar = Unicode.Scalar(v)
+                            else { throw TemplateError("line \(line): bad escape in a string literal") }
                             value.append(scalar); j += n
                         case "\\", "'", "\"": value.append(s[j])
                         default: value.append("\\"); value.append(s[j])
@@ -174,15 +177,19 @@ struct JinjaLexer {
             }
             if c == "_" || c.properties.isAlphabetic {
                 var j = i
-                while j < s.count && (s[j] == "_" || s[j].properties.isAlphabetic || (s[j].isASCII && s[j].properties.numericType != nil)) { j += 1 }
+                while j < s.count && (s[j] == "_" || s[j].properties.isAlphabetic || (s[j].isASCII && s[j].properties.numericType != nil)) {
+                    j += 1
+                }
                 out.append(.name(String(String.UnicodeScalarView(s[i..<j]))))
                 i = j
                 continue
             }
-            guard let op = operators.first(where: { op in
-                let o = Array(op.unicodeScalars)
-                return i + o.count <= s.count && Array(s[i..<(i + o.count)]) == o
-            }) else { throw TemplateError("line \(line): unexpected character \"\(c)\"") }
+            guard
+                let op = operators.first(where: { op in
+                    let o = Array(op.unicodeScalars)
+                    return i + o.count <= s.count && Array(s[i..<(i + o.count)]) == o
+                })
+            else { throw TemplateError("line \(line): unexpected character \"\(c)\"") }
             out.append(.op(op))
             i += op.unicodeScalars.count
         }
@@ -207,7 +214,9 @@ struct JinjaParser {
     }
 
     /// Nodes up to one of the statements named in `until` (returned with its tokens), or the end.
-    private mutating func parseNodes(until: Set<String>) throws(TemplateError) -> ([JinjaNode], (word: String, tokens: ExpressionStream, line: Int)?) {
+    private mutating func parseNodes(until: Set<String>) throws(TemplateError) -> (
+        [JinjaNode], (word: String, tokens: ExpressionStream, line: Int)?
+    ) {
         var nodes: [JinjaNode] = []
         while position < tags.count {
             let tag = tags[position]
@@ -277,7 +286,9 @@ struct JinjaParser {
             }
             try e.expectEnd()
             let (body, end) = try parseNodes(until: ["endset"])
-            guard end != nil, targets.count == 1, attribute == nil else { throw TemplateError("line \(line): {% set %} block without {% endset %}") }
+            guard end != nil, targets.count == 1, attribute == nil else {
+                throw TemplateError("line \(line): {% set %} block without {% endset %}")
+            }
             return .setBlock(targets[0], body)
         case "macro":
             let name = try e.name()
@@ -311,7 +322,9 @@ struct JinjaParser {
         case "break": try e.expectEnd(); return .breakLoop
         case "continue": try e.expectEnd(); return .continueLoop
         default:
-            throw TemplateError("line \(line): the statement {% \(word) %} is not supported (LMKit's Jinja subset: if, for, set, macro, filter, generation, break, continue)")
+            throw TemplateError(
+                "line \(line): the statement {% \(word) %} is not supported (LMKit's Jinja subset: if, for, set, macro, filter, generation, break, continue)"
+            )
         }
     }
 }
@@ -407,11 +420,21 @@ struct ExpressionStream {
             } else if accept(.name("is")) {
                 let negated = accept(.name("not"))
                 let name: String
-                if case .name(let n) = peek { name = n; i += 1 } else if case .op(let o) = peek, ["==", "!=", "<", ">", "<=", ">="].contains(o) { name = o; i += 1 } else {
+                if case .name(let n) = peek {
+                    name = n; i += 1
+                } else if case .op(let o) = peek, ["==", "!=", "<", ">", "<=", ">="].contains(o) {
+                    name = o; i += 1
+                } else {
                     throw unexpected("expected a test name after 'is'")
                 }
                 var args: [JinjaExpr] = []
-                if peek == .op("(") { args = try arguments().0 } else if case .string = peek { args = [try primary()] } else if case .int = peek { args = [try primary()] }
+                if peek == .op("(") {
+                    args = try arguments().0
+                } else if case .string = peek {
+                    args = [try primary()]
+                } else if case .int = peek {
+                    args = [try primary()]
+                }
                 value = .test(value, name, args, negated: negated)
             } else {
                 return value
@@ -423,7 +446,7 @@ struct ExpressionStream {
         let t = next()
         switch t {
         case .string(var s):
-            while case .string(let more) = peek { s += more; i += 1 }   // adjacent literals join
+            while case .string(let more) = peek { s += more; i += 1 }  // adjacent literals join
             return .literal(.string(s))
         case .int(let v): return .literal(.int(v))
         case .double(let v): return .literal(.double(v))

@@ -82,7 +82,9 @@ struct JinjaRenderer {
                     assign(targets[0], value)
                 } else {
                     let items = try iterate(value)
-                    guard items.count == targets.count else { throw TemplateError("cannot unpack \(items.count) values into \(targets.count) names") }
+                    guard items.count == targets.count else {
+                        throw TemplateError("cannot unpack \(items.count) values into \(targets.count) names")
+                    }
                     for (t, v) in zip(targets, items) { assign(t, v) }
                 }
             case .setBlock(let name, let body):
@@ -102,8 +104,10 @@ struct JinjaRenderer {
         return .normal
     }
 
-    mutating func runFor(_ targets: [String], _ iterable: JinjaExpr, _ condition: JinjaExpr?, _ body: [JinjaNode],
-                         _ otherwise: [JinjaNode]?, into out: inout String) throws(TemplateError) {
+    mutating func runFor(
+        _ targets: [String], _ iterable: JinjaExpr, _ condition: JinjaExpr?, _ body: [JinjaNode],
+        _ otherwise: [JinjaNode]?, into out: inout String
+    ) throws(TemplateError) {
         let source = try eval(iterable)
         var items: [JinjaValue]
         if case .dict(let d) = source { items = d.keys.map { .string($0) } } else { items = try iterate(source) }
@@ -112,7 +116,9 @@ struct JinjaRenderer {
         func bind(_ item: JinjaValue, _ r: inout JinjaRenderer) throws(TemplateError) {
             if targets.count == 1 { r.assign(targets[0], item); return }
             let parts = try r.iterate(item)
-            guard parts.count == targets.count else { throw TemplateError("cannot unpack \(parts.count) values into \(targets.count) loop variables") }
+            guard parts.count == targets.count else {
+                throw TemplateError("cannot unpack \(parts.count) values into \(targets.count) loop variables")
+            }
             for (t, v) in zip(targets, parts) { r.assign(t, v) }
         }
         if let condition {
@@ -129,11 +135,17 @@ struct JinjaRenderer {
         }
         for (index, item) in items.enumerated() {
             try bind(item, &self)
-            assign("loop", .dict(JinjaDict([
-                ("index", .int(index + 1)), ("index0", .int(index)), ("first", .bool(index == 0)), ("last", .bool(index == items.count - 1)),
-                ("length", .int(items.count)), ("revindex", .int(items.count - index)), ("revindex0", .int(items.count - index - 1)),
-                ("previtem", index > 0 ? items[index - 1] : .undefined), ("nextitem", index + 1 < items.count ? items[index + 1] : .undefined),
-            ])))
+            assign(
+                "loop",
+                .dict(
+                    JinjaDict([
+                        ("index", .int(index + 1)), ("index0", .int(index)), ("first", .bool(index == 0)),
+                        ("last", .bool(index == items.count - 1)),
+                        ("length", .int(items.count)), ("revindex", .int(items.count - index)),
+                        ("revindex0", .int(items.count - index - 1)),
+                        ("previtem", index > 0 ? items[index - 1] : .undefined),
+                        ("nextitem", index + 1 < items.count ? items[index + 1] : .undefined),
+                    ])))
             let flow = try run(body, into: &out)
             if flow == .breakLoop { break }
         }

@@ -126,8 +126,10 @@ public struct GloVe: Sendable {
     /// wᵢ and w̃ⱼ updated together (glove.c): each by the other's value times fdiff, over √ of its
     /// accumulated squared gradient; the accumulators then grow by the squared updates.
     @inline(__always)
-    static func adagradStep(_ wi: UnsafeMutablePointer<Float>, _ cj: UnsafeMutablePointer<Float>, _ gwi: UnsafeMutablePointer<Float>,
-                            _ gcj: UnsafeMutablePointer<Float>, _ fdiff: Float, _ d: Int) {
+    static func adagradStep(
+        _ wi: UnsafeMutablePointer<Float>, _ cj: UnsafeMutablePointer<Float>, _ gwi: UnsafeMutablePointer<Float>,
+        _ gcj: UnsafeMutablePointer<Float>, _ fdiff: Float, _ d: Int
+    ) {
         for k in 0..<d {
             let t1 = fdiff * cj[k], t2 = fdiff * wi[k]
             wi[k] -= t1 / gwi[k].squareRoot()

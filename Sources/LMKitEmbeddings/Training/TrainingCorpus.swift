@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import LMKitTensor
 
@@ -102,7 +102,9 @@ public struct TrainingCorpus: Sendable {
         }
         endSentence()
         flush()
-        guard !failed else { throw WordVectorsError(path: path, problem: "writing the token stream to \(Self.temporaryFolder()) failed (disk full?)") }
+        guard !failed else {
+            throw WordVectorsError(path: path, problem: "writing the token stream to \(Self.temporaryFolder()) failed (disk full?)")
+        }
         do { storage = try MappedFile(path: temporaryPath) } catch {
             throw WordVectorsError(path: path, problem: "cannot map the token stream: \(error.reason)")
         }

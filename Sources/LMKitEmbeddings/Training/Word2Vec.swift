@@ -62,7 +62,7 @@ public struct Word2Vec: Sendable {
 
         for epoch in 0..<epochs {
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var random = UInt64(worker) &+ seed &* 7919 &+ UInt64(epoch) &* 104_729   // word2vec's next_random
+                var random = UInt64(worker) &+ seed &* 7919 &+ UInt64(epoch) &* 104_729  // word2vec's next_random
                 let neu1 = UnsafeMutablePointer<Float>.allocate(capacity: d)
                 let work = UnsafeMutablePointer<Float>.allocate(capacity: d)
                 defer { neu1.deallocate(); work.deallocate() }
@@ -95,12 +95,14 @@ public struct Word2Vec: Sendable {
                             let lo = max(0, i - window + b), hi = min(sent.count, i + window + 1 - b)
                             if method == .skipgram {
                                 for c in lo..<hi where c != i {
-                                    Self.trainPair(input: shared.syn0 + Int(sent[c]) * d, target: Int(sent[i]), shared: shared,
-                                                   dimension: d, negative: negative, alpha: lr, work: work, random: &random)
+                                    Self.trainPair(
+                                        input: shared.syn0 + Int(sent[c]) * d, target: Int(sent[i]), shared: shared,
+                                        dimension: d, negative: negative, alpha: lr, work: work, random: &random)
                                 }
                             } else {
-                                Self.trainCBOW(sent: sent, center: i, lo: lo, hi: hi, shared: shared, dimension: d,
-                                               negative: negative, alpha: lr, mean: cbowMean, neu1: neu1, work: work, random: &random)
+                                Self.trainCBOW(
+                                    sent: sent, center: i, lo: lo, hi: hi, shared: shared, dimension: d,
+                                    negative: negative, alpha: lr, mean: cbowMean, neu1: neu1, work: work, random: &random)
                             }
                         }
                     }
@@ -113,8 +115,10 @@ public struct Word2Vec: Sendable {
                             lastReport = now
                             let elapsed = Double(now - start) * 1e-9
                             let total = Double(processed.value)
-                            progress(Progress(epoch: epoch + 1, epochs: epochs, fraction: total / Double(totalWords),
-                                              wordsPerSecond: total / elapsed, elapsed: elapsed))
+                            progress(
+                                Progress(
+                                    epoch: epoch + 1, epochs: epochs, fraction: total / Double(totalWords),
+                                    wordsPerSecond: total / elapsed, elapsed: elapsed))
                         }
                     }
                 }
@@ -128,8 +132,10 @@ public struct Word2Vec: Sendable {
     /// moves toward (target) or away from (samples) `input`, and `work` accumulates the gradient
     /// for `input`. Pairs scored beyond ±6 are left alone, as in word2vec.
     @inline(__always)
-    static func negativeSamplingStep(input: UnsafePointer<Float>, target: Int, shared: SharedState, dimension d: Int,
-                                     negative: Int, alpha: Float, work: UnsafeMutablePointer<Float>, random: inout UInt64) {
+    static func negativeSamplingStep(
+        input: UnsafePointer<Float>, target: Int, shared: SharedState, dimension d: Int,
+        negative: Int, alpha: Float, work: UnsafeMutablePointer<Float>, random: inout UInt64
+    ) {
         work.update(repeating: 0, count: d)
         for k in 0...negative {
             let t: Int, label: Float
@@ -143,26 +149,31 @@ public struct Word2Vec: Sendable {
             let out = shared.syn1 + t * d
             guard let sigma = shared.logistic(Kernels.dot(input, out, d)) else { continue }
             let g = (label - sigma) * alpha
-            Kernels.axpy(g, out, work, d)      // work += g·out
-            Kernels.axpy(g, input, out, d)     // out += g·input
+            Kernels.axpy(g, out, work, d)  // work += g·out
+            Kernels.axpy(g, input, out, d)  // out += g·input
         }
     }
 
     /// Skip-gram: the context word's input vector predicts the centre word.
     @inline(__always)
-    static func trainPair(input: UnsafeMutablePointer<Float>, target: Int, shared: SharedState, dimension d: Int,
-                          negative: Int, alpha: Float, work: UnsafeMutablePointer<Float>, random: inout UInt64) {
-        negativeSamplingStep(input: input, target: target, shared: shared, dimension: d, negative: negative, alpha: alpha,
-                             work: work, random: &random)
-        Kernels.axpy(1, work, input, d)        // input += work
+    static func trainPair(
+        input: UnsafeMutablePointer<Float>, target: Int, shared: SharedState, dimension d: Int,
+        negative: Int, alpha: Float, work: UnsafeMutablePointer<Float>, random: inout UInt64
+    ) {
+        negativeSamplingStep(
+            input: input, target: target, shared: shared, dimension: d, negative: negative, alpha: alpha,
+            work: work, random: &random)
+        Kernels.axpy(1, work, input, d)  // input += work
     }
 
     /// CBOW: the mean (or sum) of the context's input vectors predicts the centre word; every context
     /// vector gets the gradient (divided by the count when summing, as gensim).
     @inline(__always)
-    static func trainCBOW(sent: UnsafeBufferPointer<Int32>, center i: Int, lo: Int, hi: Int, shared: SharedState, dimension d: Int,
-                          negative: Int, alpha: Float, mean: Bool, neu1: UnsafeMutablePointer<Float>,
-                          work: UnsafeMutablePointer<Float>, random: inout UInt64) {
+    static func trainCBOW(
+        sent: UnsafeBufferPointer<Int32>, center i: Int, lo: Int, hi: Int, shared: SharedState, dimension d: Int,
+        negative: Int, alpha: Float, mean: Bool, neu1: UnsafeMutablePointer<Float>,
+        work: UnsafeMutablePointer<Float>, random: inout UInt64
+    ) {
         neu1.update(repeating: 0, count: d)
         var count: Float = 0
         for c in lo..<hi where c != i {
@@ -171,8 +182,9 @@ public struct Word2Vec: Sendable {
         }
         guard count > 0 else { return }
         if mean { Kernels.scale(1 / count, neu1, d) }
-        negativeSamplingStep(input: neu1, target: Int(sent[i]), shared: shared, dimension: d, negative: negative, alpha: alpha,
-                             work: work, random: &random)
+        negativeSamplingStep(
+            input: neu1, target: Int(sent[i]), shared: shared, dimension: d, negative: negative, alpha: alpha,
+            work: work, random: &random)
         if !mean { Kernels.scale(1 / count, work, d) }
         for c in lo..<hi where c != i { Kernels.axpy(1, work, shared.syn0 + Int(sent[c]) * d, d) }
     }
@@ -280,12 +292,16 @@ enum Kernels {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var i = 0
         while i + 16 <= n {
-            acc0 = acc0.addingProduct(UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self), UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self))
-            acc1 = acc1.addingProduct(UnsafeRawPointer(a + i + 8).loadUnaligned(as: SIMD8<Float>.self), UnsafeRawPointer(b + i + 8).loadUnaligned(as: SIMD8<Float>.self))
+            acc0 = acc0.addingProduct(
+                UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self), UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self))
+            acc1 = acc1.addingProduct(
+                UnsafeRawPointer(a + i + 8).loadUnaligned(as: SIMD8<Float>.self),
+                UnsafeRawPointer(b + i + 8).loadUnaligned(as: SIMD8<Float>.self))
             i += 16
         }
         while i + 8 <= n {
-            acc0 = acc0.addingProduct(UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self), UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self))
+            acc0 = acc0.addingProduct(
+                UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self), UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self))
             i += 8
         }
         var s = (acc0 + acc1).sum()

@@ -69,16 +69,21 @@ public enum ClassificationData {
     /// with one subfolder of `.txt` files per label, or an aclImdb-style folder with `train/` (and
     /// `test/`) laid out that way. aclImdb's unlabelled `unsup/` folder is skipped.
     /// Files are read as `encoding` (UTF-8 by default).
-    public static func load(_ path: String, textColumn: String = "text", labelColumn: String = "label",
-                            encoding: TextEncoding = .utf8) throws(DataError) -> ClassificationDataset {
+    public static func load(
+        _ path: String, textColumn: String = "text", labelColumn: String = "label",
+        encoding: TextEncoding = .utf8
+    ) throws(DataError) -> ClassificationDataset {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw DataError("\(path): no such file or folder") }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw DataError("\(path): no such file or folder")
+        }
         if isDirectory.boolValue {
             let train = (path as NSString).appendingPathComponent("train")
             if isFolder(train) {
                 let testPath = (path as NSString).appendingPathComponent("test")
-                return ClassificationDataset(train: try folderPerLabel(train, encoding: encoding),
-                                             test: isFolder(testPath) ? try folderPerLabel(testPath, encoding: encoding) : nil, source: path)
+                return ClassificationDataset(
+                    train: try folderPerLabel(train, encoding: encoding),
+                    test: isFolder(testPath) ? try folderPerLabel(testPath, encoding: encoding) : nil, source: path)
             }
             return ClassificationDataset(train: try folderPerLabel(path, encoding: encoding), test: nil, source: path)
         }
@@ -116,8 +121,10 @@ public enum ClassificationData {
         guard let data = FileManager.default.contents(atPath: path) else { throw DataError("\(path): cannot read the file") }
         guard var text = encoding.decode(data) else {
             let bad = encoding == .utf8 ? firstInvalidUTF8(data) : nil
-            throw DataError("\(path): not valid \(encoding.rawValue)" + (bad.map { " (byte 0x\(String(data[$0], radix: 16, uppercase: true)) at offset \($0))" } ?? "")
-                            + "; give its encoding (--encoding latin-1 or cp1252) or convert it (iconv -t UTF-8)")
+            throw DataError(
+                "\(path): not valid \(encoding.rawValue)"
+                    + (bad.map { " (byte 0x\(String(data[$0], radix: 16, uppercase: true)) at offset \($0))" } ?? "")
+                    + "; give its encoding (--encoding latin-1 or cp1252) or convert it (iconv -t UTF-8)")
         }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         return text
@@ -159,7 +166,8 @@ public enum ClassificationData {
             }
         }
         guard Set(out.map(\.label)).count >= 2 else {
-            throw DataError("\(path): expected one subfolder of .txt files per label (at least two labels), as aclImdb/train/{pos,neg}/*.txt")
+            throw DataError(
+                "\(path): expected one subfolder of .txt files per label (at least two labels), as aclImdb/train/{pos,neg}/*.txt")
         }
         return out
     }
@@ -208,12 +216,16 @@ public enum ClassificationData {
 
     /// CSV/TSV with a header row; fields may be quoted ("…", with "" for a quote), quoted fields may
     /// span lines (RFC 4180).
-    static func delimited(_ text: String, separator: Character, textColumn: String, labelColumn: String, source: String) throws(DataError) -> [LabeledText] {
+    static func delimited(_ text: String, separator: Character, textColumn: String, labelColumn: String, source: String) throws(DataError)
+        -> [LabeledText]
+    {
         let records = try parseDelimited(text, separator: separator, source: source)
         guard let header = records.first?.fields else { throw DataError("\(source): empty file") }
         let names = header.map { $0.trimmingCharacters(in: .whitespaces) }
         guard let ti = names.firstIndex(of: textColumn), let li = names.firstIndex(of: labelColumn) else {
-            throw DataError("\(source): the header has no \"\(textColumn)\" and \"\(labelColumn)\" columns (it has: \(names.joined(separator: ", "))); choose them with --text-column and --label-column")
+            throw DataError(
+                "\(source): the header has no \"\(textColumn)\" and \"\(labelColumn)\" columns (it has: \(names.joined(separator: ", "))); choose them with --text-column and --label-column"
+            )
         }
         var out: [LabeledText] = []
         for record in records.dropFirst() {
@@ -240,7 +252,9 @@ public enum ClassificationData {
                 if ch == "\"" {
                     if let n = next() {
                         if n == "\"" { field.append("\"") } else { quoted = false; afterQuote = true; pending = n }
-                    } else { quoted = false }
+                    } else {
+                        quoted = false
+                    }
                 } else {
                     if ch == "\n" || ch == "\r\n" { line += 1 }
                     field.append(ch)
@@ -266,7 +280,9 @@ public enum ClassificationData {
 
     /// Splits `data` into train and validation parts, stratified by label (each label keeps its share),
     /// shuffled with `seed`.
-    public static func split(_ data: [LabeledText], validationFraction: Double, seed: UInt64) -> (train: [LabeledText], validation: [LabeledText]) {
+    public static func split(_ data: [LabeledText], validationFraction: Double, seed: UInt64) -> (
+        train: [LabeledText], validation: [LabeledText]
+    ) {
         let folds = stratifiedFolds(data, count: 1, seed: seed, validationFraction: validationFraction)
         return folds[0]
     }
@@ -274,7 +290,8 @@ public enum ClassificationData {
     /// `count` stratified folds: for fold k, the k-th share of every label is held out for validation.
     /// With `count` 1, `validationFraction` of every label is held out.
     public static func stratifiedFolds(_ data: [LabeledText], count: Int, seed: UInt64, validationFraction: Double = 0)
-        -> [(train: [LabeledText], validation: [LabeledText])] {
+        -> [(train: [LabeledText], validation: [LabeledText])]
+    {
         var rng = RandomGenerator(seed: seed)
         var byLabel: [String: [Int]] = [:]
         for (i, d) in data.enumerated() { byLabel[d.label, default: []].append(i) }

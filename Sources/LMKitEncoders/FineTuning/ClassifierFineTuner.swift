@@ -79,7 +79,9 @@ public final class ClassifierFineTuner {
     /// Trains on `train`, validating on `validation` after each epoch; the model ends with the
     /// weights of the epoch with the lowest validation loss. `progress` sees each epoch.
     public func run(train: [LabeledText], validation: [LabeledText], progress: (EpochRecord) -> Void = { _ in }) throws -> FineTuneResult {
-        guard !train.isEmpty, !validation.isEmpty else { throw DataError("fine-tuning needs training and validation texts (got \(train.count) and \(validation.count))") }
+        guard !train.isEmpty, !validation.isEmpty else {
+            throw DataError("fine-tuning needs training and validation texts (got \(train.count) and \(validation.count))")
+        }
         guard options.epochs > 0, options.batchSize > 0 else { throw DataError("epochs and batch size must be positive") }
         let start = Date()
         let trainIDs = try classIDs(train), validationIDs = try classIDs(validation)
@@ -98,9 +100,10 @@ public final class ClassifierFineTuner {
         let optimizer = Adam.adamW(trainable, learningRate: options.peakLearningRate, weightDecay: options.weightDecay)
         let stepsPerEpoch = (train.count + options.batchSize - 1) / options.batchSize
         let totalSteps = stepsPerEpoch * options.epochs
-        let schedule = WarmupLinearSchedule(peak: options.peakLearningRate,
-                                            warmupSteps: Int((Double(totalSteps) * options.warmupFraction).rounded()),
-                                            totalSteps: totalSteps)
+        let schedule = WarmupLinearSchedule(
+            peak: options.peakLearningRate,
+            warmupSteps: Int((Double(totalSteps) * options.warmupFraction).rounded()),
+            totalSteps: totalSteps)
         var rng = RandomGenerator(seed: options.seed)
         var history: [EpochRecord] = []
         var best: (loss: Double, epoch: Int, weights: [String: Tensor], metrics: ClassificationMetrics)?
@@ -132,8 +135,9 @@ public final class ClassifierFineTuner {
                 step += 1
             }
             let (validationLoss, metrics) = try evaluate(validation.map(\.text), ids: validationIDs, features: validationFeatures)
-            let record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(train.count), validationLoss: validationLoss,
-                                     validationAccuracy: metrics.accuracy, seconds: Date().timeIntervalSince(epochStart))
+            let record = EpochRecord(
+                epoch: epoch, trainLoss: lossSum / Double(train.count), validationLoss: validationLoss,
+                validationAccuracy: metrics.accuracy, seconds: Date().timeIntervalSince(epochStart))
             history.append(record)
             progress(record)
             if best == nil || validationLoss < best!.loss {
@@ -153,8 +157,9 @@ public final class ClassifierFineTuner {
         }
         model.unfreeze()
         model.eval()
-        return FineTuneResult(history: history, bestEpoch: chosen.epoch, validation: chosen.metrics, stoppedEarly: stoppedEarly,
-                              seconds: Date().timeIntervalSince(start), trainTexts: train.count, validationTexts: validation.count)
+        return FineTuneResult(
+            history: history, bestEpoch: chosen.epoch, validation: chosen.metrics, stoppedEarly: stoppedEarly,
+            seconds: Date().timeIntervalSince(start), trainTexts: train.count, validationTexts: validation.count)
     }
 
     /// Mean cross-entropy and metrics of the model on labelled texts (evaluation mode, no gradients).
@@ -173,7 +178,8 @@ public final class ClassifierFineTuner {
                 let batch = try tokenizer.batch(group.map { texts[$0] })
                 return model(batch.ids, typeIDs: batch.typeIDs, attentionMask: batch.attentionMask)
             }
-            lossSum += logits.crossEntropy(targets: Tensor(indices: group.map { ids[$0] }, shape: [group.count])).item() * Double(group.count)
+            lossSum +=
+                logits.crossEntropy(targets: Tensor(indices: group.map { ids[$0] }, shape: [group.count])).item() * Double(group.count)
             for (row, best) in logits.argmax(axis: 1).indexValues.enumerated() { predicted[group[row]] = best }
         }
         return (lossSum / Double(texts.count), ClassificationMetrics(labels: model.labels, truth: ids, predicted: predicted))
@@ -186,7 +192,9 @@ public final class ClassifierFineTuner {
         for group in lengthSortedBatches(texts, size: 32) {
             let batch = try tokenizer.batch(group.map { texts[$0] })
             let cls = GradMode.withoutGradient {
-                model.encoder(batch.ids, typeIDs: batch.typeIDs, attentionMask: batch.attentionMask).lastHiddenState.selected(axis: 1, index: 0).contiguous()
+                model.encoder(batch.ids, typeIDs: batch.typeIDs, attentionMask: batch.attentionMask).lastHiddenState.selected(
+                    axis: 1, index: 0
+                ).contiguous()
             }
             let v = cls.scalars(as: Float.self), c = cls.shape[1]
             for (r, i) in group.enumerated() { rows[i] = Array(v[r * c..<(r + 1) * c]) }

@@ -26,10 +26,14 @@ public enum CrossValidation {
     /// Runs `folds`-fold stratified cross-validation: for each fold, a fresh model from `makeModel`
     /// is fine-tuned on the other folds for `options.epochs` epochs (no early stopping, last epoch
     /// kept: the held-out fold is only measured) and scored on the held-out fold.
-    public static func run(folds: Int, data: [LabeledText], options: FineTuneOptions,
-                           makeModel: () throws -> (SequenceClassificationModel, EncoderTokenizer),
-                           progress: (Int, EpochRecord) -> Void = { _, _ in }) throws -> CrossValidationResult {
-        guard folds >= 2, data.count >= folds else { throw DataError("cross-validation needs at least 2 folds and a text per fold (\(folds) folds, \(data.count) texts)") }
+    public static func run(
+        folds: Int, data: [LabeledText], options: FineTuneOptions,
+        makeModel: () throws -> (SequenceClassificationModel, EncoderTokenizer),
+        progress: (Int, EpochRecord) -> Void = { _, _ in }
+    ) throws -> CrossValidationResult {
+        guard folds >= 2, data.count >= folds else {
+            throw DataError("cross-validation needs at least 2 folds and a text per fold (\(folds) folds, \(data.count) texts)")
+        }
         let start = Date()
         var options = options
         options.patience = 0
@@ -42,8 +46,10 @@ public enum CrossValidation {
             labels = model.labels
             let tuner = ClassifierFineTuner(model: model, tokenizer: tokenizer, options: options)
             let r = try tuner.run(train: split.train, validation: split.validation) { progress(k + 1, $0) }
-            results.append(.init(fold: k + 1, accuracy: r.validation.accuracy, macroF1: r.validation.macroF1,
-                                 epochs: r.history.count, seconds: r.seconds))
+            results.append(
+                .init(
+                    fold: k + 1, accuracy: r.validation.accuracy, macroF1: r.validation.macroF1,
+                    epochs: r.history.count, seconds: r.seconds))
             for (i, row) in r.validation.confusion.enumerated() {
                 for (j, n) in row.enumerated() {
                     truth += Array(repeating: i, count: n); predicted += Array(repeating: j, count: n)
@@ -53,9 +59,10 @@ public enum CrossValidation {
         let acc = results.map(\.accuracy)
         let mean = acc.reduce(0, +) / Double(acc.count)
         let variance = acc.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, acc.count - 1))
-        return CrossValidationResult(folds: results, meanAccuracy: mean, accuracyStandardDeviation: variance.squareRoot(),
-                                     meanMacroF1: results.map(\.macroF1).reduce(0, +) / Double(results.count),
-                                     seconds: Date().timeIntervalSince(start),
-                                     pooled: ClassificationMetrics(labels: labels, truth: truth, predicted: predicted))
+        return CrossValidationResult(
+            folds: results, meanAccuracy: mean, accuracyStandardDeviation: variance.squareRoot(),
+            meanMacroF1: results.map(\.macroF1).reduce(0, +) / Double(results.count),
+            seconds: Date().timeIntervalSince(start),
+            pooled: ClassificationMetrics(labels: labels, truth: truth, predicted: predicted))
     }
 }

@@ -12,15 +12,19 @@ extension CausalDecoder {
         let config = try Family(json: data, source: path)
         let model = try CausalDecoder(config, randomInit: false)
         var tensors: [String: Tensor]
-        do { tensors = try ModelFolder.tensors(in: folder) } catch let e as ModelError { throw e } catch { throw ModelError("\(folder): \(error)") }
+        do { tensors = try ModelFolder.tensors(in: folder) } catch let e as ModelError { throw e } catch {
+            throw ModelError("\(folder): \(error)")
+        }
         if tensors.keys.contains(where: { $0.hasPrefix("language_model.") }) {
-            tensors = Dictionary(uniqueKeysWithValues: tensors.compactMap { k, v in
-                k.hasPrefix("language_model.") ? (String(k.dropFirst("language_model.".count)), v) : nil
-            })
+            tensors = Dictionary(
+                uniqueKeysWithValues: tensors.compactMap { k, v in
+                    k.hasPrefix("language_model.") ? (String(k.dropFirst("language_model.".count)), v) : nil
+                })
         }
         tensors = tensors.filter { !$0.key.hasSuffix("rotary_emb.inv_freq") }
         if config.tieWordEmbeddings, let head = tensors.removeValue(forKey: "lm_head.weight"),
-           head.scalars(as: Float.self) != tensors["model.embed_tokens.weight"]?.scalars(as: Float.self) {
+            head.scalars(as: Float.self) != tensors["model.embed_tokens.weight"]?.scalars(as: Float.self)
+        {
             throw ModelError("\(folder): lm_head.weight differs from the embeddings but the output layer is tied to them")
         }
         do { try model.load(tensors) } catch { throw ModelError("\(folder): \(error.description)") }
@@ -33,7 +37,8 @@ extension CausalDecoder {
     public func save(folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try AtomicFile.write(Array(try config.json()), to: (folder as NSString).appendingPathComponent("config.json"))
-        try SafetensorsFile.write(floatWeights(), metadata: ["format": "pt"], to: (folder as NSString).appendingPathComponent("model.safetensors"))
+        try SafetensorsFile.write(
+            floatWeights(), metadata: ["format": "pt"], to: (folder as NSString).appendingPathComponent("model.safetensors"))
     }
 
     /// Loads a GGUF file of this family (llama.cpp's names: `token_embd`, `blk.N.…`, `output_norm`,
@@ -65,8 +70,13 @@ extension CausalDecoder {
     /// A GGUF file's weights under their Hugging Face names: matrices as stored (quantized,
     /// memory-mapped), every other tensor as float32, each as the family transforms it. Tensors the
     /// file lacks are left to strict loading to name.
-    static func ggufWeights(_ file: GGUFFile, config: Family) throws(ModelError) -> (matrices: [String: QuantizedMatrix], tensors: [String: Tensor]) {
-        var names = [("token_embd.weight", "model.embed_tokens.weight"), ("output_norm.weight", "model.norm.weight"), ("output.weight", "lm_head.weight")]
+    static func ggufWeights(_ file: GGUFFile, config: Family) throws(ModelError) -> (
+        matrices: [String: QuantizedMatrix], tensors: [String: Tensor]
+    ) {
+        var names = [
+            ("token_embd.weight", "model.embed_tokens.weight"), ("output_norm.weight", "model.norm.weight"),
+            ("output.weight", "lm_head.weight"),
+        ]
         for i in 0..<config.layers {
             names += Family.ggufLayerNames.map { ("blk.\(i).\($0.gguf)", "model.layers.\(i).\($0.hf)") }
         }

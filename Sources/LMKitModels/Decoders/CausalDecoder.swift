@@ -23,7 +23,8 @@ public final class CausalDecoder<Family: DecoderFamily>: Module {
     /// A model with random weights (`seed`), or zeros when a checkpoint is loaded right after. The
     /// matrices in `quantized` (Hugging Face names) stay quantized and are not parameters; one the
     /// model has no place for is an error.
-    public init(_ config: Family, seed: UInt64 = 0, randomInit: Bool = true, quantized: [String: QuantizedMatrix] = [:]) throws(ModelError) {
+    public init(_ config: Family, seed: UInt64 = 0, randomInit: Bool = true, quantized: [String: QuantizedMatrix] = [:]) throws(ModelError)
+    {
         try config.validate()
         self.config = config
         self.quantized = quantized
@@ -46,11 +47,13 @@ public final class CausalDecoder<Family: DecoderFamily>: Module {
     public func hiddenStates(_ ids: Tensor, padding: Tensor? = nil, cache: KVCache? = nil) -> Tensor {
         precondition(ids.rank == 2, "ids must be [batch, length], got \(ids.shape)")
         let start = cache?.length ?? 0
-        var x = embedding(ids)                                                                    // (B, T, C)
+        var x = embedding(ids)  // (B, T, C)
         if let scale = config.embeddingScale { x = x * scale }
         let mask = padding.map { p in
-            precondition(p.shape == [ids.shape[0], start + ids.shape[1]], "padding \(p.shape) must be [batch, cached + new] = \([ids.shape[0], start + ids.shape[1]])")
-            return Tensor.attentionMask(padding: p, dtype: x.dtype)                                // (B, 1, 1, keys)
+            precondition(
+                p.shape == [ids.shape[0], start + ids.shape[1]],
+                "padding \(p.shape) must be [batch, cached + new] = \([ids.shape[0], start + ids.shape[1]])")
+            return Tensor.attentionMask(padding: p, dtype: x.dtype)  // (B, 1, 1, keys)
         }
         for (i, layer) in layers.enumerated() { x = layer(x, start: start, mask: mask, cache: cache, layer: i) }
         return norm(x)
@@ -78,11 +81,13 @@ extension CausalDecoder: QuantizedDecoder {
     public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: KVCache.required(cache, by: self)) }
     public func lastLogits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor {
         let h = promptHiddenStates(ids, cache: KVCache.required(cache, by: self)) { hiddenStates($0, cache: $1) }
-        return output(h.selected(axis: 1, index: h.shape[1] - 1))                                  // (B, vocab)
+        return output(h.selected(axis: 1, index: h.shape[1] - 1))  // (B, vocab)
     }
     public func makeDecodingCache() -> any DecodingCache { KVCache(layers: config.layers) }
     public func summedNLL(_ ids: [Int], targets: [Int]) -> (sum: Double, count: Int) {
-        GradMode.withoutGradient { chunkedNLL(hidden: hiddenStates(Tensor(indices: ids, shape: [1, ids.count])), targets: targets, output: output) }
+        GradMode.withoutGradient {
+            chunkedNLL(hidden: hiddenStates(Tensor(indices: ids, shape: [1, ids.count])), targets: targets, output: output)
+        }
     }
     public func loss(_ ids: Tensor, targets: Tensor) -> Tensor { self(ids).crossEntropy(targets: targets) }
 }

@@ -131,7 +131,9 @@ struct GGUFDecoderMetadata {
             throw ModelError("\(file.path): general.architecture is \(arch), not \(architectures.joined(separator: " or "))")
         }
         func int(_ key: String) throws(ModelError) -> Int {
-            guard let v = file["\(arch).\(key)"]?.int else { throw ModelError("\(file.path): metadata \(arch).\(key) is missing or not an integer") }
+            guard let v = file["\(arch).\(key)"]?.int else {
+                throw ModelError("\(file.path): metadata \(arch).\(key) is missing or not an integer")
+            }
             return v
         }
         architecture = arch

@@ -49,7 +49,7 @@ public final class DecoderLayer: Module {
     /// `x: [B, T, C]` at positions `start ..< start + T` → `[B, T, C]` (`mask` and `cache` as in
     /// ``GroupedQueryAttention``; `layer` is this layer's index in the cache).
     public func callAsFunction(_ x: Tensor, start: Int, mask: Tensor?, cache: KVCache?, layer: Int) -> Tensor {
-        let a = attention(inputNorm(x), start: start, mask: mask, cache: cache, layer: layer)     // (B, T, C)
+        let a = attention(inputNorm(x), start: start, mask: mask, cache: cache, layer: layer)  // (B, T, C)
         if let preFeedForwardNorm, let postFeedForwardNorm {
             let r = x + postAttentionNorm(a)
             return r + postFeedForwardNorm(mlp(preFeedForwardNorm(r)))

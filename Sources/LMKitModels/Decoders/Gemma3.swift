@@ -64,8 +64,12 @@ extension Gemma3Config: DecoderFamily {
         guard vocabSize > 0, width > 0, layers > 0, heads > 0, kvHeads > 0, headSize > 0, intermediateSize > 0 else {
             throw ModelError("Gemma 3 config: sizes must be positive")
         }
-        guard heads % kvHeads == 0 else { throw ModelError("Gemma 3 config: \(heads) query heads are not a multiple of \(kvHeads) key/value heads") }
-        guard globalLayers.count == layers else { throw ModelError("Gemma 3 config: \(globalLayers.count) layer types for \(layers) layers") }
+        guard heads % kvHeads == 0 else {
+            throw ModelError("Gemma 3 config: \(heads) query heads are not a multiple of \(kvHeads) key/value heads")
+        }
+        guard globalLayers.count == layers else {
+            throw ModelError("Gemma 3 config: \(globalLayers.count) layer types for \(layers) layers")
+        }
         guard headSize % 2 == 0, slidingWindow > 0, queryPreAttentionScalar > 0 else {
             throw ModelError("Gemma 3 config: head size must be even, sliding window and query scalar positive")
         }
@@ -90,7 +94,9 @@ extension Gemma3Config: Codable {
     /// does not run (soft-capping, rotary scaling, another activation) are errors naming the key.
     public init(from decoder: any Decoder) throws {
         let outer = try decoder.container(keyedBy: CodingKeys.self)
-        let multimodal = try outer.checkModelType(Self.modelTypes, family: Self.displayName, forKey: .modelType) == "gemma3" && outer.contains(.textConfig)
+        let multimodal =
+            try outer.checkModelType(Self.modelTypes, family: Self.displayName, forKey: .modelType) == "gemma3"
+            && outer.contains(.textConfig)
         let text = multimodal ? try outer.superDecoder(forKey: .textConfig) : decoder
         let c = try text.container(keyedBy: CodingKeys.self)
         let shape = try DecoderShape(from: text)
@@ -107,11 +113,14 @@ extension Gemma3Config: Codable {
         d.ropeBase = try rope?["full_attention"]?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeBase) ?? 1_000_000
         d.ropeLocalBase = try rope?["sliding_attention"]?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeLocalBase) ?? 10_000
         for (layerKind, p) in rope ?? [:] where p.kind != "default" {
-            throw DecodingError.dataCorruptedError(forKey: .ropeParameters, in: c, debugDescription:
-                "rope_type \"\(p.kind)\" of \(layerKind) is not supported for Gemma 3 (default only)")
+            throw DecodingError.dataCorruptedError(
+                forKey: .ropeParameters, in: c,
+                debugDescription:
+                    "rope_type \"\(p.kind)\" of \(layerKind) is not supported for Gemma 3 (default only)")
         }
         if let scaling = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeScaling), scaling != RopeParameters() {
-            throw DecodingError.dataCorruptedError(forKey: .ropeScaling, in: c, debugDescription: "rotary scaling is not supported for Gemma 3")
+            throw DecodingError.dataCorruptedError(
+                forKey: .ropeScaling, in: c, debugDescription: "rotary scaling is not supported for Gemma 3")
         }
         if let kinds = try c.decodeIfPresent([String].self, forKey: .layerTypes) {
             d.globalLayers = kinds.map { $0 == "full_attention" }
@@ -124,11 +133,13 @@ extension Gemma3Config: Codable {
             throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "logit soft-capping is not supported")
         }
         if try c.decodeIfPresent(Bool.self, forKey: .bidirectional) == true {
-            throw DecodingError.dataCorruptedError(forKey: .bidirectional, in: c, debugDescription: "bidirectional attention (EmbeddingGemma) is not a causal decoder")
+            throw DecodingError.dataCorruptedError(
+                forKey: .bidirectional, in: c, debugDescription: "bidirectional attention (EmbeddingGemma) is not a causal decoder")
         }
         let activation = try c.decodeIfPresent(String.self, forKey: .hiddenActivation) ?? "gelu_pytorch_tanh"
         guard activation == GatedMLP.Activation.geluTanh.rawValue else {
-            throw DecodingError.dataCorruptedError(forKey: .hiddenActivation, in: c, debugDescription: "\"\(activation)\" is not supported (gelu_pytorch_tanh)")
+            throw DecodingError.dataCorruptedError(
+                forKey: .hiddenActivation, in: c, debugDescription: "\"\(activation)\" is not supported (gelu_pytorch_tanh)")
         }
         d.bosTokenID = try c.decodeTokenID(forKey: .bosTokenID)
         d.eosTokenID = try c.decodeTokenID(forKey: .eosTokenID)

@@ -50,7 +50,9 @@ extension LlamaConfig {
         c.tieWordEmbeddings = !m.hasOutput
         c.attentionBias = arch == "llama" && m.tensorNames.contains("blk.0.attn_q.bias")
         if m.tensorNames.contains("rope_freqs.weight") {
-            do { c.ropeFrequencyFactors = try file.floats("rope_freqs.weight").scalars(as: Float.self) } catch { throw ModelError("\(error)") }
+            do { c.ropeFrequencyFactors = try file.floats("rope_freqs.weight").scalars(as: Float.self) } catch {
+                throw ModelError("\(error)")
+            }
         }
         (c.bosTokenID, c.eosTokenID) = (m.bosTokenID, m.eosTokenID)
         do { try c.validate() } catch { throw ModelError("\(file.path): \(error.description)") }

@@ -21,7 +21,9 @@ public struct Llama3RopeScaling: Sendable, Equatable {
     public var originalContext: Int
 
     public init(factor: Double, lowFrequencyFactor: Double = 1, highFrequencyFactor: Double = 4, originalContext: Int) {
-        (self.factor, self.lowFrequencyFactor, self.highFrequencyFactor, self.originalContext) = (factor, lowFrequencyFactor, highFrequencyFactor, originalContext)
+        (self.factor, self.lowFrequencyFactor, self.highFrequencyFactor, self.originalContext) = (
+            factor, lowFrequencyFactor, highFrequencyFactor, originalContext
+        )
     }
 }
 
@@ -62,8 +64,9 @@ public struct LlamaConfig: Sendable, Equatable {
         let base = RotaryEmbedding.defaultFrequencies(headSize: headSize, base: ropeBase)
         if let factors = ropeFrequencyFactors { return zip(base, factors).map { $0 / $1 } }
         guard let s = llama3Scaling else { return base }
-        return RotaryEmbedding.llama3Frequencies(base, factor: s.factor, lowFrequencyFactor: s.lowFrequencyFactor,
-                                                 highFrequencyFactor: s.highFrequencyFactor, originalContext: s.originalContext)
+        return RotaryEmbedding.llama3Frequencies(
+            base, factor: s.factor, lowFrequencyFactor: s.lowFrequencyFactor,
+            highFrequencyFactor: s.highFrequencyFactor, originalContext: s.originalContext)
     }
 }
 
@@ -87,9 +90,13 @@ extension LlamaConfig: DecoderFamily {
         guard vocabSize > 0, width > 0, layers > 0, heads > 0, kvHeads > 0, headSize > 0, intermediateSize > 0, headSize % 2 == 0 else {
             throw ModelError("\(modelType) config: sizes must be positive and the head size even")
         }
-        guard heads % kvHeads == 0 else { throw ModelError("\(modelType) config: \(heads) query heads are not a multiple of \(kvHeads) key/value heads") }
+        guard heads % kvHeads == 0 else {
+            throw ModelError("\(modelType) config: \(heads) query heads are not a multiple of \(kvHeads) key/value heads")
+        }
         if let f = ropeFrequencyFactors, f.count != headSize / 2 || !f.allSatisfy({ $0 > 0 && $0.isFinite }) {
-            throw ModelError("\(modelType) config: \(f.count) rotary frequency factors for \(headSize / 2) frequencies, or factors that are not positive")
+            throw ModelError(
+                "\(modelType) config: \(f.count) rotary frequency factors for \(headSize / 2) frequencies, or factors that are not positive"
+            )
         }
     }
 }
@@ -112,7 +119,7 @@ extension LlamaConfig: Codable {
         var d = LlamaConfig()
         d.modelType = try c.checkModelType(Self.modelTypes, family: Self.displayName, forKey: .modelType)
         let shape = try DecoderShape(from: decoder)
-        d.vocabSize = try shape.vocabSize ?? c.decodeInteger(required: .vocabSize)   // required: the error names it
+        d.vocabSize = try shape.vocabSize ?? c.decodeInteger(required: .vocabSize)  // required: the error names it
         (d.width, d.layers, d.heads, d.kvHeads, d.headSize) = (shape.width, shape.layers, shape.heads, shape.kvHeads, shape.headSize)
         d.intermediateSize = shape.intermediateSize
         d.contextLength = shape.contextLength ?? 4096
@@ -120,13 +127,15 @@ extension LlamaConfig: Codable {
         d.tieWordEmbeddings = shape.tieWordEmbeddings ?? false
         let activation = try c.decodeIfPresent(String.self, forKey: .hiddenActivation) ?? "silu"
         guard activation == GatedMLP.Activation.silu.rawValue else {
-            throw DecodingError.dataCorruptedError(forKey: .hiddenActivation, in: c, debugDescription: "\"\(activation)\" is not supported (silu)")
+            throw DecodingError.dataCorruptedError(
+                forKey: .hiddenActivation, in: c, debugDescription: "\"\(activation)\" is not supported (silu)")
         }
         if try c.decodeIfPresent(Bool.self, forKey: .mlpBias) == true {
             throw DecodingError.dataCorruptedError(forKey: .mlpBias, in: c, debugDescription: "MLP biases are not supported")
         }
         d.attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? false
-        let windowed = try d.modelType == "mistral" || (d.modelType == "qwen2" && c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow) == true)
+        let windowed =
+            try d.modelType == "mistral" || (d.modelType == "qwen2" && c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow) == true)
         d.slidingWindow = windowed ? try c.decodeInteger(forKey: .slidingWindow) : nil
         let ropeKey = c.contains(.ropeParameters) ? CodingKeys.ropeParameters : .ropeScaling
         let rope = try c.decodeIfPresent(RopeParameters.self, forKey: ropeKey) ?? RopeParameters()
@@ -135,12 +144,15 @@ extension LlamaConfig: Codable {
         case "default": break
         case "llama3":
             guard let factor = rope.factor, let original = rope.originalMaxPositionEmbeddings else {
-                throw DecodingError.dataCorruptedError(forKey: ropeKey, in: c, debugDescription: "llama3 rope scaling needs factor and original_max_position_embeddings")
+                throw DecodingError.dataCorruptedError(
+                    forKey: ropeKey, in: c, debugDescription: "llama3 rope scaling needs factor and original_max_position_embeddings")
             }
-            d.llama3Scaling = Llama3RopeScaling(factor: factor, lowFrequencyFactor: rope.lowFreqFactor ?? 1,
-                                                highFrequencyFactor: rope.highFreqFactor ?? 4, originalContext: original)
+            d.llama3Scaling = Llama3RopeScaling(
+                factor: factor, lowFrequencyFactor: rope.lowFreqFactor ?? 1,
+                highFrequencyFactor: rope.highFreqFactor ?? 4, originalContext: original)
         default:
-            throw DecodingError.dataCorruptedError(forKey: ropeKey, in: c, debugDescription: "rope_type \"\(rope.kind)\" is not supported (default, llama3)")
+            throw DecodingError.dataCorruptedError(
+                forKey: ropeKey, in: c, debugDescription: "rope_type \"\(rope.kind)\" is not supported (default, llama3)")
         }
         d.bosTokenID = try c.decodeTokenID(forKey: .bosTokenID)
         d.eosTokenID = try c.decodeTokenID(forKey: .eosTokenID)
@@ -152,8 +164,12 @@ extension LlamaConfig: Codable {
     /// rescaling have no `config.json` form: encoding them is an error.
     public func encode(to encoder: any Encoder) throws {
         if ropeFrequencyFactors != nil && llama3Scaling == nil {
-            throw EncodingError.invalidValue(ropeFrequencyFactors as Any, .init(codingPath: [], debugDescription:
-                "rotary frequency factors (a GGUF file's rope_freqs.weight) have no config.json form"))
+            throw EncodingError.invalidValue(
+                ropeFrequencyFactors as Any,
+                .init(
+                    codingPath: [],
+                    debugDescription:
+                        "rotary frequency factors (a GGUF file's rope_freqs.weight) have no config.json form"))
         }
         let architecture = ["qwen2": "Qwen2ForCausalLM", "mistral": "MistralForCausalLM"][modelType] ?? "LlamaForCausalLM"
         try encodeCommonKeys(to: encoder, modelType: modelType, architecture: architecture)
@@ -162,8 +178,10 @@ extension LlamaConfig: Codable {
         try c.encode(attentionBias, forKey: .attentionBias)
         try c.encode(GatedMLP.Activation.silu.rawValue, forKey: .hiddenActivation)
         if let s = llama3Scaling {
-            try c.encode(RopeParameters(ropeType: "llama3", factor: s.factor, lowFreqFactor: s.lowFrequencyFactor,
-                                        highFreqFactor: s.highFrequencyFactor, originalMaxPositionEmbeddings: s.originalContext), forKey: .ropeScaling)
+            try c.encode(
+                RopeParameters(
+                    ropeType: "llama3", factor: s.factor, lowFreqFactor: s.lowFrequencyFactor,
+                    highFreqFactor: s.highFrequencyFactor, originalMaxPositionEmbeddings: s.originalContext), forKey: .ropeScaling)
         }
         if let w = slidingWindow {
             try c.encode(w, forKey: .slidingWindow)

@@ -14,8 +14,10 @@ public enum EncoderCheckpoint {
     /// Keys of encoder weights when they carry no prefix.
     static let encoderRoots = ["embeddings.", "encoder.", "pooler.", "transformer."]
     /// Heads of every task `transformers` defines for these families.
-    static let headRoots = ["classifier.", "pre_classifier.", "cls.", "vocab_transform.", "vocab_layer_norm.",
-                            "vocab_projector.", "qa_outputs."]
+    static let headRoots = [
+        "classifier.", "pre_classifier.", "cls.", "vocab_transform.", "vocab_layer_norm.",
+        "vocab_projector.", "qa_outputs.",
+    ]
     /// Copies of the word-embedding matrix (tied weights) and of the output bias.
     static let tiedCopies = ["cls.predictions.decoder.weight", "cls.predictions.decoder.bias", "vocab_projector.weight"]
 
@@ -39,7 +41,8 @@ public enum EncoderCheckpoint {
     /// Splits checkpoint tensors into encoder weights (unprefixed), head weights, and the stored copies
     /// of tied weights.
     static func split(_ tensors: [String: Tensor], family: EncoderConfig.Family, source: String) throws(ModelError)
-        -> (encoder: [String: Tensor], head: [String: Tensor], tied: [String: Tensor]) {
+        -> (encoder: [String: Tensor], head: [String: Tensor], tied: [String: Tensor])
+    {
         var encoder: [String: Tensor] = [:], head: [String: Tensor] = [:], tied: [String: Tensor] = [:], unknown: [String] = []
         let prefix = family.prefix + "."
         for (rawKey, t) in tensors {
@@ -59,7 +62,9 @@ public enum EncoderCheckpoint {
             }
         }
         guard unknown.isEmpty else {
-            throw ModelError("\(source): keys that belong to no \(family.rawValue) encoder or head (\(unknown.count)): \(unknown.sorted().prefix(8).joined(separator: ", "))")
+            throw ModelError(
+                "\(source): keys that belong to no \(family.rawValue) encoder or head (\(unknown.count)): \(unknown.sorted().prefix(8).joined(separator: ", "))"
+            )
         }
         return (encoder, head, tied)
     }
@@ -67,8 +72,10 @@ public enum EncoderCheckpoint {
     /// Loads `module`'s parameters strictly from `tensors`, after drawing fresh values for the
     /// (linear-layer) keys in `optional` that `tensors` lacks: N(0, `std`) weights, zero biases,
     /// reported as newly initialized.
-    static func load(_ module: Module, _ tensors: [String: Tensor], optional: (String) -> Bool, std: Double, seed: UInt64 = 0,
-                     source: String, report: inout LoadReport) throws(ModelError) {
+    static func load(
+        _ module: Module, _ tensors: [String: Tensor], optional: (String) -> Bool, std: Double, seed: UInt64 = 0,
+        source: String, report: inout LoadReport
+    ) throws(ModelError) {
         var all = tensors
         var generator = RandomGenerator(seed: seed &+ 0x4EAD)
         for (name, p) in module.namedParameters() where all[name] == nil && optional(name) {
@@ -83,8 +90,9 @@ public enum EncoderCheckpoint {
     static func save(_ module: Module, config: EncoderConfig, architecture: String, folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try AtomicFile.write(Array(config.json(architecture: architecture)), to: (folder as NSString).appendingPathComponent("config.json"))
-        try SafetensorsFile.write(module.stateDict(), metadata: ["format": "pt"],
-                                  to: (folder as NSString).appendingPathComponent("model.safetensors"))
+        try SafetensorsFile.write(
+            module.stateDict(), metadata: ["format": "pt"],
+            to: (folder as NSString).appendingPathComponent("model.safetensors"))
     }
 }
 
@@ -96,14 +104,16 @@ extension TransformerEncoder {
         let (encoderTensors, head, _) = try EncoderCheckpoint.split(try folderTensors(folder), family: config.family, source: folder)
         let model = try TransformerEncoder(config, pooler: encoderTensors["pooler.dense.weight"] != nil, randomInit: false)
         var report = EncoderCheckpoint.LoadReport(ignored: head.keys.sorted())
-        try EncoderCheckpoint.load(model, encoderTensors, optional: { _ in false }, std: config.initializerRange, source: folder, report: &report)
+        try EncoderCheckpoint.load(
+            model, encoderTensors, optional: { _ in false }, std: config.initializerRange, source: folder, report: &report)
         model.eval()
         return (model, report)
     }
 
     /// Writes the folder `transformers` loads as `BertModel` / `DistilBertModel`.
     public func save(folder: String) throws {
-        try EncoderCheckpoint.save(self, config: config, architecture: config.family == .bert ? "BertModel" : "DistilBertModel", folder: folder)
+        try EncoderCheckpoint.save(
+            self, config: config, architecture: config.family == .bert ? "BertModel" : "DistilBertModel", folder: folder)
     }
 }
 
@@ -116,7 +126,8 @@ extension SequenceClassificationModel {
     ///   a new head is initialized on the folder's encoder (transfer learning; reported as newly
     ///   initialized, as is a BERT pooler the folder lacks).
     public static func load(folder: String, labels: [String]? = nil, seed: UInt64 = 0) throws(ModelError)
-        -> (SequenceClassificationModel, EncoderCheckpoint.LoadReport) {
+        -> (SequenceClassificationModel, EncoderCheckpoint.LoadReport)
+    {
         let config = try EncoderCheckpoint.config(folder: folder)
         let (encoderTensors, head, _) = try EncoderCheckpoint.split(try folderTensors(folder), family: config.family, source: folder)
         let headRows = head["classifier.weight"]?.shape.first
@@ -128,7 +139,9 @@ extension SequenceClassificationModel {
             chosen = labels
         } else {
             guard let folderLabels else {
-                throw ModelError("\(folder): no classification head (classifier.weight) in the checkpoint; fine-tune one with `lmkit finetune classifier --model \(folder)`")
+                throw ModelError(
+                    "\(folder): no classification head (classifier.weight) in the checkpoint; fine-tune one with `lmkit finetune classifier --model \(folder)`"
+                )
             }
             useHead = true
             chosen = folderLabels
@@ -142,8 +155,9 @@ extension SequenceClassificationModel {
             if useHead && headKeys.contains(k) { tensors[k] = t } else { report.ignored.append(k) }
         }
         report.ignored.sort()
-        try EncoderCheckpoint.load(model, tensors, optional: { name in !useHead && headKeys.contains(name) || name.hasPrefix(prefix + "pooler.") },
-                                   std: config.initializerRange, seed: seed, source: folder, report: &report)
+        try EncoderCheckpoint.load(
+            model, tensors, optional: { name in !useHead && headKeys.contains(name) || name.hasPrefix(prefix + "pooler.") },
+            std: config.initializerRange, seed: seed, source: folder, report: &report)
         model.eval()
         return (model, report)
     }
@@ -172,7 +186,9 @@ extension MaskedLanguageModel {
         for (k, t) in head { if headKeys.contains(k) { tensors[k] = t } else { report.ignored.append(k) } }
         report.ignored.sort()
         if !headKeys.contains(where: { tensors[$0] != nil }) {
-            throw ModelError("\(folder): no masked-LM head in the checkpoint (expected \(headKeys.sorted().joined(separator: ", "))); architectures: \(config.architectures)")
+            throw ModelError(
+                "\(folder): no masked-LM head in the checkpoint (expected \(headKeys.sorted().joined(separator: ", "))); architectures: \(config.architectures)"
+            )
         }
         try EncoderCheckpoint.load(model, tensors, optional: { _ in false }, std: config.initializerRange, source: folder, report: &report)
         // The decoder is the word-embedding matrix; a stored copy must be that matrix.

@@ -40,9 +40,11 @@ public struct EncoderConfig: Sendable, Equatable {
     public var original: Data?
 
     /// A configuration built in code (tests, from-scratch models).
-    public init(family: Family, vocabSize: Int, width: Int, layers: Int, heads: Int, intermediateSize: Int,
-                maxPositions: Int = 512, typeVocabularySize: Int? = nil, activation: String = "gelu",
-                dropout: Double = 0.1, labels: [String] = []) {
+    public init(
+        family: Family, vocabSize: Int, width: Int, layers: Int, heads: Int, intermediateSize: Int,
+        maxPositions: Int = 512, typeVocabularySize: Int? = nil, activation: String = "gelu",
+        dropout: Double = 0.1, labels: [String] = []
+    ) {
         self.family = family
         self.vocabSize = vocabSize
         self.width = width
@@ -136,7 +138,8 @@ extension EncoderConfig: Codable {
         let c = try decoder.container(keyedBy: CommonKeys.self)
         let type = try c.decodeIfPresent(String.self, forKey: .modelType) ?? ""
         guard let family = Family(rawValue: type) else {
-            throw DecodingError.dataCorruptedError(forKey: .modelType, in: c, debugDescription: "\"\(type)\" is not an encoder LMKit reads (bert, distilbert)")
+            throw DecodingError.dataCorruptedError(
+                forKey: .modelType, in: c, debugDescription: "\"\(type)\" is not an encoder LMKit reads (bert, distilbert)")
         }
         self.init(family: family, vocabSize: try c.decodeInteger(required: .vocabSize), width: 0, layers: 0, heads: 0, intermediateSize: 0)
         maxPositions = try c.decodeInteger(forKey: .maxPositions) ?? 512
@@ -158,7 +161,8 @@ extension EncoderConfig: Codable {
             layerNormEpsilon = try b.decodeIfPresent(Double.self, forKey: .layerNormEpsilon) ?? 1e-12
             let positions = try b.decodeIfPresent(String.self, forKey: .positionEmbeddingType) ?? "absolute"
             guard positions == "absolute" else {
-                throw DecodingError.dataCorruptedError(forKey: .positionEmbeddingType, in: b, debugDescription: "\"\(positions)\" is not supported (absolute)")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .positionEmbeddingType, in: b, debugDescription: "\"\(positions)\" is not supported (absolute)")
             }
             for key in [BertKeys.isDecoder, .addCrossAttention] {
                 guard try b.decodeIfPresent(Bool.self, forKey: key) == true else { continue }
@@ -175,17 +179,21 @@ extension EncoderConfig: Codable {
             attentionDropout = try d.decodeIfPresent(Double.self, forKey: .attentionDropout) ?? 0.1
             classifierDropout = try d.decodeIfPresent(Double.self, forKey: .classifierDropout) ?? 0.2
             if try d.decodeIfPresent(Bool.self, forKey: .sinusoidalPositions) == true {
-                throw DecodingError.dataCorruptedError(forKey: .sinusoidalPositions, in: d, debugDescription: "sinusoidal position embeddings are not supported")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .sinusoidalPositions, in: d, debugDescription: "sinusoidal position embeddings are not supported")
             }
         }
         if let map = try c.decodeIfPresent([String: String].self, forKey: .id2label) {
             var byID: [Int: String] = [:]
             for (k, v) in map {
-                guard let id = Int(k) else { throw DecodingError.dataCorruptedError(forKey: .id2label, in: c, debugDescription: "key \"\(k)\" is not an integer") }
+                guard let id = Int(k) else {
+                    throw DecodingError.dataCorruptedError(forKey: .id2label, in: c, debugDescription: "key \"\(k)\" is not an integer")
+                }
                 byID[id] = v
             }
             guard Set(byID.keys) == Set(0..<byID.count) else {
-                throw DecodingError.dataCorruptedError(forKey: .id2label, in: c, debugDescription: "ids must be 0…\(byID.count - 1), got \(byID.keys.sorted())")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .id2label, in: c, debugDescription: "ids must be 0…\(byID.count - 1), got \(byID.keys.sorted())")
             }
             labels = (0..<byID.count).map { byID[$0]! }
         }

@@ -102,11 +102,12 @@ public final class MaskedLanguageModel: Module {
     /// The head alone, on the encoder's last hidden state `[B, T, C]`.
     public func logits(_ lastHiddenState: Tensor) -> Tensor {
         let h = transform(lastHiddenState)
-        let activated = switch config.activation {
-        case "relu": h.relu()
-        case "gelu": h.gelu(approximate: false)
-        default: h.gelu(approximate: true)
-        }
+        let activated =
+            switch config.activation {
+            case "relu": h.relu()
+            case "gelu": h.gelu(approximate: false)
+            default: h.gelu(approximate: true)
+            }
         return Tensor.linear(transformNorm(activated), weight: encoder.embeddings.word.weight.value, bias: outputBias.value)
     }
 }

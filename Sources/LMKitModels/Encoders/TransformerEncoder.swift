@@ -14,14 +14,16 @@ struct EncoderNaming {
     static func of(_ family: EncoderConfig.Family) -> EncoderNaming {
         switch family {
         case .bert:
-            EncoderNaming(layers: "encoder.layer", query: "attention.self.query", key: "attention.self.key",
-                          value: "attention.self.value", attentionOutput: "attention.output.dense",
-                          attentionNorm: "attention.output.LayerNorm", feedForwardIn: "intermediate.dense",
-                          feedForwardOut: "output.dense", outputNorm: "output.LayerNorm")
+            EncoderNaming(
+                layers: "encoder.layer", query: "attention.self.query", key: "attention.self.key",
+                value: "attention.self.value", attentionOutput: "attention.output.dense",
+                attentionNorm: "attention.output.LayerNorm", feedForwardIn: "intermediate.dense",
+                feedForwardOut: "output.dense", outputNorm: "output.LayerNorm")
         case .distilbert:
-            EncoderNaming(layers: "transformer.layer", query: "attention.q_lin", key: "attention.k_lin",
-                          value: "attention.v_lin", attentionOutput: "attention.out_lin", attentionNorm: "sa_layer_norm",
-                          feedForwardIn: "ffn.lin1", feedForwardOut: "ffn.lin2", outputNorm: "output_layer_norm")
+            EncoderNaming(
+                layers: "transformer.layer", query: "attention.q_lin", key: "attention.k_lin",
+                value: "attention.v_lin", attentionOutput: "attention.out_lin", attentionNorm: "sa_layer_norm",
+                feedForwardIn: "ffn.lin1", feedForwardOut: "ffn.lin2", outputNorm: "output_layer_norm")
         }
     }
 }
@@ -51,7 +53,7 @@ public final class EncoderEmbeddings: Module {
     /// `ids: [B, T]` (and `typeIDs: [B, T]`, zeros when nil) → `[B, T, C]`.
     func callAsFunction(_ ids: Tensor, typeIDs: Tensor?) -> Tensor {
         let t = ids.shape[1]
-        var x = word(ids) + position(Tensor(indices: Array(0..<t), shape: [t]))          // (B, T, C)
+        var x = word(ids) + position(Tensor(indices: Array(0..<t), shape: [t]))  // (B, T, C)
         if let tokenType {
             x = x + tokenType(typeIDs ?? Tensor(indices: [Int](repeating: 0, count: t), shape: [t]))
         }
@@ -101,7 +103,7 @@ public final class EncoderLayer: Module {
     func callAsFunction(_ x: Tensor, mask: Tensor?, wantWeights: Bool) -> (Tensor, Tensor?) {
         let (b, t, c) = (x.shape[0], x.shape[1], x.shape[2])
         let hs = c / heads
-        func split(_ y: Tensor) -> Tensor { y.reshaped([b, t, heads, hs]).transposed(1, 2) }   // (B, H, T, hs)
+        func split(_ y: Tensor) -> Tensor { y.reshaped([b, t, heads, hs]).transposed(1, 2) }  // (B, H, T, hs)
         let q = split(query(x)), k = split(key(x)), v = split(value(x))
         var weights: Tensor?
         let y: Tensor
@@ -110,14 +112,15 @@ public final class EncoderLayer: Module {
         } else {
             y = Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask)
         }
-        let attended = attentionOutput(y.transposed(1, 2).reshaped([b, t, c]))               // (B, T, C)
+        let attended = attentionOutput(y.transposed(1, 2).reshaped([b, t, c]))  // (B, T, C)
         let h = attentionNorm(x + attentionDropout(attended))
         let inner = feedForwardIn(h)
-        let activated = switch activation {
-        case "relu": inner.relu()
-        case "gelu": inner.gelu(approximate: false)
-        default: inner.gelu(approximate: true)
-        }
+        let activated =
+            switch activation {
+            case "relu": inner.relu()
+            case "gelu": inner.gelu(approximate: false)
+            default: inner.gelu(approximate: true)
+            }
         return (outputNorm(h + outputDropout(feedForwardOut(activated))), weights)
     }
 }
@@ -160,8 +163,10 @@ public final class TransformerEncoder: Module {
 
     /// Encodes `ids: [B, T]`; `attentionMask: [B, T]` is 1 for real tokens and 0 for padding
     /// (nil: no padding); `typeIDs: [B, T]` are segment ids (BERT only; nil: all 0).
-    public func callAsFunction(_ ids: Tensor, typeIDs: Tensor? = nil, attentionMask: Tensor? = nil,
-                               outputHiddenStates: Bool = false, outputAttentions: Bool = false) -> EncoderOutput {
+    public func callAsFunction(
+        _ ids: Tensor, typeIDs: Tensor? = nil, attentionMask: Tensor? = nil,
+        outputHiddenStates: Bool = false, outputAttentions: Bool = false
+    ) -> EncoderOutput {
         precondition(ids.rank == 2, "encoder input ids must be [batch, length], got \(ids.shape)")
         precondition(ids.shape[1] <= config.maxPositions, "sequence of \(ids.shape[1]) tokens exceeds the \(config.maxPositions) positions")
         let mask = attentionMask.map { Tensor.attentionMask(padding: $0, dtype: embeddings.word.weight.value.dtype) }

@@ -17,7 +17,7 @@ public final class CausalSelfAttention: Module {
         super.init()
         register("c_attn", cAttn)
         register("c_proj", cProj)
-        register("resid_dropout", residualDropout) // no parameters; registered so eval() reaches it
+        register("resid_dropout", residualDropout)  // no parameters; registered so eval() reaches it
     }
 
     /// `x: [B, T, C]` → `[B, T, C]`; `mask` is an additive mask broadcastable to `[B, H, T, T]`.
@@ -26,12 +26,12 @@ public final class CausalSelfAttention: Module {
     public func callAsFunction(_ x: Tensor, mask: Tensor? = nil, cache: KVCache? = nil, layer: Int = 0) -> Tensor {
         let (b, t, c) = (x.shape[0], x.shape[1], x.shape[2])
         let hs = c / heads
-        let qkv = cAttn(x).chunked(3, axis: 2)                                          // 3 × (B, T, C)
-        let q = qkv[0].reshaped([b, t, heads, hs]).transposed(1, 2)                     // (B, nh, T, hs)
+        let qkv = cAttn(x).chunked(3, axis: 2)  // 3 × (B, T, C)
+        let q = qkv[0].reshaped([b, t, heads, hs]).transposed(1, 2)  // (B, nh, T, hs)
         var k = qkv[1].reshaped([b, t, heads, hs]).transposed(1, 2)
         var v = qkv[2].reshaped([b, t, heads, hs]).transposed(1, 2)
-        if let cache { (k, v) = cache.append(layer: layer, key: k, value: v) }          // (B, nh, T_past + T, hs)
+        if let cache { (k, v) = cache.append(layer: layer, key: k, value: v) }  // (B, nh, T_past + T, hs)
         let y = Tensor.scaledDotProductAttention(query: q, key: k, value: v, causal: true, mask: mask)  // (B, nh, T, hs)
-        return residualDropout(cProj(y.transposed(1, 2).reshaped([b, t, c])))            // (B, T, C)
+        return residualDropout(cProj(y.transposed(1, 2).reshaped([b, t, c])))  // (B, T, C)
     }
 }

@@ -26,7 +26,7 @@ public final class GatedMLP: Module {
 
     /// `x: [B, T, C]` → `[B, T, C]`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let g = gateProj(x)                                                                        // (B, T, hidden)
+        let g = gateProj(x)  // (B, T, hidden)
         return downProj((activation == .silu ? g.silu() : g.gelu(approximate: true)) * upProj(x))  // (B, T, C)
     }
 }

@@ -45,7 +45,9 @@ public final class GroupedQueryAttention: Module {
     /// The projections under `b`'s prefix (`q_proj`, …), quantized where the checkpoint keeps them so.
     public init(_ o: Options, _ b: WeightBuilder) {
         precondition(o.heads % o.kvHeads == 0, "\(o.heads) query heads are not a multiple of \(o.kvHeads) key/value heads")
-        precondition(o.rotary.map { $0.headSize == o.headSize } ?? true, "rotary embedding over \(o.rotary!.headSize) of \(o.headSize) head dimensions")
+        precondition(
+            o.rotary.map { $0.headSize == o.headSize } ?? true,
+            "rotary embedding over \(o.rotary!.headSize) of \(o.headSize) head dimensions")
         let qkvBias = o.bias || o.queryKeyValueBias
         qProj = b.linear("q_proj", o.width, o.heads * o.headSize, bias: qkvBias)
         kProj = b.linear("k_proj", o.width, o.kvHeads * o.headSize, bias: qkvBias)
@@ -68,24 +70,26 @@ public final class GroupedQueryAttention: Module {
         let (b, t) = (h.shape[0], h.shape[1])
         let o = options
         func split(_ y: Tensor, _ n: Int, _ norm: RMSNorm?) -> Tensor {
-            let heads = y.reshaped([b, t, n, o.headSize])                                          // (B, T, n, hs)
-            return (norm.map { $0(heads) } ?? heads).transposed(1, 2)                              // (B, n, T, hs)
+            let heads = y.reshaped([b, t, n, o.headSize])  // (B, T, n, hs)
+            return (norm.map { $0(heads) } ?? heads).transposed(1, 2)  // (B, n, T, hs)
         }
-        var q = split(qProj(h), o.heads, qNorm)                                                    // (B, nh, T, hs)
-        var k = split(kProj(h), o.kvHeads, kNorm)                                                  // (B, nkv, T, hs)
-        var v = split(vProj(h), o.kvHeads, nil)                                                    // (B, nkv, T, hs)
+        var q = split(qProj(h), o.heads, qNorm)  // (B, nh, T, hs)
+        var k = split(kProj(h), o.kvHeads, kNorm)  // (B, nkv, T, hs)
+        var v = split(vProj(h), o.kvHeads, nil)  // (B, nkv, T, hs)
         if let rotary = o.rotary {
             let (cos, sin) = rotary.table(start: start, count: t)
             q = rotary(q, cos: cos, sin: sin)
             k = rotary(k, cos: cos, sin: sin)
         }
-        if let cache { (k, v) = cache.append(layer: layer, key: k, value: v) }                     // (B, nkv, T_past + T, hs)
+        if let cache { (k, v) = cache.append(layer: layer, key: k, value: v) }  // (B, nkv, T_past + T, hs)
         let window = o.window.flatMap { Tensor.slidingWindowMask(queries: t, keys: k.shape[2], window: $0) }  // (1, 1, T, keys)
-        let combined = switch (mask, window) {
-        case let (m?, w?): m + (w.dtype == m.dtype ? w : w.converted(to: m.dtype))
-        case let (m, w): m ?? w
-        }
-        let y = Tensor.scaledDotProductAttention(query: q, key: k, value: v, causal: true, mask: combined, scale: o.scale)  // (B, nh, T, hs)
-        return oProj(y.transposed(1, 2).reshaped([b, t, o.heads * o.headSize]))                   // (B, T, C)
+        let combined: Tensor? =
+            switch (mask, window) {
+            case let (m?, w?): m + (w.dtype == m.dtype ? w : w.converted(to: m.dtype))
+            case let (m, w): m ?? w
+            }
+        // (B, nh, T, hs)
+        let y = Tensor.scaledDotProductAttention(query: q, key: k, value: v, causal: true, mask: combined, scale: o.scale)
+        return oProj(y.transposed(1, 2).reshaped([b, t, o.heads * o.headSize]))  // (B, T, C)
     }
 }

@@ -33,7 +33,8 @@ public final class KVCache {
             return finish(layer: layer, count: old + t)
         }
         if let buffer = keys[layer], buffer.shape[2] >= old + t, buffer.shape[0] == k.shape[0], buffer.shape[1] == k.shape[1],
-           buffer.isContiguous, !buffer.requiresGradient {
+            buffer.isContiguous, !buffer.requiresGradient
+        {
             keys[layer]!.write(k, axis: 2, at: old)
             values[layer]!.write(v, axis: 2, at: old)
         } else {

@@ -17,7 +17,9 @@ public final class Linear: Module {
 
     /// A layer with the given `weight: [out, in]` and `bias: [out]`.
     public init(weight: Tensor, bias: Tensor?) {
-        precondition(weight.rank == 2 && (bias == nil || bias!.shape == [weight.shape[0]]), "Linear(weight: \(weight.shape), bias: \(bias?.shape ?? []))")
+        precondition(
+            weight.rank == 2 && (bias == nil || bias!.shape == [weight.shape[0]]),
+            "Linear(weight: \(weight.shape), bias: \(bias?.shape ?? []))")
         self.weight = Parameter(weight)
         self.bias = bias.map { Parameter($0) }
         super.init()

@@ -56,8 +56,10 @@ public final class Recurrent: Module {
 
     /// PyTorch's initialization, U(−1/√hidden, 1/√hidden) for every weight and bias; `forgetBias`
     /// sets the LSTM forget-gate biases (`bias_ih` part) instead, as Jozefowicz et al. 2015 advise (1.0).
-    public init(_ cell: RecurrentCell, inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, dropout: Double = 0,
-                forgetBias: Double? = nil, generator: inout RandomGenerator) {
+    public init(
+        _ cell: RecurrentCell, inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, dropout: Double = 0,
+        forgetBias: Double? = nil, generator: inout RandomGenerator
+    ) {
         precondition(inputSize > 0 && hiddenSize > 0 && layers > 0, "recurrent sizes must be positive")
         self.cell = cell
         self.inputSize = inputSize
@@ -108,24 +110,24 @@ public final class Recurrent: Module {
         var finalH: [Tensor] = [], finalC: [Tensor] = []
         var input = x
         for l in 0..<layers {
-            var h = state.map { $0.h.selected(axis: 0, index: l) } ?? zeros                  // (B, H)
+            var h = state.map { $0.h.selected(axis: 0, index: l) } ?? zeros  // (B, H)
             var c = cell == .lstm ? (state?.c.map { $0.selected(axis: 0, index: l) } ?? zeros) : zeros
             // All input projections at once: (B, T, gates·H).
             let projected = Tensor.linear(input, weight: weightIH[l].value, bias: biasIH[l]?.value)
             var outputs: [Tensor] = []
             outputs.reserveCapacity(t)
             for step in 0..<t {
-                let xg = projected.selected(axis: 1, index: step)                                 // (B, gates·H)
-                let hg = Tensor.linear(h, weight: weightHH[l].value, bias: biasHH[l]?.value)      // (B, gates·H)
+                let xg = projected.selected(axis: 1, index: step)  // (B, gates·H)
+                let hg = Tensor.linear(h, weight: weightHH[l].value, bias: biasHH[l]?.value)  // (B, gates·H)
                 switch cell {
                 case .rnn:
                     h = (xg + hg).tanh()
                 case .lstm:
-                    let g = (xg + hg).chunked(4, axis: 1)                                        // i, f, g, o
+                    let g = (xg + hg).chunked(4, axis: 1)  // i, f, g, o
                     c = g[1].sigmoid() * c + g[0].sigmoid() * g[2].tanh()
                     h = g[3].sigmoid() * c.tanh()
                 case .gru:
-                    let xi = xg.chunked(3, axis: 1), hi = hg.chunked(3, axis: 1)                 // r, z, n
+                    let xi = xg.chunked(3, axis: 1), hi = hg.chunked(3, axis: 1)  // r, z, n
                     let r = (xi[0] + hi[0]).sigmoid()
                     let z = (xi[1] + hi[1]).sigmoid()
                     let n = (xi[2] + r * hi[2]).tanh()
@@ -135,7 +137,7 @@ public final class Recurrent: Module {
             }
             finalH.append(h)
             if cell == .lstm { finalC.append(c) }
-            input = Tensor.stacked(outputs, axis: 1)                                              // (B, T, H)
+            input = Tensor.stacked(outputs, axis: 1)  // (B, T, H)
             if l < layers - 1 { input = interLayerDropout(input) }
         }
         let final = State(h: Tensor.stacked(finalH, axis: 0), c: cell == .lstm ? Tensor.stacked(finalC, axis: 0) : nil)

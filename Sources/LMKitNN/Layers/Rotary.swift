@@ -19,7 +19,9 @@ public struct RotaryEmbedding: Sendable, Equatable {
 
     /// A rotary embedding with given inverse frequencies (`headSize / 2` of them), e.g. rescaled ones.
     public init(headSize: Int, base: Double, inverseFrequencies: [Float]) {
-        precondition(headSize % 2 == 0 && inverseFrequencies.count == headSize / 2, "rotary embedding: \(inverseFrequencies.count) frequencies for heads of \(headSize)")
+        precondition(
+            headSize % 2 == 0 && inverseFrequencies.count == headSize / 2,
+            "rotary embedding: \(inverseFrequencies.count) frequencies for heads of \(headSize)")
         self.headSize = headSize
         self.base = base
         self.inverseFrequencies = inverseFrequencies
@@ -33,8 +35,10 @@ public struct RotaryEmbedding: Sendable, Equatable {
     /// Llama 3's frequency rescaling for long contexts (transformers `_compute_llama3_parameters`):
     /// wavelengths longer than `originalContext / lowFrequencyFactor` are divided by `factor`, those
     /// shorter than `originalContext / highFrequencyFactor` kept, and the ones between interpolated.
-    public static func llama3Frequencies(_ base: [Float], factor: Double, lowFrequencyFactor: Double,
-                                         highFrequencyFactor: Double, originalContext: Int) -> [Float] {
+    public static func llama3Frequencies(
+        _ base: [Float], factor: Double, lowFrequencyFactor: Double,
+        highFrequencyFactor: Double, originalContext: Int
+    ) -> [Float] {
         let old = Float(originalContext), low = Float(lowFrequencyFactor), high = Float(highFrequencyFactor), f = Float(factor)
         let lowWavelength = old / low, highWavelength = old / high
         return base.map { inv in
@@ -70,7 +74,9 @@ public struct RotaryEmbedding: Sendable, Equatable {
     /// share one).
     public func callAsFunction(_ x: Tensor, cos: Tensor, sin: Tensor) -> Tensor {
         let d = x.shape[3]
-        precondition(d == headSize && cos.shape == [x.shape[2], d / 2], "rotary embedding for heads of \(headSize), got \(x.shape) and a table of \(cos.shape)")
+        precondition(
+            d == headSize && cos.shape == [x.shape[2], d / 2],
+            "rotary embedding for heads of \(headSize), got \(x.shape) and a table of \(cos.shape)")
         // The table is float32 (as transformers computes it); a float64 model (gradient checks) widens it.
         let (cos, sin) = cos.dtype == x.dtype ? (cos, sin) : (cos.converted(to: x.dtype), sin.converted(to: x.dtype))
         let x1 = x.sliced(axis: 3, range: 0..<d / 2), x2 = x.sliced(axis: 3, range: d / 2..<d)

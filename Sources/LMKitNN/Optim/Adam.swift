@@ -15,8 +15,10 @@ public final class Adam: Optimizer {
     private let groups: [ParameterGroup]
     private var moments: [ObjectIdentifier: (m: Tensor, v: Tensor)] = [:]
 
-    public init(_ groups: [ParameterGroup], learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999,
-                epsilon: Double = 1e-8, decoupledWeightDecay: Bool = true) {
+    public init(
+        _ groups: [ParameterGroup], learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999,
+        epsilon: Double = 1e-8, decoupledWeightDecay: Bool = true
+    ) {
         self.groups = groups
         self.learningRate = learningRate
         self.beta1 = beta1
@@ -26,17 +28,23 @@ public final class Adam: Optimizer {
     }
 
     /// AdamW with decay on matrices only (no decay on biases and norms), the transformer default.
-    public static func adamW(_ named: [(name: String, parameter: Parameter)], learningRate: Double, beta1: Double = 0.9,
-                             beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0.01) -> Adam {
-        Adam(ParameterGroup.decayingMatrices(named, weightDecay: weightDecay), learningRate: learningRate,
-             beta1: beta1, beta2: beta2, epsilon: epsilon, decoupledWeightDecay: true)
+    public static func adamW(
+        _ named: [(name: String, parameter: Parameter)], learningRate: Double, beta1: Double = 0.9,
+        beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0.01
+    ) -> Adam {
+        Adam(
+            ParameterGroup.decayingMatrices(named, weightDecay: weightDecay), learningRate: learningRate,
+            beta1: beta1, beta2: beta2, epsilon: epsilon, decoupledWeightDecay: true)
     }
 
     /// Plain Adam (optionally with an L2 penalty, as PyTorch's `Adam(weight_decay:)`).
-    public static func adam(_ named: [(name: String, parameter: Parameter)], learningRate: Double, beta1: Double = 0.9,
-                            beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0) -> Adam {
-        Adam([ParameterGroup(named, weightDecay: weightDecay)], learningRate: learningRate,
-             beta1: beta1, beta2: beta2, epsilon: epsilon, decoupledWeightDecay: false)
+    public static func adam(
+        _ named: [(name: String, parameter: Parameter)], learningRate: Double, beta1: Double = 0.9,
+        beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0
+    ) -> Adam {
+        Adam(
+            [ParameterGroup(named, weightDecay: weightDecay)], learningRate: learningRate,
+            beta1: beta1, beta2: beta2, epsilon: epsilon, decoupledWeightDecay: false)
     }
 
     public func step() {
@@ -99,7 +107,9 @@ public final class Adam: Optimizer {
                 guard m.shape == p.value.shape, v.shape == p.value.shape else {
                     throw OptimizerStateError(key: mk, problem: "shape \(m.shape), parameter has \(p.value.shape)")
                 }
-                restored[ObjectIdentifier(p)] = (m.converted(to: .float32).contiguous().detached(), v.converted(to: .float32).contiguous().detached())
+                restored[ObjectIdentifier(p)] = (
+                    m.converted(to: .float32).contiguous().detached(), v.converted(to: .float32).contiguous().detached()
+                )
             }
         }
         moments = restored

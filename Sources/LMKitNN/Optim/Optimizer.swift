@@ -82,8 +82,10 @@ public final class SGD: Optimizer {
         self.nesterov = nesterov
     }
 
-    public convenience init(_ named: [(name: String, parameter: Parameter)], learningRate: Double, momentum: Double = 0,
-                            weightDecay: Double = 0, nesterov: Bool = false) {
+    public convenience init(
+        _ named: [(name: String, parameter: Parameter)], learningRate: Double, momentum: Double = 0,
+        weightDecay: Double = 0, nesterov: Bool = false
+    ) {
         self.init([ParameterGroup(named, weightDecay: weightDecay)], learningRate: learningRate, momentum: momentum, nesterov: nesterov)
     }
 
@@ -119,7 +121,9 @@ public final class SGD: Optimizer {
 
     public func stateDict() -> [String: Tensor] {
         var out: [String: Tensor] = ["step": Tensor(shape: [1], doubles: [Double(stepCount)], dtype: .float64)]
-        for group in groups { for (name, p) in group.parameters { if let v = velocity[ObjectIdentifier(p)] { out["momentum." + name] = v } } }
+        for group in groups {
+            for (name, p) in group.parameters { if let v = velocity[ObjectIdentifier(p)] { out["momentum." + name] = v } }
+        }
         return out
     }
 
@@ -128,7 +132,9 @@ public final class SGD: Optimizer {
         for group in groups {
             for (name, p) in group.parameters {
                 guard let v = state["momentum." + name] else { continue }
-                guard v.shape == p.value.shape else { throw OptimizerStateError(key: "momentum." + name, problem: "shape \(v.shape), parameter has \(p.value.shape)") }
+                guard v.shape == p.value.shape else {
+                    throw OptimizerStateError(key: "momentum." + name, problem: "shape \(v.shape), parameter has \(p.value.shape)")
+                }
                 velocity[ObjectIdentifier(p)] = v.converted(to: .float32).contiguous().detached()
             }
         }

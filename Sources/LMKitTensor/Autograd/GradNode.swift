@@ -114,7 +114,9 @@ extension Tensor {
     /// Calls `body` with the tensor's elements as a mutable buffer, for in-place updates of a tensor
     /// this code owns (optimizer steps on parameters). Every tensor sharing the storage sees the change.
     public func withUnsafeMutableScalars<S: TensorScalar, R>(_: S.Type, _ body: (UnsafeMutableBufferPointer<S>) throws -> R) rethrows -> R {
-        precondition(isContiguous && dtype == S.dtype, "withUnsafeMutableScalars(\(S.self)) needs a contiguous \(S.dtype) tensor, got \(dtype) \(shape)")
+        precondition(
+            isContiguous && dtype == S.dtype,
+            "withUnsafeMutableScalars(\(S.self)) needs a contiguous \(S.dtype) tensor, got \(dtype) \(shape)")
         return try body(UnsafeMutableBufferPointer(start: pointer(S.self), count: count))
     }
 

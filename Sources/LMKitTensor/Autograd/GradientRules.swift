@@ -83,13 +83,17 @@ enum GradientRules {
             case .mul:
                 return [need(0) ? (g * b).summed(toShape: a.shape) : nil, need(1) ? (g * a).summed(toShape: b.shape) : nil]
             case .div:
-                return [need(0) ? (g / b).summed(toShape: a.shape) : nil,
-                        need(1) ? (-(g * a) / (b * b)).summed(toShape: b.shape) : nil]
+                return [
+                    need(0) ? (g / b).summed(toShape: a.shape) : nil,
+                    need(1) ? (-(g * a) / (b * b)).summed(toShape: b.shape) : nil,
+                ]
             case .maximum, .minimum:
                 // The gradient goes to the operand that was chosen (a on ties, as the kernel picks a).
                 let aWins = op == .maximum ? a.binary(.greaterEqual, b) : b.binary(.greaterEqual, a)
-                return [need(0) ? (g * aWins).summed(toShape: a.shape) : nil,
-                        need(1) ? (g * (1.0 - aWins)).summed(toShape: b.shape) : nil]
+                return [
+                    need(0) ? (g * aWins).summed(toShape: a.shape) : nil,
+                    need(1) ? (g * (1.0 - aWins)).summed(toShape: b.shape) : nil,
+                ]
             case .greaterEqual:
                 return [nil, nil]
             }
@@ -100,7 +104,8 @@ enum GradientRules {
             let dx = Tensor.empty(g.shape, dtype: g.dtype)
             func run<S: TensorScalar>(_: S.Type) {
                 if let y {
-                    ElementwiseKernels.unaryBackwardFromOutput(op, y: y.pointer(S.self), dy: gc.pointer(S.self), dx: dx.pointer(S.self), g.count)
+                    ElementwiseKernels.unaryBackwardFromOutput(
+                        op, y: y.pointer(S.self), dy: gc.pointer(S.self), dx: dx.pointer(S.self), g.count)
                 } else if let x {
                     ElementwiseKernels.unaryBackward(op, x: x.pointer(S.self), dy: gc.pointer(S.self), dx: dx.pointer(S.self), g.count)
                 }
@@ -206,8 +211,9 @@ enum GradientRules {
             if need(0) {
                 let out = Tensor.empty(g.shape, dtype: g.dtype)
                 func run<S: TensorScalar>(_: S.Type) {
-                    RowKernels.layerNormBackward(x: x.pointer(S.self), dy: gc.pointer(S.self), weight: weight.map { UnsafePointer($0.pointer(S.self)) },
-                                                 mean: mean.pointer(S.self), rstd: rstd.pointer(S.self), dx: out.pointer(S.self), rows: rows, n: n)
+                    RowKernels.layerNormBackward(
+                        x: x.pointer(S.self), dy: gc.pointer(S.self), weight: weight.map { UnsafePointer($0.pointer(S.self)) },
+                        mean: mean.pointer(S.self), rstd: rstd.pointer(S.self), dx: out.pointer(S.self), rows: rows, n: n)
                 }
                 if g.dtype == .float32 { run(Float.self) } else { run(Double.self) }
                 dx = out
@@ -227,8 +233,9 @@ enum GradientRules {
             if need(0) {
                 let out = Tensor.empty(g.shape, dtype: g.dtype)
                 func run<S: TensorScalar>(_: S.Type) {
-                    RowKernels.rmsNormBackward(x: x.pointer(S.self), dy: gc.pointer(S.self), weight: weight.map { UnsafePointer($0.pointer(S.self)) },
-                                               offset: S(offset), rstd: rstd.pointer(S.self), dx: out.pointer(S.self), rows: rows, n: n)
+                    RowKernels.rmsNormBackward(
+                        x: x.pointer(S.self), dy: gc.pointer(S.self), weight: weight.map { UnsafePointer($0.pointer(S.self)) },
+                        offset: S(offset), rstd: rstd.pointer(S.self), dx: out.pointer(S.self), rows: rows, n: n)
                 }
                 if g.dtype == .float32 { run(Float.self) } else { run(Double.self) }
                 dx = out
@@ -292,19 +299,23 @@ enum AttentionBackward {
                     let (qo, ko, vo) = geo.offsets(item)
                     let pi = p + item * tq * tk, gi = go + item * tq * dv, si = ds + item * tq * tk
                     // dV += Pᵀ·dO
-                    BLAS.gemm(transA: true, transB: false, m: tk, n: dv, k: tq, alpha: 1, a: pi, lda: tk, b: gi, ldb: dv,
-                              beta: 1, c: dvp + kvItem * tk * dv, ldc: dv)
+                    BLAS.gemm(
+                        transA: true, transB: false, m: tk, n: dv, k: tq, alpha: 1, a: pi, lda: tk, b: gi, ldb: dv,
+                        beta: 1, c: dvp + kvItem * tk * dv, ldc: dv)
                     // dP = dO·Vᵀ
-                    BLAS.gemm(transA: false, transB: !geo.v.t, m: tq, n: tk, k: dv, alpha: 1, a: gi, lda: dv,
-                              b: v.pointer(S.self) + vo, ldb: geo.v.ld, beta: 0, c: si, ldc: tk)
+                    BLAS.gemm(
+                        transA: false, transB: !geo.v.t, m: tq, n: tk, k: dv, alpha: 1, a: gi, lda: dv,
+                        b: v.pointer(S.self) + vo, ldb: geo.v.ld, beta: 0, c: si, ldc: tk)
                     // dS = scale·P∘(dP − rowsum(dP∘P))
                     RowKernels.softmaxBackward(y: pi, dy: si, dx: si, rows: tq, n: tk, scale: S(scale))
                     // dQ = dS·K
-                    BLAS.gemm(transA: false, transB: geo.k.t, m: tq, n: d, k: tk, alpha: 1, a: si, lda: tk,
-                              b: k.pointer(S.self) + ko, ldb: geo.k.ld, beta: 0, c: dqp + item * tq * d, ldc: d)
+                    BLAS.gemm(
+                        transA: false, transB: geo.k.t, m: tq, n: d, k: tk, alpha: 1, a: si, lda: tk,
+                        b: k.pointer(S.self) + ko, ldb: geo.k.ld, beta: 0, c: dqp + item * tq * d, ldc: d)
                     // dK += dSᵀ·Q
-                    BLAS.gemm(transA: true, transB: geo.q.t, m: tk, n: d, k: tq, alpha: 1, a: si, lda: tk,
-                              b: q.pointer(S.self) + qo, ldb: geo.q.ld, beta: 1, c: dkp + kvItem * tk * d, ldc: d)
+                    BLAS.gemm(
+                        transA: true, transB: geo.q.t, m: tk, n: d, k: tq, alpha: 1, a: si, lda: tk,
+                        b: q.pointer(S.self) + qo, ldb: geo.q.ld, beta: 1, c: dkp + kvItem * tk * d, ldc: d)
                 }
             }
         }

@@ -60,7 +60,8 @@ public enum Shape {
         var outStrides = [[Int]](repeating: [], count: strides.count)
         for axis in 0..<shape.count where shape[axis] != 1 {
             if !outShape.isEmpty,
-               strides.indices.allSatisfy({ k in outStrides[k].last! == strides[k][axis] * shape[axis] }) {
+                strides.indices.allSatisfy({ k in outStrides[k].last! == strides[k][axis] * shape[axis] })
+            {
                 outShape[outShape.count - 1] *= shape[axis]
                 for k in strides.indices { outStrides[k][outStrides[k].count - 1] = strides[k][axis] }
             } else {

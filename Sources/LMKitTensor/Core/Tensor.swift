@@ -67,7 +67,8 @@ public struct Tensor: @unchecked Sendable {
 extension Tensor {
     /// A tensor holding `scalars` in row-major order.
     public init<S: TensorScalar>(shape: [Int], scalars: [S]) {
-        precondition(Shape.count(shape) == scalars.count, "Tensor(shape: \(shape)) needs \(Shape.count(shape)) scalars, got \(scalars.count)")
+        precondition(
+            Shape.count(shape) == scalars.count, "Tensor(shape: \(shape)) needs \(Shape.count(shape)) scalars, got \(scalars.count)")
         self = Tensor.empty(shape, dtype: S.dtype)
         let p = mutablePointer(S.self)
         scalars.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: scalars.count) }
@@ -75,8 +76,9 @@ extension Tensor {
 
     /// A contiguous tensor over existing storage (a memory-mapped file, say), starting at its first byte.
     public init(storage: TensorStorage, shape: [Int], dtype: DType) {
-        precondition(Shape.count(shape) * dtype.byteSize <= storage.byteCount,
-                     "Tensor(storage:shape: \(shape), dtype: \(dtype)) needs more than the storage's \(storage.byteCount) bytes")
+        precondition(
+            Shape.count(shape) * dtype.byteSize <= storage.byteCount,
+            "Tensor(storage:shape: \(shape), dtype: \(dtype)) needs more than the storage's \(storage.byteCount) bytes")
         self.init(storage: storage, shape: shape, strides: Shape.contiguousStrides(shape), offset: 0, dtype: dtype)
     }
 
@@ -100,7 +102,8 @@ extension Tensor {
 
     /// An integer tensor of indices (token ids, labels), stored as `int32`.
     public init(indices: [Int], shape: [Int]) {
-        precondition(Shape.count(shape) == indices.count, "Tensor(indices:shape: \(shape)) needs \(Shape.count(shape)) values, got \(indices.count)")
+        precondition(
+            Shape.count(shape) == indices.count, "Tensor(indices:shape: \(shape)) needs \(Shape.count(shape)) values, got \(indices.count)")
         self = Tensor.empty(shape, dtype: .int32)
         let p = storage.base.assumingMemoryBound(to: Int32.self)
         for (i, v) in indices.enumerated() {

@@ -36,10 +36,12 @@ extension GGUFFile {
         }
         let start = dataOffset + info.offset
         guard start <= file.size, count <= file.size - start, let base = file.base else {
-            throw GGUFError(path: path, "truncated: tensor \(info.name) needs bytes \(start)..<\(start + count) but the file has \(file.size)")
+            throw GGUFError(
+                path: path, "truncated: tensor \(info.name) needs bytes \(start)..<\(start + count) but the file has \(file.size)")
         }
-        return TensorData(info: info, type: type, shape: info.dimensions.reversed(),
-                          bytes: UnsafeRawBufferPointer(start: base + start, count: count))
+        return TensorData(
+            info: info, type: type, shape: info.dimensions.reversed(),
+            bytes: UnsafeRawBufferPointer(start: base + start, count: count))
     }
 
     /// The tensor called `name` as float32, dequantized (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,

@@ -23,9 +23,12 @@ public final class GGUFFile: @unchecked Sendable {
             case .bool(let v): return String(v)
             case .string(let s): return s
             case .array(let a): return "[\(a.prefix(8).map(\.description).joined(separator: ", "))\(a.count > 8 ? ", … (\(a.count))" : "")]"
-            case .strings(let a): return "[\(a.prefix(8).map { "\"\($0)\"" }.joined(separator: ", "))\(a.count > 8 ? ", … (\(a.count) strings)" : "")]"
-            case .floats(let a): return "[\(a.prefix(8).map { String($0) }.joined(separator: ", "))\(a.count > 8 ? ", … (\(a.count) floats)" : "")]"
-            case .ints(let a): return "[\(a.prefix(8).map { String($0) }.joined(separator: ", "))\(a.count > 8 ? ", … (\(a.count) ints)" : "")]"
+            case .strings(let a):
+                return "[\(a.prefix(8).map { "\"\($0)\"" }.joined(separator: ", "))\(a.count > 8 ? ", … (\(a.count) strings)" : "")]"
+            case .floats(let a):
+                return "[\(a.prefix(8).map { String($0) }.joined(separator: ", "))\(a.count > 8 ? ", … (\(a.count) floats)" : "")]"
+            case .ints(let a):
+                return "[\(a.prefix(8).map { String($0) }.joined(separator: ", "))\(a.count > 8 ? ", … (\(a.count) ints)" : "")]"
             }
         }
 
@@ -103,7 +106,9 @@ public final class GGUFFile: @unchecked Sendable {
         let magic = try r.u32("magic")
         guard magic == 0x4655_4747 else { throw GGUFError(path: path, "not a GGUF file (the first 4 bytes are not \"GGUF\")") }
         version = try r.u32("version")
-        guard version == 2 || version == 3 else { throw GGUFError(path: path, "GGUF version \(version) is not supported (LMKit reads versions 2 and 3)") }
+        guard version == 2 || version == 3 else {
+            throw GGUFError(path: path, "GGUF version \(version) is not supported (LMKit reads versions 2 and 3)")
+        }
         let tensorCount = try r.count("tensor count", elementSize: 24)
         let kvCount = try r.count("metadata count", elementSize: 12)
         var metadata: [(String, Value)] = []
@@ -119,7 +124,9 @@ public final class GGUFFile: @unchecked Sendable {
         self.index = index
         var alignment = 32
         if let a = index["general.alignment"].map({ metadata[$0].1 }) {
-            guard let n = a.int, n > 0, n & (n - 1) == 0 else { throw GGUFError(path: path, "general.alignment must be a power of two, found \(a)") }
+            guard let n = a.int, n > 0, n & (n - 1) == 0 else {
+                throw GGUFError(path: path, "general.alignment must be a power of two, found \(a)")
+            }
             alignment = n
         }
         self.alignment = alignment
@@ -136,13 +143,17 @@ public final class GGUFFile: @unchecked Sendable {
             }
             let type = try r.u32("type of \(name)")
             let offset = try r.u64("offset of \(name)")
-            guard offset < UInt64(file.size) else { throw GGUFError(path: path, "tensor \(name) starts at data offset \(offset), beyond the file's \(file.size) bytes") }
+            guard offset < UInt64(file.size) else {
+                throw GGUFError(path: path, "tensor \(name) starts at data offset \(offset), beyond the file's \(file.size) bytes")
+            }
             tensors.append(TensorInfo(name: name, dimensions: dims, type: type, offset: Int(offset)))
         }
         self.tensors = tensors
         dataOffset = (r.position + alignment - 1) / alignment * alignment
         // A vocabulary-only file (no tensors) may end right after its metadata, without the padding.
-        guard dataOffset <= file.size || tensors.isEmpty else { throw GGUFError(path: path, "truncated: the tensor data section would start at byte \(dataOffset) of \(file.size)") }
+        guard dataOffset <= file.size || tensors.isEmpty else {
+            throw GGUFError(path: path, "truncated: the tensor data section would start at byte \(dataOffset) of \(file.size)")
+        }
     }
 
     /// Reads the header with bounds checks.

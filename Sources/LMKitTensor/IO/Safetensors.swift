@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
@@ -42,9 +42,13 @@ public final class SafetensorsFile: @unchecked Sendable {
         func fail(_ problem: String) -> SafetensorsError { SafetensorsError(path: path, problem: problem) }
         guard file.size >= 8, let base = file.base else { throw fail("file is \(file.size) bytes, too small for a safetensors header") }
         let headerLength = base.loadUnaligned(as: UInt64.self).littleEndian
-        guard headerLength <= UInt64(Self.maxHeaderBytes) else { throw fail("header length \(headerLength) exceeds the \(Self.maxHeaderBytes)-byte limit") }
+        guard headerLength <= UInt64(Self.maxHeaderBytes) else {
+            throw fail("header length \(headerLength) exceeds the \(Self.maxHeaderBytes)-byte limit")
+        }
         guard Int(headerLength) <= file.size - 8 else {
-            throw fail("header length \(headerLength) runs past the end of the file (\(file.size) bytes): the file is truncated or not safetensors")
+            throw fail(
+                "header length \(headerLength) runs past the end of the file (\(file.size) bytes): the file is truncated or not safetensors"
+            )
         }
         dataStart = 8 + Int(headerLength)
         let headerBytes = UnsafeRawBufferPointer(start: base + 8, count: Int(headerLength))
@@ -66,7 +70,9 @@ public final class SafetensorsFile: @unchecked Sendable {
             case .tensor(let t):
                 guard name != "__metadata__" else { throw fail("__metadata__ must map strings to strings") }
                 guard let dtype = SafetensorsFile.dtype(named: t.dtype) else {
-                    throw fail("tensor '\(name)' has dtype \(t.dtype), which LMKit does not read (supported: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)")
+                    throw fail(
+                        "tensor '\(name)' has dtype \(t.dtype), which LMKit does not read (supported: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)"
+                    )
                 }
                 guard t.shape.allSatisfy({ $0 >= 0 }) else { throw fail("tensor '\(name)' has a negative dimension in shape \(t.shape)") }
                 var count = 1
@@ -89,7 +95,9 @@ public final class SafetensorsFile: @unchecked Sendable {
         var expected = 0
         for e in entries {
             guard e.range.lowerBound == expected else {
-                throw fail("tensor '\(e.name)' starts at byte \(e.range.lowerBound) of the data section, expected \(expected) (overlapping or gapped offsets)")
+                throw fail(
+                    "tensor '\(e.name)' starts at byte \(e.range.lowerBound) of the data section, expected \(expected) (overlapping or gapped offsets)"
+                )
             }
             expected = e.range.upperBound
         }
@@ -182,7 +190,9 @@ public final class SafetensorsFile: @unchecked Sendable {
         for name in names {
             let t = tensors[name]!.contiguous()
             let bytes = t.count * t.dtype.byteSize
-            parts.append("\(jsonString(name)):{\"dtype\":\"\(Self.name(of: t.dtype))\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            parts.append(
+                "\(jsonString(name)):{\"dtype\":\"\(Self.name(of: t.dtype))\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}"
+            )
             offset += bytes
             ordered.append(t)
         }

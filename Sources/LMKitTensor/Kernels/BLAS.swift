@@ -8,12 +8,15 @@ public enum BLAS {
     /// columns) per core. One thread pool for everything: OpenBLAS's own workers spin after each call
     /// and halved the speed of the Swift kernels that ran next (measured on the attention benchmark).
     @inline(__always)
-    public static func gemm<S: TensorScalar>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: S,
-                                             a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int,
-                                             beta: S, c: UnsafeMutablePointer<S>, ldc: Int) {
+    public static func gemm<S: TensorScalar>(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: S,
+        a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int,
+        beta: S, c: UnsafeMutablePointer<S>, ldc: Int
+    ) {
         let workers = Parallel.threads
         guard workers > 1, !Parallel.isInsideParallelRegion, 2 * m * n * k >= smallProductFlops else {
-            gemmSingle(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            gemmSingle(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
         let splitRows = m >= n
@@ -24,54 +27,64 @@ public enum BLAS {
             if splitRows {
                 // Rows lo..<hi of op(A) and C.
                 let aBlock = transA ? a + lo : a + lo * lda
-                gemmSingle(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha, a: aBlock, lda: lda,
-                           b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
+                gemmSingle(
+                    transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha, a: aBlock, lda: lda,
+                    b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
             } else {
                 // Columns lo..<hi of op(B) and C.
                 let bBlock = transB ? b + lo * ldb : b + lo
-                gemmSingle(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: lda,
-                           b: bBlock, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
+                gemmSingle(
+                    transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: lda,
+                    b: bBlock, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
             }
         }
     }
 
     /// One OpenBLAS call on the calling thread.
     @inline(__always)
-    static func gemmSingle<S: TensorScalar>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: S,
-                                            a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int,
-                                            beta: S, c: UnsafeMutablePointer<S>, ldc: Int) {
+    static func gemmSingle<S: TensorScalar>(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: S,
+        a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int,
+        beta: S, c: UnsafeMutablePointer<S>, ldc: Int
+    ) {
         _ = configureOnce
         let ta = transA ? CblasTrans : CblasNoTrans
         let tb = transB ? CblasTrans : CblasNoTrans
         if S.self == Float.self {
-            cblas_sgemm(CblasRowMajor, ta, tb, blasint(m), blasint(n), blasint(k), Float(alpha),
-                        UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), blasint(lda),
-                        UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), blasint(ldb), Float(beta),
-                        UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), blasint(ldc))
+            cblas_sgemm(
+                CblasRowMajor, ta, tb, blasint(m), blasint(n), blasint(k), Float(alpha),
+                UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), blasint(lda),
+                UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), blasint(ldb), Float(beta),
+                UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), blasint(ldc))
         } else {
-            cblas_dgemm(CblasRowMajor, ta, tb, blasint(m), blasint(n), blasint(k), Double(alpha),
-                        UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), blasint(lda),
-                        UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), blasint(ldb), Double(beta),
-                        UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), blasint(ldc))
+            cblas_dgemm(
+                CblasRowMajor, ta, tb, blasint(m), blasint(n), blasint(k), Double(alpha),
+                UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), blasint(lda),
+                UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), blasint(ldb), Double(beta),
+                UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), blasint(ldc))
         }
     }
 
     /// y = alpha·op(A)·x + beta·y with A rows×cols (row-major, leading dimension lda).
     @inline(__always)
-    public static func gemv<S: TensorScalar>(trans: Bool, rows: Int, cols: Int, alpha: S, a: UnsafePointer<S>, lda: Int,
-                                             x: UnsafePointer<S>, incx: Int, beta: S, y: UnsafeMutablePointer<S>, incy: Int) {
+    public static func gemv<S: TensorScalar>(
+        trans: Bool, rows: Int, cols: Int, alpha: S, a: UnsafePointer<S>, lda: Int,
+        x: UnsafePointer<S>, incx: Int, beta: S, y: UnsafeMutablePointer<S>, incy: Int
+    ) {
         _ = configureOnce
         let t = trans ? CblasTrans : CblasNoTrans
         if S.self == Float.self {
-            cblas_sgemv(CblasRowMajor, t, blasint(rows), blasint(cols), Float(alpha),
-                        UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), blasint(lda),
-                        UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), blasint(incx), Float(beta),
-                        UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), blasint(incy))
+            cblas_sgemv(
+                CblasRowMajor, t, blasint(rows), blasint(cols), Float(alpha),
+                UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), blasint(lda),
+                UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), blasint(incx), Float(beta),
+                UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), blasint(incy))
         } else {
-            cblas_dgemv(CblasRowMajor, t, blasint(rows), blasint(cols), Double(alpha),
-                        UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), blasint(lda),
-                        UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), blasint(incx), Double(beta),
-                        UnsafeMutableRawPointer(y).assumingMemoryBound(to: Double.self), blasint(incy))
+            cblas_dgemv(
+                CblasRowMajor, t, blasint(rows), blasint(cols), Double(alpha),
+                UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), blasint(lda),
+                UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), blasint(incx), Double(beta),
+                UnsafeMutableRawPointer(y).assumingMemoryBound(to: Double.self), blasint(incy))
         }
     }
 

@@ -39,7 +39,9 @@ enum ElementwiseKernels {
     }
 
     /// dx[i] = dy[i] · f′(x[i]) (given x) for the functions whose derivative needs x.
-    static func unaryBackward<S: TensorScalar>(_ op: UnaryOp, x: UnsafePointer<S>, dy: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, _ n: Int) {
+    static func unaryBackward<S: TensorScalar>(
+        _ op: UnaryOp, x: UnsafePointer<S>, dy: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, _ n: Int
+    ) {
         switch op {
         case .geluTanh: zip(Fn.GELUTanhBackward.self, x, dy, dx, n)
         case .geluErf: zip(Fn.GELUErfBackward.self, x, dy, dx, n)
@@ -56,7 +58,9 @@ enum ElementwiseKernels {
     }
 
     /// dx[i] = dy[i] · f′ expressed through the output y[i], for exp, sigmoid, tanh, sqrt, rsqrt.
-    static func unaryBackwardFromOutput<S: TensorScalar>(_ op: UnaryOp, y: UnsafePointer<S>, dy: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, _ n: Int) {
+    static func unaryBackwardFromOutput<S: TensorScalar>(
+        _ op: UnaryOp, y: UnsafePointer<S>, dy: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, _ n: Int
+    ) {
         switch op {
         case .exp: zip(Fn.ExpBackward.self, y, dy, dx, n)
         case .sigmoid: zip(Fn.SigmoidBackward.self, y, dy, dx, n)
@@ -85,7 +89,9 @@ enum ElementwiseKernels {
 
     /// y = F(a, b) over SIMD8 blocks, split across cores.
     @inline(__always)
-    static func zip<F: VectorZip, S: TensorScalar>(_: F.Type, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, _ n: Int) {
+    static func zip<F: VectorZip, S: TensorScalar>(
+        _: F.Type, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, _ n: Int
+    ) {
         Parallel.forRanges((n + 7) / 8, minChunk: minChunk / 8) { blocks in
             let start = blocks.lowerBound * 8
             let end = min(blocks.upperBound * 8, n)
@@ -109,7 +115,9 @@ enum ElementwiseKernels {
     }
 
     @inline(__always)
-    static func scalarZip<S: TensorScalar>(_ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, _ n: Int, _ f: (S, S) -> S) {
+    static func scalarZip<S: TensorScalar>(
+        _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, _ n: Int, _ f: (S, S) -> S
+    ) {
         Parallel.forRanges(n, minChunk: minChunk) { r in
             for i in r { y[i] = f(a[i], b[i]) }
         }
@@ -118,8 +126,10 @@ enum ElementwiseKernels {
     /// One run of a broadcast binary op: `o[i] = f(a[i·sa], b[i·sb])`, with the common stride patterns
     /// written out so the compiler vectorizes them.
     @inline(__always)
-    static func binaryRun<S: TensorScalar>(_ o: UnsafeMutablePointer<S>, _ a: UnsafePointer<S>, _ sa: Int, _ b: UnsafePointer<S>, _ sb: Int,
-                                           _ n: Int, _ f: (S, S) -> S) {
+    static func binaryRun<S: TensorScalar>(
+        _ o: UnsafeMutablePointer<S>, _ a: UnsafePointer<S>, _ sa: Int, _ b: UnsafePointer<S>, _ sb: Int,
+        _ n: Int, _ f: (S, S) -> S
+    ) {
         if sa == 1 && sb == 1 {
             for i in 0..<n { o[i] = f(a[i], b[i]) }
         } else if sa == 1 && sb == 0 {
@@ -134,8 +144,10 @@ enum ElementwiseKernels {
     }
 
     /// `out = a op b` over broadcast strides; `out` is contiguous with shape `shape`.
-    static func binary<S: TensorScalar>(_ op: BinaryOp, shape: [Int], out: UnsafeMutablePointer<S>, outStrides: [Int],
-                                        a: UnsafePointer<S>, aStrides: [Int], b: UnsafePointer<S>, bStrides: [Int]) {
+    static func binary<S: TensorScalar>(
+        _ op: BinaryOp, shape: [Int], out: UnsafeMutablePointer<S>, outStrides: [Int],
+        a: UnsafePointer<S>, aStrides: [Int], b: UnsafePointer<S>, bStrides: [Int]
+    ) {
         StridedLoop.forEachRun(shape: shape, strides: [outStrides, aStrides, bStrides]) { r in
             let o = out + r.o0, x = a + r.o1, y = b + r.o2
             switch op {
@@ -193,13 +205,23 @@ enum Fn {
             return g * s.addingProduct(x * s, 1 - s)
         }
     }
-    enum SquareBackward: VectorZip { @inline(__always) static func apply<S: TensorScalar>(_ x: SIMD8<S>, _ g: SIMD8<S>) -> SIMD8<S> { 2 * x * g } }
+    enum SquareBackward: VectorZip {
+        @inline(__always) static func apply<S: TensorScalar>(_ x: SIMD8<S>, _ g: SIMD8<S>) -> SIMD8<S> { 2 * x * g }
+    }
     enum LogBackward: VectorZip { @inline(__always) static func apply<S: TensorScalar>(_ x: SIMD8<S>, _ g: SIMD8<S>) -> SIMD8<S> { g / x } }
 
     // Derivatives from the output y: apply(y, g) = g · f′ written through y.
     enum ExpBackward: VectorZip { @inline(__always) static func apply<S: TensorScalar>(_ y: SIMD8<S>, _ g: SIMD8<S>) -> SIMD8<S> { g * y } }
-    enum SigmoidBackward: VectorZip { @inline(__always) static func apply<S: TensorScalar>(_ y: SIMD8<S>, _ g: SIMD8<S>) -> SIMD8<S> { g * y * (1 - y) } }
-    enum TanhBackward: VectorZip { @inline(__always) static func apply<S: TensorScalar>(_ y: SIMD8<S>, _ g: SIMD8<S>) -> SIMD8<S> { g * (1 - y * y) } }
-    enum SqrtBackward: VectorZip { @inline(__always) static func apply<S: TensorScalar>(_ y: SIMD8<S>, _ g: SIMD8<S>) -> SIMD8<S> { g / (2 * y) } }
-    enum RsqrtBackward: VectorZip { @inline(__always) static func apply<S: TensorScalar>(_ y: SIMD8<S>, _ g: SIMD8<S>) -> SIMD8<S> { -0.5 * g * y * y * y } }
+    enum SigmoidBackward: VectorZip {
+        @inline(__always) static func apply<S: TensorScalar>(_ y: SIMD8<S>, _ g: SIMD8<S>) -> SIMD8<S> { g * y * (1 - y) }
+    }
+    enum TanhBackward: VectorZip {
+        @inline(__always) static func apply<S: TensorScalar>(_ y: SIMD8<S>, _ g: SIMD8<S>) -> SIMD8<S> { g * (1 - y * y) }
+    }
+    enum SqrtBackward: VectorZip {
+        @inline(__always) static func apply<S: TensorScalar>(_ y: SIMD8<S>, _ g: SIMD8<S>) -> SIMD8<S> { g / (2 * y) }
+    }
+    enum RsqrtBackward: VectorZip {
+        @inline(__always) static func apply<S: TensorScalar>(_ y: SIMD8<S>, _ g: SIMD8<S>) -> SIMD8<S> { -0.5 * g * y * y * y }
+    }
 }

@@ -10,7 +10,9 @@ enum RowKernels {
     }
 
     /// y = softmax(scale·x) per row. Rows whose entries are all −∞ give zeros (fully masked rows).
-    static func softmax<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, rows: Int, n: Int, scale: S = 1, log: Bool = false) {
+    static func softmax<S: TensorScalar>(
+        _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, rows: Int, n: Int, scale: S = 1, log: Bool = false
+    ) {
         forRows(rows, n) { row in
             let xr = x + row * n, yr = y + row * n
             let m = ReduceKernels.max(xr, n) * scale
@@ -45,7 +47,9 @@ enum RowKernels {
     }
 
     /// dx = scale·y·(dy − Σ dy·y) per row, the softmax backward given its output y.
-    static func softmaxBackward<S: TensorScalar>(y: UnsafePointer<S>, dy: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, rows: Int, n: Int, scale: S = 1) {
+    static func softmaxBackward<S: TensorScalar>(
+        y: UnsafePointer<S>, dy: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, rows: Int, n: Int, scale: S = 1
+    ) {
         forRows(rows, n) { row in
             let yr = y + row * n, gr = dy + row * n, dr = dx + row * n
             let dot = ReduceKernels.dot(yr, gr, n)
@@ -54,7 +58,9 @@ enum RowKernels {
     }
 
     /// dx = dy − exp(y)·Σ dy per row, the log-softmax backward given its output y.
-    static func logSoftmaxBackward<S: TensorScalar>(y: UnsafePointer<S>, dy: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, rows: Int, n: Int) {
+    static func logSoftmaxBackward<S: TensorScalar>(
+        y: UnsafePointer<S>, dy: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, rows: Int, n: Int
+    ) {
         forRows(rows, n) { row in
             let yr = y + row * n, gr = dy + row * n, dr = dx + row * n
             let total = ReduceKernels.sum(gr, n)
@@ -63,8 +69,10 @@ enum RowKernels {
     }
 
     /// Layer norm per row: y = (x − mean)·rstd·w + b; stores mean and rstd for backward.
-    static func layerNorm<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, weight: UnsafePointer<S>?, bias: UnsafePointer<S>?,
-                                           mean: UnsafeMutablePointer<S>, rstd: UnsafeMutablePointer<S>, rows: Int, n: Int, eps: S) {
+    static func layerNorm<S: TensorScalar>(
+        _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, weight: UnsafePointer<S>?, bias: UnsafePointer<S>?,
+        mean: UnsafeMutablePointer<S>, rstd: UnsafeMutablePointer<S>, rows: Int, n: Int, eps: S
+    ) {
         forRows(rows, n) { row in
             let xr = x + row * n, yr = y + row * n
             let mu = ReduceKernels.sum(xr, n) / S(n)
@@ -102,8 +110,10 @@ enum RowKernels {
     }
 
     /// Layer norm backward for the input: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·w.
-    static func layerNormBackward<S: TensorScalar>(x: UnsafePointer<S>, dy: UnsafePointer<S>, weight: UnsafePointer<S>?,
-                                                   mean: UnsafePointer<S>, rstd: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, rows: Int, n: Int) {
+    static func layerNormBackward<S: TensorScalar>(
+        x: UnsafePointer<S>, dy: UnsafePointer<S>, weight: UnsafePointer<S>?,
+        mean: UnsafePointer<S>, rstd: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, rows: Int, n: Int
+    ) {
         forRows(rows, n) { row in
             let xr = x + row * n, gr = dy + row * n, dr = dx + row * n
             let mu = mean[row], r = rstd[row]
@@ -123,8 +133,10 @@ enum RowKernels {
     }
 
     /// RMS norm per row: y = x·rstd·(w + offset), rstd = 1/√(mean(x²) + eps). Gemma uses offset 1.
-    static func rmsNorm<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, weight: UnsafePointer<S>?, offset: S,
-                                         rstd: UnsafeMutablePointer<S>, rows: Int, n: Int, eps: S) {
+    static func rmsNorm<S: TensorScalar>(
+        _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, weight: UnsafePointer<S>?, offset: S,
+        rstd: UnsafeMutablePointer<S>, rows: Int, n: Int, eps: S
+    ) {
         forRows(rows, n) { row in
             let xr = x + row * n, yr = y + row * n
             let r = 1 / (ReduceKernels.dot(xr, xr, n) / S(n) + eps).squareRoot()
@@ -134,8 +146,10 @@ enum RowKernels {
     }
 
     /// RMS norm backward for the input: dx = rstd·(g − x̂·mean(g·x̂)), g = dy·(w + offset).
-    static func rmsNormBackward<S: TensorScalar>(x: UnsafePointer<S>, dy: UnsafePointer<S>, weight: UnsafePointer<S>?, offset: S,
-                                                 rstd: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, rows: Int, n: Int) {
+    static func rmsNormBackward<S: TensorScalar>(
+        x: UnsafePointer<S>, dy: UnsafePointer<S>, weight: UnsafePointer<S>?, offset: S,
+        rstd: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, rows: Int, n: Int
+    ) {
         forRows(rows, n) { row in
             let xr = x + row * n, gr = dy + row * n, dr = dx + row * n
             let r = rstd[row]

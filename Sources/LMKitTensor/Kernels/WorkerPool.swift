@@ -1,7 +1,7 @@
 import CLMKitKernels
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The threads behind ``Parallel``: `threads − 1` persistent workers plus the calling thread.
@@ -46,10 +46,12 @@ final class WorkerPool: @unchecked Sendable {
         pthread_cond_init(wake, nil)
         for _ in 0..<workers {
             var thread = pthread_t()
-            let context = Unmanaged.passRetained(self).toOpaque()   // the pool lives as long as the process
-            let status = pthread_create(&thread, nil, { context in
-                Unmanaged<WorkerPool>.fromOpaque(context!).takeUnretainedValue().workerLoop()
-            }, context)
+            let context = Unmanaged.passRetained(self).toOpaque()  // the pool lives as long as the process
+            let status = pthread_create(
+                &thread, nil,
+                { context in
+                    Unmanaged<WorkerPool>.fromOpaque(context!).takeUnretainedValue().workerLoop()
+                }, context)
             precondition(status == 0, "could not start a worker thread (pthread_create: \(status))")
             pthread_detach(thread)
         }

@@ -2,7 +2,8 @@
 extension Tensor {
     /// `self op other`, broadcasting both to a common shape.
     public func binary(_ op: BinaryOp, _ other: Tensor) -> Tensor {
-        precondition(dtype == other.dtype && dtype.isComputable, "\(op): operand types \(dtype) and \(other.dtype) differ or are not computable")
+        precondition(
+            dtype == other.dtype && dtype.isComputable, "\(op): operand types \(dtype) and \(other.dtype) differ or are not computable")
         guard let outShape = Shape.broadcast(shape, other.shape) else {
             preconditionFailure("\(op): shapes \(shape) and \(other.shape) do not broadcast")
         }
@@ -10,8 +11,9 @@ extension Tensor {
         let sa = Shape.broadcastStrides(shape: shape, strides: strides, to: outShape)
         let sb = Shape.broadcastStrides(shape: other.shape, strides: other.strides, to: outShape)
         func run<S: TensorScalar>(_: S.Type) {
-            ElementwiseKernels.binary(op, shape: outShape, out: out.pointer(S.self), outStrides: out.strides,
-                                      a: pointer(S.self), aStrides: sa, b: other.pointer(S.self), bStrides: sb)
+            ElementwiseKernels.binary(
+                op, shape: outShape, out: out.pointer(S.self), outStrides: out.strides,
+                a: pointer(S.self), aStrides: sa, b: other.pointer(S.self), bStrides: sb)
         }
         if dtype == .float32 { run(Float.self) } else { run(Double.self) }
         Tensor.record(&out, .binary(op, a: self.detached(), b: other.detached()), inputs: [self, other])
@@ -101,8 +103,9 @@ extension Tensor {
         }
         let o = other.dtype == dtype ? other : other.converted(to: dtype)
         func run<S: TensorScalar>(_: S.Type) {
-            ElementwiseKernels.binary(.add, shape: shape, out: pointer(S.self), outStrides: strides,
-                                      a: pointer(S.self), aStrides: strides, b: o.pointer(S.self), bStrides: o.strides)
+            ElementwiseKernels.binary(
+                .add, shape: shape, out: pointer(S.self), outStrides: strides,
+                a: pointer(S.self), aStrides: strides, b: o.pointer(S.self), bStrides: o.strides)
         }
         if dtype == .float32 { run(Float.self) } else { run(Double.self) }
     }

@@ -14,26 +14,35 @@ extension Tensor {
     ///     is a constant: no gradient flows into it.
     ///   - scale: defaults to 1/√D.
     /// - Returns: `[B, H, Tq, Dv]`.
-    public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, causal: Bool = false,
-                                                 mask: Tensor? = nil, scale: Double? = nil) -> Tensor {
+    public static func scaledDotProductAttention(
+        query: Tensor, key: Tensor, value: Tensor, causal: Bool = false,
+        mask: Tensor? = nil, scale: Double? = nil
+    ) -> Tensor {
         attention(query: query, key: key, value: value, causal: causal, mask: mask, scale: scale).output
     }
 
     /// ``scaledDotProductAttention(query:key:value:causal:mask:scale:)`` that also returns the attention
     /// probabilities `[B, H, Tq, Tk]` (what Hugging Face's `output_attentions=True` gives). The weights
     /// are a constant: gradients flow through the output only.
-    public static func scaledDotProductAttentionWithWeights(query: Tensor, key: Tensor, value: Tensor, causal: Bool = false,
-                                                            mask: Tensor? = nil, scale: Double? = nil) -> (output: Tensor, weights: Tensor) {
+    public static func scaledDotProductAttentionWithWeights(
+        query: Tensor, key: Tensor, value: Tensor, causal: Bool = false,
+        mask: Tensor? = nil, scale: Double? = nil
+    ) -> (output: Tensor, weights: Tensor) {
         attention(query: query, key: key, value: value, causal: causal, mask: mask, scale: scale)
     }
 
-    private static func attention(query: Tensor, key: Tensor, value: Tensor, causal: Bool, mask: Tensor?,
-                                  scale: Double?) -> (output: Tensor, weights: Tensor) {
-        precondition(query.rank == 4 && key.rank == 4 && value.rank == 4, "attention needs [B, H, T, D] tensors, got \(query.shape), \(key.shape), \(value.shape)")
+    private static func attention(
+        query: Tensor, key: Tensor, value: Tensor, causal: Bool, mask: Tensor?,
+        scale: Double?
+    ) -> (output: Tensor, weights: Tensor) {
+        precondition(
+            query.rank == 4 && key.rank == 4 && value.rank == 4,
+            "attention needs [B, H, T, D] tensors, got \(query.shape), \(key.shape), \(value.shape)")
         let (b, h, tq, d) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
         let (hkv, tk, dv) = (key.shape[1], key.shape[2], value.shape[3])
-        precondition(key.shape == [b, hkv, tk, d] && value.shape == [b, hkv, tk, dv] && hkv > 0 && h % hkv == 0,
-                     "attention: query \(query.shape), key \(key.shape), value \(value.shape) do not fit (heads must be a multiple of kv heads)")
+        precondition(
+            key.shape == [b, hkv, tk, d] && value.shape == [b, hkv, tk, dv] && hkv > 0 && h % hkv == 0,
+            "attention: query \(query.shape), key \(key.shape), value \(value.shape) do not fit (heads must be a multiple of kv heads)")
         precondition(query.dtype == key.dtype && key.dtype == value.dtype && query.dtype.isComputable, "attention: operand types differ")
         let q = query.matrixLayout() == nil ? query.contiguous() : query
         let k = key.matrixLayout() == nil ? key.contiguous() : key
@@ -47,22 +56,25 @@ extension Tensor {
             // Phase 1: raw scores Q·Kᵀ for every (batch, head).
             BLAS.forEachItem(b * h, flopsPerItem: 2 * tq * tk * d) { item in
                 let (qo, ko, _) = geo.offsets(item)
-                BLAS.gemm(transA: geo.q.t, transB: !geo.k.t, m: tq, n: tk, k: d, alpha: 1,
-                          a: q.pointer(S.self) + qo, lda: geo.q.ld, b: k.pointer(S.self) + ko, ldb: geo.k.ld,
-                          beta: 0, c: p + item * tq * tk, ldc: tk)
+                BLAS.gemm(
+                    transA: geo.q.t, transB: !geo.k.t, m: tq, n: tk, k: d, alpha: 1,
+                    a: q.pointer(S.self) + qo, lda: geo.q.ld, b: k.pointer(S.self) + ko, ldb: geo.k.ld,
+                    beta: 0, c: p + item * tq * tk, ldc: tk)
             }
             // Phase 2: scale, mask, softmax, row by row.
             AttentionKernels.maskedSoftmax(p, batch: b, heads: h, tq: tq, tk: tk, scale: S(s), causal: causal, mask: mask)
             // Phase 3: P·V.
             BLAS.forEachItem(b * h, flopsPerItem: 2 * tq * tk * dv) { item in
                 let (_, _, vo) = geo.offsets(item)
-                BLAS.gemm(transA: false, transB: geo.v.t, m: tq, n: dv, k: tk, alpha: 1, a: p + item * tq * tk, lda: tk,
-                          b: v.pointer(S.self) + vo, ldb: geo.v.ld, beta: 0, c: o + item * tq * dv, ldc: dv)
+                BLAS.gemm(
+                    transA: false, transB: geo.v.t, m: tq, n: dv, k: tk, alpha: 1, a: p + item * tq * tk, lda: tk,
+                    b: v.pointer(S.self) + vo, ldb: geo.v.ld, beta: 0, c: o + item * tq * dv, ldc: dv)
             }
         }
         if query.dtype == .float32 { run(Float.self) } else { run(Double.self) }
-        Tensor.record(&out, .attention(q: q.detached(), k: k.detached(), v: v.detached(), probs: probs, scale: s),
-                      inputs: [query, key, value])
+        Tensor.record(
+            &out, .attention(q: q.detached(), k: k.detached(), v: v.detached(), probs: probs, scale: s),
+            inputs: [query, key, value])
         return (out, probs)
     }
 
@@ -74,7 +86,7 @@ extension Tensor {
         let shift = keys - queries
         var m = [Float](repeating: 0, count: queries * keys)
         for i in 0..<queries {
-            let limit = shift + i - window                  // keys at or before this are out of the window
+            let limit = shift + i - window  // keys at or before this are out of the window
             if limit >= 0 { for j in 0...limit { m[i * keys + j] = -.infinity } }
         }
         return Tensor(shape: [1, 1, queries, keys], scalars: m)
@@ -116,8 +128,10 @@ struct AttentionGeometry {
 
 enum AttentionKernels {
     /// In place over scores `[B·H·Tq, Tk]`: scale, add the mask, causal cut, softmax.
-    static func maskedSoftmax<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, batch: Int, heads: Int, tq: Int, tk: Int,
-                                              scale: S, causal: Bool, mask: Tensor?) {
+    static func maskedSoftmax<S: TensorScalar>(
+        _ p: UnsafeMutablePointer<S>, batch: Int, heads: Int, tq: Int, tk: Int,
+        scale: S, causal: Bool, mask: Tensor?
+    ) {
         var maskPointer: UnsafeMutablePointer<S>?
         var ms = [0, 0, 0, 0]
         var maskTensor: Tensor?

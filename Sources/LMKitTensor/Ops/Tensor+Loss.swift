@@ -38,7 +38,8 @@ extension Tensor {
             out.pointer(S.self).pointee = sum / S(valid)
         }
         if dtype == .float32 { run(Float.self) } else { run(Double.self) }
-        Tensor.record(&out, .crossEntropy(logits: x.detached(), lse: lse, targets: t, ignoreIndex: ignoreIndex, valid: valid), inputs: [self])
+        Tensor.record(
+            &out, .crossEntropy(logits: x.detached(), lse: lse, targets: t, ignoreIndex: ignoreIndex, valid: valid), inputs: [self])
         return out
     }
 

@@ -37,8 +37,10 @@ extension Tensor {
         return out
     }
 
-    private static func matmulKernel<S: TensorScalar>(_ a: Tensor, _ b: Tensor, into out: Tensor, batch: [Int],
-                                                      m: Int, k: Int, n: Int, _: S.Type) {
+    private static func matmulKernel<S: TensorScalar>(
+        _ a: Tensor, _ b: Tensor, into out: Tensor, batch: [Int],
+        m: Int, k: Int, n: Int, _: S.Type
+    ) {
         let (ta, lda) = a.matrixLayout()!
         let (tb, ldb) = b.matrixLayout()!
         let pa = a.pointer(S.self), pb = b.pointer(S.self), po = out.pointer(S.self)
@@ -49,8 +51,9 @@ extension Tensor {
         let sb = Shape.broadcastStrides(shape: Array(b.shape.dropLast(2)), strides: Array(b.strides.dropLast(2)), to: batch)
         // One right-hand matrix for the whole batch and a left operand whose rows run on: one big GEMM.
         if count > 1 && sb.allSatisfy({ $0 == 0 }) && !ta && a.isContiguous {
-            BLAS.gemm(transA: false, transB: tb, m: count * m, n: n, k: k, alpha: 1, a: pa, lda: k, b: pb, ldb: ldb,
-                      beta: 0, c: po, ldc: n)
+            BLAS.gemm(
+                transA: false, transB: tb, m: count * m, n: n, k: k, alpha: 1, a: pa, lda: k, b: pb, ldb: ldb,
+                beta: 0, c: po, ldc: n)
             return
         }
         BLAS.forEachItem(count, flopsPerItem: 2 * m * n * k) { item in
@@ -64,11 +67,13 @@ extension Tensor {
             let c = po + item * m * n
             if m == 1 && !ta {
                 // A row vector times a matrix: gemv is several times faster than gemm with m = 1.
-                BLAS.gemv(trans: !tb, rows: tb ? n : k, cols: tb ? k : n, alpha: 1, a: pb + ob, lda: ldb,
-                          x: pa + oa, incx: 1, beta: 0, y: c, incy: 1)
+                BLAS.gemv(
+                    trans: !tb, rows: tb ? n : k, cols: tb ? k : n, alpha: 1, a: pb + ob, lda: ldb,
+                    x: pa + oa, incx: 1, beta: 0, y: c, incy: 1)
             } else {
-                BLAS.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: pa + oa, lda: lda, b: pb + ob, ldb: ldb,
-                          beta: 0, c: c, ldc: n)
+                BLAS.gemm(
+                    transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: pa + oa, lda: lda, b: pb + ob, ldb: ldb,
+                    beta: 0, c: c, ldc: n)
             }
         }
     }
@@ -77,8 +82,9 @@ extension Tensor {
     /// `bias: [out]`. The bias is written first and the GEMM accumulates onto it, so there is no
     /// separate pass over the output.
     public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-        precondition(weight.rank == 2 && x.size(-1) == weight.shape[1],
-                     "linear: input \(x.shape) does not fit weight \(weight.shape) ([out, in])")
+        precondition(
+            weight.rank == 2 && x.size(-1) == weight.shape[1],
+            "linear: input \(x.shape) does not fit weight \(weight.shape) ([out, in])")
         precondition(x.dtype == weight.dtype && x.dtype.isComputable, "linear: types \(x.dtype) and \(weight.dtype)")
         let nOut = weight.shape[0], nIn = weight.shape[1]
         if let bias { precondition(bias.shape == [nOut], "linear: bias \(bias.shape) for \(nOut) outputs") }
@@ -96,11 +102,13 @@ extension Tensor {
             }
             let (tw, ldw) = w.matrixLayout()!
             if rows == 1 {
-                BLAS.gemv(trans: tw, rows: tw ? nIn : nOut, cols: tw ? nOut : nIn, alpha: 1, a: w.pointer(S.self), lda: ldw,
-                          x: xc.pointer(S.self), incx: 1, beta: beta, y: o, incy: 1)
+                BLAS.gemv(
+                    trans: tw, rows: tw ? nIn : nOut, cols: tw ? nOut : nIn, alpha: 1, a: w.pointer(S.self), lda: ldw,
+                    x: xc.pointer(S.self), incx: 1, beta: beta, y: o, incy: 1)
             } else if rows > 0 {
-                BLAS.gemm(transA: false, transB: !tw, m: rows, n: nOut, k: nIn, alpha: 1, a: xc.pointer(S.self), lda: nIn,
-                          b: w.pointer(S.self), ldb: ldw, beta: beta, c: o, ldc: nOut)
+                BLAS.gemm(
+                    transA: false, transB: !tw, m: rows, n: nOut, k: nIn, alpha: 1, a: xc.pointer(S.self), lda: nIn,
+                    b: w.pointer(S.self), ldb: ldw, beta: beta, c: o, ldc: nOut)
             }
         }
         if x.dtype == .float32 { run(Float.self) } else { run(Double.self) }

@@ -40,15 +40,17 @@ extension Tensor {
         let mean = Tensor.empty([rows], dtype: dtype), rstd = Tensor.empty([rows], dtype: dtype)
         let w = weight?.contiguous(), b = bias?.contiguous()
         func run<S: TensorScalar>(_: S.Type) {
-            RowKernels.layerNorm(x.pointer(S.self), out.pointer(S.self), weight: w.map { UnsafePointer($0.pointer(S.self)) },
-                                 bias: b.map { UnsafePointer($0.pointer(S.self)) }, mean: mean.pointer(S.self),
-                                 rstd: rstd.pointer(S.self), rows: rows, n: n, eps: S(eps))
+            RowKernels.layerNorm(
+                x.pointer(S.self), out.pointer(S.self), weight: w.map { UnsafePointer($0.pointer(S.self)) },
+                bias: b.map { UnsafePointer($0.pointer(S.self)) }, mean: mean.pointer(S.self),
+                rstd: rstd.pointer(S.self), rows: rows, n: n, eps: S(eps))
         }
         if dtype == .float32 { run(Float.self) } else { run(Double.self) }
         var inputs = [self]
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
-        Tensor.record(&out, .layerNorm(x: x.detached(), mean: mean, rstd: rstd, weight: w?.detached(), hasBias: bias != nil), inputs: inputs)
+        Tensor.record(
+            &out, .layerNorm(x: x.detached(), mean: mean, rstd: rstd, weight: w?.detached(), hasBias: bias != nil), inputs: inputs)
         return out
     }
 
@@ -62,8 +64,9 @@ extension Tensor {
         let rstd = Tensor.empty([rows], dtype: dtype)
         let w = weight?.contiguous()
         func run<S: TensorScalar>(_: S.Type) {
-            RowKernels.rmsNorm(x.pointer(S.self), out.pointer(S.self), weight: w.map { UnsafePointer($0.pointer(S.self)) },
-                               offset: S(weightOffset), rstd: rstd.pointer(S.self), rows: rows, n: n, eps: S(eps))
+            RowKernels.rmsNorm(
+                x.pointer(S.self), out.pointer(S.self), weight: w.map { UnsafePointer($0.pointer(S.self)) },
+                offset: S(weightOffset), rstd: rstd.pointer(S.self), rows: rows, n: n, eps: S(eps))
         }
         if dtype == .float32 { run(Float.self) } else { run(Double.self) }
         var inputs = [self]

@@ -43,7 +43,8 @@ extension Tensor {
     /// The elements `range` along `axis`.
     public func sliced(axis: Int, range: Range<Int>) -> Tensor {
         let a = Shape.normalize(axis, rank: rank)
-        precondition(range.lowerBound >= 0 && range.upperBound <= shape[a], "slice \(range) out of bounds for axis \(axis) of size \(shape[a])")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= shape[a], "slice \(range) out of bounds for axis \(axis) of size \(shape[a])")
         var newShape = shape
         newShape[a] = range.count
         var out = Tensor(storage: storage, shape: newShape, strides: strides, offset: offset + range.lowerBound * strides[a], dtype: dtype)
@@ -101,15 +102,18 @@ extension Tensor {
         for t in tensors {
             var s1 = t.shape, s0 = first.shape
             s1[a] = 0; s0[a] = 0
-            precondition(s1 == s0 && t.dtype == first.dtype, "concatenated: shape \(t.shape) (\(t.dtype)) does not fit \(first.shape) (\(first.dtype)) along axis \(axis)")
+            precondition(
+                s1 == s0 && t.dtype == first.dtype,
+                "concatenated: shape \(t.shape) (\(t.dtype)) does not fit \(first.shape) (\(first.dtype)) along axis \(axis)")
         }
         var outShape = first.shape
         outShape[a] = tensors.reduce(0) { $0 + $1.shape[a] }
         var out = Tensor.empty(outShape, dtype: first.dtype)
         var position = 0
         for t in tensors {
-            let slot = Tensor(storage: out.storage, shape: t.shape, strides: out.strides,
-                              offset: position * out.strides[a], dtype: out.dtype)
+            let slot = Tensor(
+                storage: out.storage, shape: t.shape, strides: out.strides,
+                offset: position * out.strides[a], dtype: out.dtype)
             slot.assign(from: t)
             position += t.shape[a]
         }
@@ -130,17 +134,21 @@ extension Tensor {
         let src = UnsafeRawPointer(source.storage.base)
         switch dtype.byteSize {
         case 8:
-            ElementwiseKernels.copy(shape: shape, dst: dst.assumingMemoryBound(to: UInt64.self) + offset, dstStrides: strides,
-                                    src: src.assumingMemoryBound(to: UInt64.self) + source.offset, srcStrides: source.strides)
+            ElementwiseKernels.copy(
+                shape: shape, dst: dst.assumingMemoryBound(to: UInt64.self) + offset, dstStrides: strides,
+                src: src.assumingMemoryBound(to: UInt64.self) + source.offset, srcStrides: source.strides)
         case 4:
-            ElementwiseKernels.copy(shape: shape, dst: dst.assumingMemoryBound(to: UInt32.self) + offset, dstStrides: strides,
-                                    src: src.assumingMemoryBound(to: UInt32.self) + source.offset, srcStrides: source.strides)
+            ElementwiseKernels.copy(
+                shape: shape, dst: dst.assumingMemoryBound(to: UInt32.self) + offset, dstStrides: strides,
+                src: src.assumingMemoryBound(to: UInt32.self) + source.offset, srcStrides: source.strides)
         case 2:
-            ElementwiseKernels.copy(shape: shape, dst: dst.assumingMemoryBound(to: UInt16.self) + offset, dstStrides: strides,
-                                    src: src.assumingMemoryBound(to: UInt16.self) + source.offset, srcStrides: source.strides)
+            ElementwiseKernels.copy(
+                shape: shape, dst: dst.assumingMemoryBound(to: UInt16.self) + offset, dstStrides: strides,
+                src: src.assumingMemoryBound(to: UInt16.self) + source.offset, srcStrides: source.strides)
         default:
-            ElementwiseKernels.copy(shape: shape, dst: dst.assumingMemoryBound(to: UInt8.self) + offset, dstStrides: strides,
-                                    src: src.assumingMemoryBound(to: UInt8.self) + source.offset, srcStrides: source.strides)
+            ElementwiseKernels.copy(
+                shape: shape, dst: dst.assumingMemoryBound(to: UInt8.self) + offset, dstStrides: strides,
+                src: src.assumingMemoryBound(to: UInt8.self) + source.offset, srcStrides: source.strides)
         }
     }
 }
@@ -156,9 +164,15 @@ extension Tensor {
     /// is in place and costs only the bytes written.
     public mutating func write(_ source: Tensor, axis: Int, at position: Int) {
         let a = Shape.normalize(axis, rank: rank)
-        precondition(isContiguous && source.dtype == dtype && source.rank == rank, "write: \(source.shape) \(source.dtype) into \(shape) \(dtype) (contiguous)")
-        for d in 0..<rank where d != a { precondition(source.shape[d] == shape[d], "write: \(source.shape) does not fit \(shape) outside axis \(a)") }
-        precondition(position >= 0 && position + source.shape[a] <= shape[a], "write: positions \(position)..<\(position + source.shape[a]) outside \(shape[a])")
+        precondition(
+            isContiguous && source.dtype == dtype && source.rank == rank,
+            "write: \(source.shape) \(source.dtype) into \(shape) \(dtype) (contiguous)")
+        for d in 0..<rank where d != a {
+            precondition(source.shape[d] == shape[d], "write: \(source.shape) does not fit \(shape) outside axis \(a)")
+        }
+        precondition(
+            position >= 0 && position + source.shape[a] <= shape[a],
+            "write: positions \(position)..<\(position + source.shape[a]) outside \(shape[a])")
         precondition(node == nil, "write: the destination is part of a recorded computation")
         if !isKnownUniquelyReferenced(&storage) {
             let own = Tensor.empty(shape, dtype: dtype)

@@ -10,13 +10,16 @@ public enum GGMLDequantize {
         precondition(count % type.blockSize == 0, "dequantize: \(count) weights do not fill \(type.name) blocks of \(type.blockSize)")
         let blocks = count / type.blockSize
         Parallel.forRanges(blocks, minChunk: Swift.max(1, 16_384 / type.blockSize)) { range in
-            dequantizeSerial(type, source + range.lowerBound * type.blockBytes, count: range.count * type.blockSize,
-                             into: destination + range.lowerBound * type.blockSize)
+            dequantizeSerial(
+                type, source + range.lowerBound * type.blockBytes, count: range.count * type.blockSize,
+                into: destination + range.lowerBound * type.blockSize)
         }
     }
 
     /// ``dequantize(_:_:count:into:)`` on the calling thread (for callers that are already parallel).
-    public static func dequantizeSerial(_ type: GGMLType, _ source: UnsafeRawPointer, count: Int, into destination: UnsafeMutablePointer<Float>) {
+    public static func dequantizeSerial(
+        _ type: GGMLType, _ source: UnsafeRawPointer, count: Int, into destination: UnsafeMutablePointer<Float>
+    ) {
         for b in 0..<(count / type.blockSize) {
             let x = source + b * type.blockBytes
             let y = destination + b * type.blockSize

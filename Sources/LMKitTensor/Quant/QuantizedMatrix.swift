@@ -1,6 +1,6 @@
 import CLMKitKernels
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A weight matrix kept in its GGUF blocks (each of the `rows` rows is `columns / blockSize`
@@ -59,7 +59,9 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// A view of a 2-D tensor of a GGUF file (`shape` in PyTorch order: `[rows, columns]`).
     public init(_ data: GGUFFile.TensorData, file: GGUFFile) throws(GGUFError) {
         guard data.shape.count == 2 else { throw GGUFError(path: file.path, "tensor \(data.info.name) is not a matrix: \(data.shape)") }
-        guard data.type.isSupported else { throw GGUFError(path: file.path, "tensor \(data.info.name) is \(data.type.name), which LMKit cannot read yet") }
+        guard data.type.isSupported else {
+            throw GGUFError(path: file.path, "tensor \(data.info.name) is \(data.type.name), which LMKit cannot read yet")
+        }
         guard data.shape[1] % data.type.blockSize == 0 else {
             throw GGUFError(path: file.path, "tensor \(data.info.name): rows of \(data.shape[1]) do not fill \(data.type.name) blocks")
         }
@@ -67,13 +69,14 @@ public final class QuantizedMatrix: @unchecked Sendable {
         rows = data.shape[0]
         columns = data.shape[1]
         base = data.bytes.baseAddress!
-        owner = file.file      // the mapping only: the parsed metadata (262K token strings) can go once loading is done
+        owner = file.file  // the mapping only: the parsed metadata (262K token strings) can go once loading is done
     }
 
     /// A matrix over bytes the caller provides (tests, converted weights).
     public init(type: GGMLType, rows: Int, columns: Int, bytes: [UInt8]) {
-        precondition(type.isSupported && columns % type.blockSize == 0 && bytes.count == rows * type.byteCount(elements: columns)!,
-                     "QuantizedMatrix: \(bytes.count) bytes do not hold \(rows)×\(columns) \(type.name) weights")
+        precondition(
+            type.isSupported && columns % type.blockSize == 0 && bytes.count == rows * type.byteCount(elements: columns)!,
+            "QuantizedMatrix: \(bytes.count) bytes do not hold \(rows)×\(columns) \(type.name) weights")
         self.type = type
         self.rows = rows
         self.columns = columns
@@ -86,11 +89,14 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// The same weights with rows reordered: row `i` of the result is row `order[i]` of this matrix
     /// (a copy in memory; e.g. undoing llama.cpp's query/key row permutation).
     public func permutingRows(_ order: [Int]) -> QuantizedMatrix {
-        precondition(order.count == rows && Set(order).count == rows && order.allSatisfy { (0..<rows).contains($0) },
-                     "permutingRows: \(order.count) indices are not a permutation of \(rows) rows")
+        precondition(
+            order.count == rows && Set(order).count == rows && order.allSatisfy { (0..<rows).contains($0) },
+            "permutingRows: \(order.count) indices are not a permutation of \(rows) rows")
         var bytes = [UInt8](repeating: 0, count: rows * rowBytes)
         bytes.withUnsafeMutableBytes { out in
-            for (i, source) in order.enumerated() { (out.baseAddress! + i * rowBytes).copyMemory(from: base + source * rowBytes, byteCount: rowBytes) }
+            for (i, source) in order.enumerated() {
+                (out.baseAddress! + i * rowBytes).copyMemory(from: base + source * rowBytes, byteCount: rowBytes)
+            }
         }
         let copy = withExtendedLifetime(owner) { QuantizedMatrix(type: type, rows: rows, columns: columns, bytes: bytes) }
         copy.activations = activations
@@ -103,7 +109,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// The whole matrix as float32 `[rows, columns]`.
     public func dequantized() -> Tensor {
         let out = Tensor.empty([rows, columns], dtype: .float32)
-        GGMLDequantize.dequantize(type, base, count: rows * columns, into: out.pointer(Float.self))   // rows are contiguous
+        GGMLDequantize.dequantize(type, base, count: rows * columns, into: out.pointer(Float.self))  // rows are contiguous
         return withExtendedLifetime(owner) { out }
     }
 
@@ -170,8 +176,9 @@ public final class QuantizedMatrix: @unchecked Sendable {
         for i in 0..<m { lmk_quantize_q8(x + i * columns, xq + i * blocks, Int64(columns)) }
         let activations = UnsafePointer(xq)
         Parallel.forRanges(rows, minChunk: max(1, 65_536 / max(rowBytes, 1))) { range in
-            let status = lmk_qdot_rows(Int32(type.rawValue), base + range.lowerBound * rowBytes, rowBytes, Int64(range.count),
-                                       activations, Int64(m), Int64(columns), y + range.lowerBound, Int64(rows), isa)
+            let status = lmk_qdot_rows(
+                Int32(type.rawValue), base + range.lowerBound * rowBytes, rowBytes, Int64(range.count),
+                activations, Int64(m), Int64(columns), y + range.lowerBound, Int64(rows), isa)
             precondition(status == 0, "no integer kernel for \(type.name) rows of \(columns)")
         }
     }
@@ -192,8 +199,9 @@ public final class QuantizedMatrix: @unchecked Sendable {
         let tiles = (rows + 7) / 8
         Parallel.forRanges(tiles, minChunk: 1) { range in
             let r0 = range.lowerBound * 8, r1 = min(rows, range.upperBound * 8)
-            let status = lmk_qgemm(Int32(type.rawValue), base + r0 * rowBytes, rowBytes, Int64(r1 - r0), activations, sums,
-                                   Int64(m), Int64(columns), y + r0, Int64(rows))
+            let status = lmk_qgemm(
+                Int32(type.rawValue), base + r0 * rowBytes, rowBytes, Int64(r1 - r0), activations, sums,
+                Int64(m), Int64(columns), y + r0, Int64(rows))
             precondition(status == 0, "lmk_qgemm failed (\(status)) for \(type.name) rows of \(columns)")
         }
     }
@@ -208,9 +216,12 @@ public final class QuantizedMatrix: @unchecked Sendable {
             defer { buffer.deallocate() }
             for t in range {
                 let r0 = t * tile, n = min(tile, rows - r0)
-                for r in 0..<n { GGMLDequantize.dequantizeSerial(type, base + (r0 + r) * rowBytes, count: columns, into: buffer + r * columns) }
-                BLAS.gemmSingle(transA: false, transB: true, m: m, n: n, k: columns, alpha: 1, a: x, lda: columns,
-                                b: UnsafePointer(buffer), ldb: columns, beta: 0, c: y + r0, ldc: rows)
+                for r in 0..<n {
+                    GGMLDequantize.dequantizeSerial(type, base + (r0 + r) * rowBytes, count: columns, into: buffer + r * columns)
+                }
+                BLAS.gemmSingle(
+                    transA: false, transB: true, m: m, n: n, k: columns, alpha: 1, a: x, lda: columns,
+                    b: UnsafePointer(buffer), ldb: columns, beta: 0, c: y + r0, ldc: rows)
             }
         }
     }

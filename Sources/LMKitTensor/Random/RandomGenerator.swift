@@ -53,15 +53,19 @@ import RealModule
 
 extension Tensor {
     /// Normal samples with the given mean and standard deviation.
-    public static func randomNormal(_ shape: [Int], mean: Double = 0, std: Double = 1, dtype: DType = .float32,
-                                    generator: inout RandomGenerator) -> Tensor {
+    public static func randomNormal(
+        _ shape: [Int], mean: Double = 0, std: Double = 1, dtype: DType = .float32,
+        generator: inout RandomGenerator
+    ) -> Tensor {
         let values = (0..<Shape.count(shape)).map { _ in mean + std * generator.nextNormal() }
         return Tensor(shape: shape, doubles: values, dtype: dtype)
     }
 
     /// Uniform samples in [low, high).
-    public static func randomUniform(_ shape: [Int], low: Double = 0, high: Double = 1, dtype: DType = .float32,
-                                     generator: inout RandomGenerator) -> Tensor {
+    public static func randomUniform(
+        _ shape: [Int], low: Double = 0, high: Double = 1, dtype: DType = .float32,
+        generator: inout RandomGenerator
+    ) -> Tensor {
         let values = (0..<Shape.count(shape)).map { _ in low + (high - low) * generator.nextUniform() }
         return Tensor(shape: shape, doubles: values, dtype: dtype)
     }

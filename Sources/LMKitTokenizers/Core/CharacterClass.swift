@@ -35,7 +35,7 @@ struct CharacterClass: OptionSet, Sendable {
     static let connector = CharacterClass(rawValue: 1 << 12)
 
     private static let bmp: [CharacterClass] = (0..<0x10000).map { v in
-        guard let s = Unicode.Scalar(UInt32(v)) else { return .other } // surrogates: Cs
+        guard let s = Unicode.Scalar(UInt32(v)) else { return .other }  // surrogates: Cs
         return compute(s)
     }
 

@@ -68,9 +68,13 @@ enum JSONPattern {
 
     init(_ value: Any?, path: String) throws(TokenizerError) {
         let o = try JSONObject(value, path: path)
-        if let s = o.dict["String"] as? String { self = .string(s) }
-        else if let r = o.dict["Regex"] as? String { self = .regex(r) }
-        else { throw TokenizerError("\(path): expected {\"String\": …} or {\"Regex\": …}") }
+        if let s = o.dict["String"] as? String {
+            self = .string(s)
+        } else if let r = o.dict["Regex"] as? String {
+            self = .regex(r)
+        } else {
+            throw TokenizerError("\(path): expected {\"String\": …} or {\"Regex\": …}")
+        }
     }
 }
 

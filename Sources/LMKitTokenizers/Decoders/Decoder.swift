@@ -30,8 +30,9 @@ enum DecoderType: String {
         case .byteFallback: return ByteFallbackDecoder()
         case .fuse: return FuseDecoder()
         case .strip:
-            return StripDecoder(content: Character(try o.string("content", default: " ")!),
-                                start: try o.int("start", default: 0)!, stop: try o.int("stop", default: 0)!)
+            return StripDecoder(
+                content: Character(try o.string("content", default: " ")!),
+                start: try o.int("start", default: 0)!, stop: try o.int("stop", default: 0)!)
         case .bpe: return BPESuffixDecoder(suffix: try o.string("suffix", default: "</w>")!)
         case .sequence:
             return SequenceDecoder(steps: try o.objects("decoders").map { (d) throws(TokenizerError) in try make(d) })
@@ -69,8 +70,10 @@ struct WordPieceDecoder: Decoder {
     /// Undoes the spaces BERT's tokenization puts before punctuation and contractions.
     static func cleanUp(_ s: String) -> String {
         var s = s
-        for (a, b) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
-                       (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
+        for (a, b) in [
+            (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
+            (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
+        ] {
             s = s.replacingAll(a, with: b)
         }
         return s
@@ -107,8 +110,11 @@ struct ByteFallbackDecoder: Decoder {
         var pending: [UInt8] = []
         func flush() {
             guard !pending.isEmpty else { return }
-            if let s = String(validating: pending, as: UTF8.self) { out.append(s) }
-            else { out += Array(repeating: "\u{FFFD}", count: pending.count) }
+            if let s = String(validating: pending, as: UTF8.self) {
+                out.append(s)
+            } else {
+                out += Array(repeating: "\u{FFFD}", count: pending.count)
+            }
             pending.removeAll()
         }
         for t in tokens {

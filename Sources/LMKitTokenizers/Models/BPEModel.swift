@@ -77,7 +77,8 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
         for b in 0..<256 {
             if options.byteLevel {
                 guard let id = vocab.lookup([UInt8(b)]) else {
-                    throw TokenizerError("byte-level vocabulary has no token for byte 0x\(String(b, radix: 16)) (\(ByteUnicode.characters[b]))")
+                    throw TokenizerError(
+                        "byte-level vocabulary has no token for byte 0x\(String(b, radix: 16)) (\(ByteUnicode.characters[b]))")
                 }
                 byteIDs[b] = id
             } else if options.byteFallback {
@@ -142,15 +143,17 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
         tokenize(p, pieces: pieces, scratch: scratch, into: &out)
     }
 
-    func tokenize(_ p: UnsafeBufferPointer<UInt8>, pieces: some Collection<Range<Int>>, scratch: ModelScratch?, into out: inout ModelOutput) {
+    func tokenize(_ p: UnsafeBufferPointer<UInt8>, pieces: some Collection<Range<Int>>, scratch: ModelScratch?, into out: inout ModelOutput)
+    {
         // The cache moves out of its class for the loop: a local struct is accessed without
         // exclusivity checks or reference counting.
         let holder = scratch as? Cache
-        var cache = holder.map { h in
-            var taken = PieceCache(table: ByteStringTable(capacity: 1), arena: [], symbols: SymbolBuffer())
-            swap(&taken, &h.state)
-            return taken
-        } ?? PieceCache()
+        var cache =
+            holder.map { h in
+                var taken = PieceCache(table: ByteStringTable(capacity: 1), arena: [], symbols: SymbolBuffer())
+                swap(&taken, &h.state)
+                return taken
+            } ?? PieceCache()
         defer { if let holder { holder.state = cache } }
         for range in pieces {
             let piece = UnsafeBufferPointer(rebasing: p[range])
@@ -291,7 +294,9 @@ final class BPEModel: TokenizerModel, @unchecked Sendable {
             guard j >= 0 else { return }
             let a = s.ids[i], b = s.ids[j]
             if a < 0 || b < 0 || s.frozen[i] || s.frozen[j] { return }
-            if let m = merges.lookup(a, b) { heap.push(MergeCandidate(priority: m.priority, position: i, left: a, right: b, merged: m.merged)) }
+            if let m = merges.lookup(a, b) {
+                heap.push(MergeCandidate(priority: m.priority, position: i, left: a, right: b, merged: m.merged))
+            }
         }
         for i in 0..<(n - 1) { push(i) }
         while let e = heap.pop() {

@@ -19,7 +19,9 @@ final class UnigramModel: TokenizerModel, @unchecked Sendable {
         self.scores = scores
         let (vocab, longest) = ByteStringTable.vocabulary(tokens)
         self.vocab = vocab
-        if let unkID, !(0..<tokens.count).contains(unkID) { throw TokenizerError("Unigram unk_id \(unkID) is outside the vocabulary of \(tokens.count)") }
+        if let unkID, !(0..<tokens.count).contains(unkID) {
+            throw TokenizerError("Unigram unk_id \(unkID) is outside the vocabulary of \(tokens.count)")
+        }
         self.unkID = unkID.map(Int32.init)
         self.byteFallback = byteFallback
         maxPieceBytes = max(1, longest)
@@ -28,7 +30,9 @@ final class UnigramModel: TokenizerModel, @unchecked Sendable {
         if byteFallback {
             for b in 0..<256 {
                 let name = "<0x" + (b < 16 ? "0" : "") + String(b, radix: 16, uppercase: true) + ">"
-                guard let id = vocab.lookup(Array(name.utf8)) else { throw TokenizerError("byte_fallback is on but the vocabulary lacks \(name)") }
+                guard let id = vocab.lookup(Array(name.utf8)) else {
+                    throw TokenizerError("byte_fallback is on but the vocabulary lacks \(name)")
+                }
                 byteIDs[b] = id
             }
         }
@@ -58,7 +62,8 @@ final class UnigramModel: TokenizerModel, @unchecked Sendable {
             while len <= min(maxPieceBytes, n - i) {
                 let end = i + len
                 if end == n || p[base + end] & 0xC0 != 0x80,
-                   let id = vocab.lookup(UnsafeBufferPointer(rebasing: p[(base + i)..<(base + end)])) {
+                    let id = vocab.lookup(UnsafeBufferPointer(rebasing: p[(base + i)..<(base + end)]))
+                {
                     let s = best[i] + scores[Int(id)]
                     if s > best[end] { best[end] = s; from[end] = i; tokenAt[end] = id }
                     if len == charLen { coveredChar = true }

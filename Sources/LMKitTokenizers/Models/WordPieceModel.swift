@@ -15,7 +15,8 @@ final class WordPieceModel: TokenizerModel, @unchecked Sendable {
     var unkToken: String { tokens[Int(unkID)] }
     var continuingSubwordPrefix: String { String(decoding: prefix, as: UTF8.self) }
 
-    init(tokens: [String], unkToken: String, continuingSubwordPrefix: String = "##", maxInputCharsPerWord: Int = 100) throws(TokenizerError) {
+    init(tokens: [String], unkToken: String, continuingSubwordPrefix: String = "##", maxInputCharsPerWord: Int = 100) throws(TokenizerError)
+    {
         self.tokens = tokens
         let (vocab, longest) = ByteStringTable.vocabulary(tokens)
         guard let unk = vocab.lookup(Array(unkToken.utf8)) else {

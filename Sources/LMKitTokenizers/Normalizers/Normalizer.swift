@@ -72,8 +72,7 @@ struct BertNormalizer: Normalizer {
                 var b = UInt8(v)
                 if clean {
                     if b == 0 { return }
-                    if b == 0x09 || b == 0x0A || b == 0x0D { b = 0x20 }
-                    else if b < 0x20 || b == 0x7F { return }
+                    if b == 0x09 || b == 0x0A || b == 0x0D { b = 0x20 } else if b < 0x20 || b == 0x7F { return }
                 }
                 if lower && b >= 0x41 && b <= 0x5A { b += 32 }
                 out.append(b)
@@ -88,7 +87,8 @@ struct BertNormalizer: Normalizer {
                 out.append(0x20); UTF8Scanner.append(s, to: &out); out.append(0x20)
                 return
             }
-            var scalars: [Unicode.Scalar] = strip ? UnicodeTables.canonicalDecomposition(s).filter { !$0.characterClass.contains(.nonspacingMark) } : [s]
+            var scalars: [Unicode.Scalar] =
+                strip ? UnicodeTables.canonicalDecomposition(s).filter { !$0.characterClass.contains(.nonspacingMark) } : [s]
             if lower { scalars = scalars.flatMap { UnicodeTables.lowercase($0) } }
             for x in scalars { UTF8Scanner.append(x, to: &out) }
         }
@@ -217,7 +217,9 @@ struct ReplaceNormalizer: Normalizer {
         while i < b.count {
             if b[i] == pattern[0] && i + pattern.count <= b.count && b[i..<(i + pattern.count)].elementsEqual(pattern) {
                 let r = src.originalRange(i..<(i + pattern.count))
-                for c in content { out.append(c); starts.append(Int32(r.lowerBound - src.base)); ends.append(Int32(r.upperBound - src.base)) }
+                for c in content {
+                    out.append(c); starts.append(Int32(r.lowerBound - src.base)); ends.append(Int32(r.upperBound - src.base))
+                }
                 i += pattern.count
                 changed = true
             } else {

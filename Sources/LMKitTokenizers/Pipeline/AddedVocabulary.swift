@@ -65,11 +65,17 @@ struct AddedVocabulary: Sendable {
                 if let k = table.lookup(UnsafeBufferPointer(rebasing: bytes[i..<(i + len)])) {
                     let t = tokens[Int(k)]
                     if t.singleWord && !isWordBoundary(bytes, i, i + len) { continue }
-                    if t.neverSplit && !((i == 0 || isWhitespace(bytes, before: i)) && (i + len == bytes.count || isWhitespace(bytes, at: i + len))) { continue }
+                    if t.neverSplit
+                        && !((i == 0 || isWhitespace(bytes, before: i)) && (i + len == bytes.count || isWhitespace(bytes, at: i + len)))
+                    {
+                        continue
+                    }
                     if t.special {
                         switch policy {
                         case .reject:
-                            throw TokenizerError("the text contains the special token \(t.content) (id \(t.id)); allow special tokens to encode it as a control token, or encode it as text")
+                            throw TokenizerError(
+                                "the text contains the special token \(t.content) (id \(t.id)); allow special tokens to encode it as a control token, or encode it as text"
+                            )
                         case .text: continue
                         case .allow: break
                         }

@@ -24,10 +24,12 @@ public struct DecodeStream: Sendable {
     /// Adds one id; returns new final text, or nil while the text is incomplete.
     public mutating func step(_ id: Int) throws(TokenizerError) -> String? {
         ids.append(id)
-        let prefix = try tokenizer.decode(Array(ids[prefixStart..<readStart]), skipSpecialTokens: skipSpecialTokens, continuing: prefixStart > 0)
+        let prefix = try tokenizer.decode(
+            Array(ids[prefixStart..<readStart]), skipSpecialTokens: skipSpecialTokens, continuing: prefixStart > 0)
         let full = try tokenizer.decode(Array(ids[prefixStart...]), skipSpecialTokens: skipSpecialTokens, continuing: prefixStart > 0)
         guard full.unicodeScalars.count > prefix.unicodeScalars.count, full.unicodeScalars.last != "\u{FFFD}",
-              full.unicodeScalars.starts(with: prefix.unicodeScalars) else {
+            full.unicodeScalars.starts(with: prefix.unicodeScalars)
+        else {
             return nil
         }
         var added = String.UnicodeScalarView()
@@ -39,7 +41,8 @@ public struct DecodeStream: Sendable {
 
     /// Whatever is still held back (an incomplete character decodes as U+FFFD); ends the stream.
     public mutating func finish() throws(TokenizerError) -> String {
-        let prefix = try tokenizer.decode(Array(ids[prefixStart..<readStart]), skipSpecialTokens: skipSpecialTokens, continuing: prefixStart > 0)
+        let prefix = try tokenizer.decode(
+            Array(ids[prefixStart..<readStart]), skipSpecialTokens: skipSpecialTokens, continuing: prefixStart > 0)
         let full = try tokenizer.decode(Array(ids[prefixStart...]), skipSpecialTokens: skipSpecialTokens, continuing: prefixStart > 0)
         prefixStart = ids.count
         readStart = ids.count

@@ -25,7 +25,10 @@ public struct Padding: Sendable, Equatable {
     public var padTypeID: Int = 0
     public var padToken: String = "[PAD]"
 
-    public init(length: Length = .batchLongest, direction: Direction = .right, multipleOf: Int? = nil, padID: Int = 0, padTypeID: Int = 0, padToken: String = "[PAD]") {
+    public init(
+        length: Length = .batchLongest, direction: Direction = .right, multipleOf: Int? = nil, padID: Int = 0, padTypeID: Int = 0,
+        padToken: String = "[PAD]"
+    ) {
         self.length = length; self.direction = direction; self.multipleOf = multipleOf
         self.padID = padID; self.padTypeID = padTypeID; self.padToken = padToken
     }
@@ -37,7 +40,11 @@ extension Encoding {
         let n = length - count
         guard n > 0 else { return }
         func add<T>(_ a: inout [T], _ v: T) {
-            if p.direction == .right { a += Array(repeating: v, count: n) } else { a.insert(contentsOf: Array(repeating: v, count: n), at: 0) }
+            if p.direction == .right {
+                a += Array(repeating: v, count: n)
+            } else {
+                a.insert(contentsOf: Array(repeating: v, count: n), at: 0)
+            }
         }
         add(&ids, p.padID); add(&tokens, p.padToken); add(&offsets, 0..<0); add(&typeIds, p.padTypeID)
         add(&attentionMask, 0); add(&specialTokensMask, 1); add(&sequenceIds, nil)

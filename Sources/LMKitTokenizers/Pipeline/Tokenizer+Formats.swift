@@ -41,7 +41,9 @@ extension Tokenizer {
         let parsed: Any
         do { parsed = try JSONText.parse(data) } catch { throw TokenizerError("\(vocab): \(error.description)") }
         let tokens: [String]
-        do { tokens = try vocabularyArray(try JSONObject(parsed, path: "vocab")) } catch { throw TokenizerError("\(vocab): \(error.description)") }
+        do { tokens = try vocabularyArray(try JSONObject(parsed, path: "vocab")) } catch {
+            throw TokenizerError("\(vocab): \(error.description)")
+        }
         var ids: [String: Int32] = [:]
         for (i, t) in tokens.enumerated() where !t.isEmpty { ids[t] = Int32(i) }
         var list: [(a: Int32, b: Int32, priority: Float, merged: Int32)] = []
@@ -49,7 +51,8 @@ extension Tokenizer {
             if line.hasPrefix("#version") || line.isEmpty { continue }
             let parts = line.split(separator: " ")
             guard parts.count == 2, let a = ids[String(parts[0])], let b = ids[String(parts[1])],
-                  let m = ids[String(parts[0]) + String(parts[1])] else {
+                let m = ids[String(parts[0]) + String(parts[1])]
+            else {
                 throw TokenizerError("\(merges):\(n + 1): \"\(line)\" is not a merge of two vocabulary tokens")
             }
             list.append((a, b, Float(list.count), m))
@@ -58,14 +61,17 @@ extension Tokenizer {
         options.byteLevel = true
         let model = try BPEModel(tokens: tokens, merges: list, options: options)
         let eot = ids["<|endoftext|>"].map { [AddedToken(id: Int($0), content: "<|endoftext|>")] } ?? []
-        return Tokenizer(normalizer: nil, preTokenizer: ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true), model: model,
-                         postProcessor: nil, decoder: ByteLevelDecoder(), addedTokens: eot,
-                         summary: "GPT-2 byte-level BPE, \(tokens.count) tokens, \(list.count) merges")
+        return Tokenizer(
+            normalizer: nil, preTokenizer: ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true), model: model,
+            postProcessor: nil, decoder: ByteLevelDecoder(), addedTokens: eot,
+            summary: "GPT-2 byte-level BPE, \(tokens.count) tokens, \(list.count) merges")
     }
 
     /// A tiktoken rank file (`base64-token rank` per line) with GPT-2's pre-tokenization (r50k_base).
     /// Two tokens merge when their concatenation has a rank; the lowest rank merges first.
-    public static func tiktoken(ranks path: String, specialTokens: [String: Int] = ["<|endoftext|>": 50256]) throws(TokenizerError) -> Tokenizer {
+    public static func tiktoken(ranks path: String, specialTokens: [String: Int] = ["<|endoftext|>": 50256]) throws(TokenizerError)
+        -> Tokenizer
+    {
         var byRank: [Int: [UInt8]] = [:]
         for (n, line) in try readLines(path).enumerated() where !line.isEmpty {
             let parts = line.split(separator: " ")
@@ -99,9 +105,10 @@ extension Tokenizer {
         options.byteLevel = true
         options.ignoreMerges = true
         let model = try BPEModel(tokens: tokens, merges: merges, options: options)
-        return Tokenizer(normalizer: nil, preTokenizer: ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true), model: model,
-                         postProcessor: nil, decoder: ByteLevelDecoder(), addedTokens: added,
-                         summary: "tiktoken byte-level BPE (GPT-2 pattern), \(count) ranks")
+        return Tokenizer(
+            normalizer: nil, preTokenizer: ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true), model: model,
+            postProcessor: nil, decoder: ByteLevelDecoder(), addedTokens: added,
+            summary: "tiktoken byte-level BPE (GPT-2 pattern), \(count) ranks")
     }
 
     /// BERT's WordPiece from a `vocab.txt` (one token per line, id = line number), with BERT's
@@ -121,10 +128,13 @@ extension Tokenizer {
             t.neverSplit = true
             added.append(t)
         }
-        guard let cls = model.id(of: "[CLS]"), let sep = model.id(of: "[SEP]") else { throw TokenizerError("\(path): the vocabulary has no [CLS] or [SEP]") }
-        return Tokenizer(normalizer: BertNormalizer(cleanText: true, handleChineseChars: true, stripAccents: nil, lowercase: lowercase),
-                         preTokenizer: BertPreTokenizer(), model: model,
-                         postProcessor: .bert(cls: ("[CLS]", cls), sep: ("[SEP]", sep)), decoder: WordPieceDecoder(prefix: "##", cleanup: true),
-                         addedTokens: added, summary: "BERT WordPiece\(lowercase ? " (uncased)" : ""), \(tokens.count) tokens")
+        guard let cls = model.id(of: "[CLS]"), let sep = model.id(of: "[SEP]") else {
+            throw TokenizerError("\(path): the vocabulary has no [CLS] or [SEP]")
+        }
+        return Tokenizer(
+            normalizer: BertNormalizer(cleanText: true, handleChineseChars: true, stripAccents: nil, lowercase: lowercase),
+            preTokenizer: BertPreTokenizer(), model: model,
+            postProcessor: .bert(cls: ("[CLS]", cls), sep: ("[SEP]", sep)), decoder: WordPieceDecoder(prefix: "##", cleanup: true),
+            addedTokens: added, summary: "BERT WordPiece\(lowercase ? " (uncased)" : ""), \(tokens.count) tokens")
     }
 }

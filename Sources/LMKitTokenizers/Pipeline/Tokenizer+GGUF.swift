@@ -20,7 +20,9 @@ extension Tokenizer {
 
     public static func gguf(_ file: GGUFFile) throws(TokenizerError) -> Tokenizer {
         let path = file.path
-        guard let kind = file["tokenizer.ggml.model"]?.string else { throw TokenizerError("\(path): no tokenizer.ggml.model in the metadata") }
+        guard let kind = file["tokenizer.ggml.model"]?.string else {
+            throw TokenizerError("\(path): no tokenizer.ggml.model in the metadata")
+        }
         guard let tokens = file["tokenizer.ggml.tokens"]?.strings, !tokens.isEmpty else {
             throw TokenizerError("\(path): tokenizer.ggml.tokens is missing or not an array of strings")
         }
@@ -94,9 +96,10 @@ extension Tokenizer {
             normalizers.append(ReplaceNormalizer(pattern: " ", content: "▁"))
             var decoders: [any Decoder] = [ReplaceDecoder(pattern: "▁", content: " "), ByteFallbackDecoder(), FuseDecoder()]
             if addSpace { decoders.append(StripDecoder(content: " ", start: 1, stop: 0)) }
-            return Tokenizer(normalizer: SequenceNormalizer(steps: normalizers), preTokenizer: nil, model: model, postProcessor: post,
-                             decoder: SequenceDecoder(steps: decoders), addedTokens: added,
-                             summary: "SentencePiece BPE from GGUF (\(file["general.name"]?.string ?? "model")), \(tokens.count) pieces")
+            return Tokenizer(
+                normalizer: SequenceNormalizer(steps: normalizers), preTokenizer: nil, model: model, postProcessor: post,
+                decoder: SequenceDecoder(steps: decoders), addedTokens: added,
+                summary: "SentencePiece BPE from GGUF (\(file["general.name"]?.string ?? "model")), \(tokens.count) pieces")
         case "gpt2":
             let pre = file["tokenizer.ggml.pre"]?.string ?? "default"
             let preTokenizer: any PreTokenizer
@@ -105,15 +108,20 @@ extension Tokenizer {
             case "llama-bpe", "llama3", "llama-v3": preTokenizer = Llama3SplitPreTokenizer(maxDigits: 3)
             case "qwen2": preTokenizer = Llama3SplitPreTokenizer(maxDigits: 1)
             default:
-                throw TokenizerError("\(path): GGUF pre-tokenizer \"\(pre)\" is not supported (LMKit implements gpt-2, llama-bpe and qwen2)")
+                throw TokenizerError(
+                    "\(path): GGUF pre-tokenizer \"\(pre)\" is not supported (LMKit implements gpt-2, llama-bpe and qwen2)")
             }
-            guard let mergeLines = file["tokenizer.ggml.merges"]?.strings else { throw TokenizerError("\(path): tokenizer.ggml.merges is missing") }
+            guard let mergeLines = file["tokenizer.ggml.merges"]?.strings else {
+                throw TokenizerError("\(path): tokenizer.ggml.merges is missing")
+            }
             var ids: [String: Int32] = [:]
             for (i, t) in tokens.enumerated() { ids[t] = Int32(i) }
             var merges: [(a: Int32, b: Int32, priority: Float, merged: Int32)] = []
             for (n, line) in mergeLines.enumerated() {
                 let parts = line.split(separator: " ")
-                guard parts.count == 2, let a = ids[String(parts[0])], let b = ids[String(parts[1])], let m = ids[String(parts[0]) + String(parts[1])] else {
+                guard parts.count == 2, let a = ids[String(parts[0])], let b = ids[String(parts[1])],
+                    let m = ids[String(parts[0]) + String(parts[1])]
+                else {
                     throw TokenizerError("\(path): tokenizer.ggml.merges[\(n)] \"\(line)\" is not a merge of two tokens")
                 }
                 merges.append((a, b, Float(n), m))
@@ -124,9 +132,10 @@ extension Tokenizer {
             // llama.cpp sets the same for its llama-bpe pre-tokenizer.
             options.ignoreMerges = pre.hasPrefix("llama")
             let model = try BPEModel(tokens: tokens, merges: merges, options: options)
-            return Tokenizer(normalizer: nil, preTokenizer: preTokenizer, model: model,
-                             postProcessor: post, decoder: ByteLevelDecoder(), addedTokens: added,
-                             summary: "byte-level BPE from GGUF (\(pre) pre-tokenizer), \(tokens.count) tokens")
+            return Tokenizer(
+                normalizer: nil, preTokenizer: preTokenizer, model: model,
+                postProcessor: post, decoder: ByteLevelDecoder(), addedTokens: added,
+                summary: "byte-level BPE from GGUF (\(pre) pre-tokenizer), \(tokens.count) tokens")
         default:
             throw TokenizerError("\(path): GGUF tokenizer model \"\(kind)\" is not supported (LMKit reads \"llama\" and \"gpt2\")")
         }

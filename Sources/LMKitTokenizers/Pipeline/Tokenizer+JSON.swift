@@ -20,10 +20,11 @@ extension Tokenizer {
         var addedTokens: [AddedToken] = []
         if root.has("added_tokens") {
             for t in try root.objects("added_tokens") {
-                addedTokens.append(AddedToken(
-                    id: try t.int("id", default: nil) ?? -1, content: try t.string("content"),
-                    special: try t.bool("special", default: false), singleWord: try t.bool("single_word", default: false),
-                    lstrip: try t.bool("lstrip", default: false), rstrip: try t.bool("rstrip", default: false)))
+                addedTokens.append(
+                    AddedToken(
+                        id: try t.int("id", default: nil) ?? -1, content: try t.string("content"),
+                        special: try t.bool("special", default: false), singleWord: try t.bool("single_word", default: false),
+                        lstrip: try t.bool("lstrip", default: false), rstrip: try t.bool("rstrip", default: false)))
             }
         }
         let normalizer = root.has("normalizer") ? try NormalizerType.make(try root.object("normalizer")) : nil
@@ -34,8 +35,9 @@ extension Tokenizer {
         let byteLevel = Tokenizer.mentions("ByteLevel", preTokenizerJSON?.dict) || decoderJSON?.type == "ByteLevel"
         let (model, summary) = try Tokenizer.makeModel(try root.object("model"), byteLevel: byteLevel)
         let post = root.has("post_processor") ? try TemplatePostProcessor.make(try root.object("post_processor")) : nil
-        self.init(normalizer: normalizer, preTokenizer: preTokenizer, model: model, postProcessor: post, decoder: decoder,
-                  addedTokens: addedTokens, summary: summary)
+        self.init(
+            normalizer: normalizer, preTokenizer: preTokenizer, model: model, postProcessor: post, decoder: decoder,
+            addedTokens: addedTokens, summary: summary)
         if root.has("truncation") {
             let t = try root.object("truncation")
             guard let maxLength = try t.int("max_length", default: nil) else { throw TokenizerError("\(t.path).max_length: missing") }
@@ -99,7 +101,9 @@ extension Tokenizer {
                 let a: String, b: String
                 if let s = m as? String {
                     let parts = s.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
-                    guard parts.count == 2 else { throw TokenizerError("\(o.path).merges[\(rank)]: \"\(s)\" is not two tokens separated by a space") }
+                    guard parts.count == 2 else {
+                        throw TokenizerError("\(o.path).merges[\(rank)]: \"\(s)\" is not two tokens separated by a space")
+                    }
                     a = String(parts[0]); b = String(parts[1])
                 } else if let p = m as? [String], p.count == 2 {
                     a = p[0]; b = p[1]
@@ -116,9 +120,10 @@ extension Tokenizer {
             return (model, "\(byteLevel ? "byte-level " : "")BPE, \(tokens.count) tokens, \(merges.count) merges")
         case .wordPiece:
             let tokens = try vocabularyArray(try o.object("vocab"))
-            let model = try WordPieceModel(tokens: tokens, unkToken: try o.string("unk_token", default: "[UNK]")!,
-                                           continuingSubwordPrefix: try o.string("continuing_subword_prefix", default: "##")!,
-                                           maxInputCharsPerWord: try o.int("max_input_chars_per_word", default: 100)!)
+            let model = try WordPieceModel(
+                tokens: tokens, unkToken: try o.string("unk_token", default: "[UNK]")!,
+                continuingSubwordPrefix: try o.string("continuing_subword_prefix", default: "##")!,
+                maxInputCharsPerWord: try o.int("max_input_chars_per_word", default: 100)!)
             return (model, "WordPiece, \(tokens.count) tokens")
         case .unigram:
             var tokens: [String] = [], scores: [Double] = []
@@ -128,8 +133,9 @@ extension Tokenizer {
                 }
                 tokens.append(t); scores.append(s.doubleValue)
             }
-            let model = try UnigramModel(tokens: tokens, scores: scores, unkID: try o.int("unk_id", default: nil),
-                                         byteFallback: try o.bool("byte_fallback", default: false))
+            let model = try UnigramModel(
+                tokens: tokens, scores: scores, unkID: try o.int("unk_id", default: nil),
+                byteFallback: try o.bool("byte_fallback", default: false))
             return (model, "Unigram, \(tokens.count) pieces")
         case .wordLevel:
             let tokens = try vocabularyArray(try o.object("vocab"))
@@ -146,7 +152,9 @@ extension Tokenizer {
             entries.append((t, n))
         }
         let maxID = entries.map(\.1).max() ?? -1
-        guard maxID < max(16, o.dict.count * 4) else { throw TokenizerError("\(o.path): id \(maxID) is far beyond the \(o.dict.count) entries") }
+        guard maxID < max(16, o.dict.count * 4) else {
+            throw TokenizerError("\(o.path): id \(maxID) is far beyond the \(o.dict.count) entries")
+        }
         var tokens = [String](repeating: "", count: maxID + 1)
         for (t, n) in entries {
             guard tokens[n].isEmpty else { throw TokenizerError("\(o.path): id \(n) is given to both \"\(tokens[n])\" and \"\(t)\"") }

@@ -27,8 +27,10 @@ public struct Tokenizer: Sendable {
     /// What the tokenizer is, in words ("byte-level BPE, 50257 tokens").
     public let summary: String
 
-    init(normalizer: (any Normalizer)?, preTokenizer: (any PreTokenizer)?, model: any TokenizerModel,
-         postProcessor: TemplatePostProcessor?, decoder: (any Decoder)?, addedTokens: [AddedToken], summary: String) {
+    init(
+        normalizer: (any Normalizer)?, preTokenizer: (any PreTokenizer)?, model: any TokenizerModel,
+        postProcessor: TemplatePostProcessor?, decoder: (any Decoder)?, addedTokens: [AddedToken], summary: String
+    ) {
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
         self.model = model
@@ -76,7 +78,9 @@ public struct Tokenizer: Sendable {
 
     func encode(_ text: String, pair: String?, options: EncodeOptions, scratch: ModelScratch?) throws(TokenizerError) -> Encoding {
         var a = try encodeSequence(text, sequence: 0, scratch: scratch, policy: options.specialTokens)
-        var b = try pair.map { (p) throws(TokenizerError) in try encodeSequence(p, sequence: 1, scratch: scratch, policy: options.specialTokens) }
+        var b = try pair.map { (p) throws(TokenizerError) in
+            try encodeSequence(p, sequence: 1, scratch: scratch, policy: options.specialTokens)
+        }
         if let t = truncation { truncatePair(&a, &b, t, addSpecial: options.addSpecialTokens) }
         return finish(a, b, addSpecial: options.addSpecialTokens)
     }
@@ -169,8 +173,10 @@ public struct Tokenizer: Sendable {
     }
 
     /// Tokenizes the text and calls `emit(id, original byte range, source)` for each token.
-    func run(_ bytes: UnsafeBufferPointer<UInt8>, scratch: ModelScratch?, policy: SpecialTokenPolicy,
-             _ emit: (Int32, Range<Int>, TokenSource?) -> Void) throws(TokenizerError) {
+    func run(
+        _ bytes: UnsafeBufferPointer<UInt8>, scratch: ModelScratch?, policy: SpecialTokenPolicy,
+        _ emit: (Int32, Range<Int>, TokenSource?) -> Void
+    ) throws(TokenizerError) {
         var out = ModelOutput()
         for segment in try added.segments(bytes, policy: policy) {
             switch segment {
@@ -196,8 +202,10 @@ public struct Tokenizer: Sendable {
                 var literal = out.spelledByText.makeIterator()
                 var nextLiteral = literal.next()
                 for k in 0..<out.ids.count {
-                    let range = identity ? (out.ranges[k].lowerBound + r.lowerBound)..<(out.ranges[k].upperBound + r.lowerBound)
-                                         : pre.text.originalRange(out.ranges[k])
+                    let range =
+                        identity
+                        ? (out.ranges[k].lowerBound + r.lowerBound)..<(out.ranges[k].upperBound + r.lowerBound)
+                        : pre.text.originalRange(out.ranges[k])
                     if k == nextLiteral {
                         nextLiteral = literal.next()
                         emit(out.ids[k], range, .text(String(decoding: pre.text.bytes[out.ranges[k]], as: UTF8.self)))
@@ -209,7 +217,9 @@ public struct Tokenizer: Sendable {
         }
     }
 
-    private func encodeSequence(_ text: String, sequence: Int, scratch: ModelScratch?, policy: SpecialTokenPolicy) throws(TokenizerError) -> Encoding {
+    private func encodeSequence(_ text: String, sequence: Int, scratch: ModelScratch?, policy: SpecialTokenPolicy) throws(TokenizerError)
+        -> Encoding
+    {
         var e = Encoding()
         let bytes = Array(text.utf8)
         let byteLevel = (model as? BPEModel)?.options.byteLevel ?? false
@@ -243,7 +253,8 @@ public struct Tokenizer: Sendable {
                     if lo > hi { lo = hi }
                     offset = lo..<hi
                 }
-                e.append(id: Int(id), token: token, offset: offset, typeId: sequence, special: addedToken?.special ?? false, sequence: sequence)
+                e.append(
+                    id: Int(id), token: token, offset: offset, typeId: sequence, special: addedToken?.special ?? false, sequence: sequence)
             }
         }
         return e

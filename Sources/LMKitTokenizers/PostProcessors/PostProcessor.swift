@@ -45,8 +45,10 @@ struct TemplatePostProcessor: Sendable {
     static func bert(cls: (String, Int), sep: (String, Int)) -> TemplatePostProcessor {
         TemplatePostProcessor(
             single: [.special(name: cls.0, typeId: 0), .sequence(first: true, typeId: 0), .special(name: sep.0, typeId: 0)],
-            pair: [.special(name: cls.0, typeId: 0), .sequence(first: true, typeId: 0), .special(name: sep.0, typeId: 0),
-                   .sequence(first: false, typeId: 1), .special(name: sep.0, typeId: 1)],
+            pair: [
+                .special(name: cls.0, typeId: 0), .sequence(first: true, typeId: 0), .special(name: sep.0, typeId: 0),
+                .sequence(first: false, typeId: 1), .special(name: sep.0, typeId: 1),
+            ],
             specials: [cls.0: ([cls.1], [cls.0]), sep.0: ([sep.1], [sep.0])], trimOffsets: false)
     }
 
@@ -64,15 +66,18 @@ struct TemplatePostProcessor: Sendable {
             let cls = try pairOf("cls"), sep = try pairOf("sep")
             return TemplatePostProcessor(
                 single: [.special(name: cls.0, typeId: 0), .sequence(first: true, typeId: 0), .special(name: sep.0, typeId: 0)],
-                pair: [.special(name: cls.0, typeId: 0), .sequence(first: true, typeId: 0), .special(name: sep.0, typeId: 0),
-                       .special(name: sep.0, typeId: 0), .sequence(first: false, typeId: 0), .special(name: sep.0, typeId: 0)],
+                pair: [
+                    .special(name: cls.0, typeId: 0), .sequence(first: true, typeId: 0), .special(name: sep.0, typeId: 0),
+                    .special(name: sep.0, typeId: 0), .sequence(first: false, typeId: 0), .special(name: sep.0, typeId: 0),
+                ],
                 specials: [cls.0: ([cls.1], [cls.0]), sep.0: ([sep.1], [sep.0])],
                 trimOffsets: try o.bool("trim_offsets", default: true), addPrefixSpace: try o.bool("add_prefix_space", default: true))
         case "ByteLevel":
-            return TemplatePostProcessor(single: [.sequence(first: true, typeId: 0)],
-                                         pair: [.sequence(first: true, typeId: 0), .sequence(first: false, typeId: 1)],
-                                         specials: [:], trimOffsets: try o.bool("trim_offsets", default: true),
-                                         addPrefixSpace: try o.bool("add_prefix_space", default: true))
+            return TemplatePostProcessor(
+                single: [.sequence(first: true, typeId: 0)],
+                pair: [.sequence(first: true, typeId: 0), .sequence(first: false, typeId: 1)],
+                specials: [:], trimOffsets: try o.bool("trim_offsets", default: true),
+                addPrefixSpace: try o.bool("add_prefix_space", default: true))
         case "TemplateProcessing":
             func items(_ key: String) throws(TokenizerError) -> [Item] {
                 var out: [Item] = []
@@ -111,8 +116,12 @@ struct TemplatePostProcessor: Sendable {
                 if made.specials.isEmpty && made.single == [.sequence(first: true, typeId: 0)] { trim = trim || made.trimOffsets; continue }
                 result = made
             }
-            if let r = result { return TemplatePostProcessor(single: r.single, pair: r.pair, specials: r.specials, trimOffsets: trim || r.trimOffsets) }
-            return TemplatePostProcessor(single: [.sequence(first: true, typeId: 0)], pair: [.sequence(first: true, typeId: 0), .sequence(first: false, typeId: 1)], specials: [:], trimOffsets: trim)
+            if let r = result {
+                return TemplatePostProcessor(single: r.single, pair: r.pair, specials: r.specials, trimOffsets: trim || r.trimOffsets)
+            }
+            return TemplatePostProcessor(
+                single: [.sequence(first: true, typeId: 0)], pair: [.sequence(first: true, typeId: 0), .sequence(first: false, typeId: 1)],
+                specials: [:], trimOffsets: trim)
         default:
             throw o.unsupported("post-processor type \(o.type.map { "\"\($0)\"" } ?? "(none)")")
         }

@@ -17,7 +17,7 @@ enum GPT2Split {
         let b = p[i]
         if b < 0x80 { return (ascii[Int(b)], 1) }
         let (s, n) = UTF8Scanner.decodeMultibyte(p, at: i)
-        if n == 1 { return (.other, 1) } // invalid byte
+        if n == 1 { return (.other, 1) }  // invalid byte
         let c = s.characterClass
         if c.contains(.letter) { return (.letter, n) }
         if c.contains(.number) { return (.number, n) }
@@ -39,7 +39,9 @@ enum GPT2Split {
         asciiKinds.withUnsafeBufferPointer { ascii in split(p, range, ascii, into: &pieces) }
     }
 
-    private static func split(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ ascii: UnsafeBufferPointer<Kind>, into pieces: inout [Range<Int>]) {
+    private static func split(
+        _ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ ascii: UnsafeBufferPointer<Kind>, into pieces: inout [Range<Int>]
+    ) {
         var i = range.lowerBound
         let end = range.upperBound
         while i < end {
@@ -73,7 +75,7 @@ enum GPT2Split {
                     runEnd += n3
                 }
                 if runEnd < end && lastStart > start {
-                    i = lastStart // leave the last whitespace character to the following piece
+                    i = lastStart  // leave the last whitespace character to the following piece
                 } else {
                     i = runEnd
                 }

@@ -22,7 +22,7 @@ enum Llama3Split {
     @inline(__always)
     private static func kind(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> (Kind, Int) {
         let (s, n) = UTF8Scanner.decode(p, at: i)
-        if n == 1 && p[i] >= 0x80 { return (.other, 1) }   // an invalid byte
+        if n == 1 && p[i] >= 0x80 { return (.other, 1) }  // an invalid byte
         let c = s.characterClass
         if c.contains(.letter) { return (.letter, n) }
         if c.contains(.number) { return (.number, n) }
@@ -35,12 +35,12 @@ enum Llama3Split {
     /// The length of a contraction at `i` (an apostrophe then s, t, m, d, re, ve or ll in any case), or 0.
     private static func contraction(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ end: Int) -> Int {
         guard p[i] == 0x27, i + 1 < end else { return 0 }
-        let c = p[i + 1] | 0x20   // ASCII lower case
-        if c == 0x73 || c == 0x74 || c == 0x6D || c == 0x64 { return 2 }                            // s t m d
-        if p[i + 1] == 0xC5, i + 2 < end, p[i + 2] == 0xBF { return 3 }                                // ſ (U+017F) folds to s
+        let c = p[i + 1] | 0x20  // ASCII lower case
+        if c == 0x73 || c == 0x74 || c == 0x6D || c == 0x64 { return 2 }  // s t m d
+        if p[i + 1] == 0xC5, i + 2 < end, p[i + 2] == 0xBF { return 3 }  // ſ (U+017F) folds to s
         if i + 2 < end {
             let d = p[i + 2] | 0x20
-            if (c == 0x72 && d == 0x65) || (c == 0x76 && d == 0x65) || (c == 0x6C && d == 0x6C) { return 3 }   // re ve ll
+            if (c == 0x72 && d == 0x65) || (c == 0x76 && d == 0x65) || (c == 0x6C && d == 0x6C) { return 3 }  // re ve ll
         }
         return 0
     }

@@ -103,7 +103,8 @@ enum PreTokenizerType: String {
         switch type {
         case .bert: return BertPreTokenizer()
         case .byteLevel:
-            return ByteLevelPreTokenizer(addPrefixSpace: try o.bool("add_prefix_space", default: true), useRegex: try o.bool("use_regex", default: true))
+            return ByteLevelPreTokenizer(
+                addPrefixSpace: try o.bool("add_prefix_space", default: true), useRegex: try o.bool("use_regex", default: true))
         case .whitespace: return WhitespacePreTokenizer()
         case .whitespaceSplit: return WhitespaceSplitPreTokenizer()
         case .metaspace:
@@ -123,15 +124,21 @@ enum PreTokenizerType: String {
                 guard !invert else { throw o.unsupported("inverted Split") }
                 return StringSplitPreTokenizer(delimiter: Array(s.utf8), behavior: behavior)
             case .regex(let r):
-                if let digits = Llama3Split.patterns[r], behavior == .isolated, !invert { return Llama3SplitPreTokenizer(maxDigits: digits) }
+                if let digits = Llama3Split.patterns[r], behavior == .isolated, !invert {
+                    return Llama3SplitPreTokenizer(maxDigits: digits)
+                }
                 guard GPT2Split.patterns.contains(r), behavior == .isolated || behavior == .removed, invert == false else {
-                    throw o.unsupported("Split regular expression \(r) (LMKit implements GPT-2's, Llama 3's and Qwen2's patterns by hand; other patterns are not read)")
+                    throw o.unsupported(
+                        "Split regular expression \(r) (LMKit implements GPT-2's, Llama 3's and Qwen2's patterns by hand; other patterns are not read)"
+                    )
                 }
                 return ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true)
             }
         case .punctuation:
             let behaviorName = try o.string("behavior", default: "Isolated")!
-            guard let behavior = SplitBehavior(rawValue: behaviorName) else { throw o.unsupported("Punctuation behavior \"\(behaviorName)\"") }
+            guard let behavior = SplitBehavior(rawValue: behaviorName) else {
+                throw o.unsupported("Punctuation behavior \"\(behaviorName)\"")
+            }
             return PunctuationPreTokenizer(behavior: behavior)
         case .digits: return DigitsPreTokenizer(individual: try o.bool("individual_digits", default: false))
         case .sequence:
@@ -165,7 +172,8 @@ struct BertPreTokenizer: PreTokenizer {
                     // ASCII: whitespace is 0x09–0x0D and space; punctuation is BERT's ASCII ranges.
                     if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
                         if wordStart >= 0 { out.append(wordStart..<i); wordStart = -1 }
-                    } else if (33...47).contains(byte) || (58...64).contains(byte) || (91...96).contains(byte) || (123...126).contains(byte) {
+                    } else if (33...47).contains(byte) || (58...64).contains(byte) || (91...96).contains(byte) || (123...126).contains(byte)
+                    {
                         if wordStart >= 0 { out.append(wordStart..<i); wordStart = -1 }
                         out.append(i..<(i + 1))
                     } else if wordStart < 0 {
@@ -202,7 +210,9 @@ struct ByteLevelPreTokenizer: PreTokenizer {
         if addPrefixSpace, let first = p.pieces.first, p.text.bytes[first.lowerBound] != 0x20 {
             // Hugging Face prepends the space to every piece; with one piece (the usual case) that is the text.
             p.text.insert([0x20], at: first.lowerBound, emptyAlignment: true)
-            p.pieces = p.pieces.enumerated().map { i, r in i == 0 ? r.lowerBound..<(r.upperBound + 1) : (r.lowerBound + 1)..<(r.upperBound + 1) }
+            p.pieces = p.pieces.enumerated().map { i, r in
+                i == 0 ? r.lowerBound..<(r.upperBound + 1) : (r.lowerBound + 1)..<(r.upperBound + 1)
+            }
         }
         if useRegex {
             p.split { b, range, out in GPT2Split.split(b, range, into: &out) }
@@ -243,7 +253,9 @@ struct WhitespaceSplitPreTokenizer: PreTokenizer {
                 let (s, n) = UTF8Scanner.decode(b, at: i)
                 if s.characterClass.contains(.whitespace) {
                     if start >= 0 { out.append(start..<i); start = -1 }
-                } else if start < 0 { start = i }
+                } else if start < 0 {
+                    start = i
+                }
                 i += n
             }
             if start >= 0 { out.append(start..<range.upperBound) }
@@ -287,9 +299,13 @@ struct MetaspacePreTokenizer: PreTokenizer {
             for i in r {
                 let o = old.originalRange(i..<(i + 1))
                 if old.bytes[i] == 0x20 {
-                    for c in replacement { text.bytes.append(c); text.starts!.append(Int32(o.lowerBound - old.base)); text.ends!.append(Int32(o.upperBound - old.base)) }
+                    for c in replacement {
+                        text.bytes.append(c); text.starts!.append(Int32(o.lowerBound - old.base));
+                        text.ends!.append(Int32(o.upperBound - old.base))
+                    }
                 } else {
-                    text.bytes.append(old.bytes[i]); text.starts!.append(Int32(o.lowerBound - old.base)); text.ends!.append(Int32(o.upperBound - old.base))
+                    text.bytes.append(old.bytes[i]); text.starts!.append(Int32(o.lowerBound - old.base));
+                    text.ends!.append(Int32(o.upperBound - old.base))
                 }
             }
             newPieces.append(start..<text.bytes.count)
@@ -325,7 +341,8 @@ struct PunctuationPreTokenizer: PreTokenizer {
     func preTokenize(_ p: inout PreTokenized) {
         let behavior = self.behavior
         p.split { b, range, out in
-            behavior.apply(range, matches: characterMatches(in: b, range) { BertPreTokenizer.isPunctuation($0, $0.characterClass) }, into: &out)
+            behavior.apply(
+                range, matches: characterMatches(in: b, range) { BertPreTokenizer.isPunctuation($0, $0.characterClass) }, into: &out)
         }
     }
 }

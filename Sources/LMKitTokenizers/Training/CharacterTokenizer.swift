@@ -14,13 +14,19 @@ extension TokenizerTrainer {
         for (i, u) in sorted.enumerated() { vocab[String(u)] = i + 1 }
         let json: [String: Any] = [
             "version": "1.0", "truncation": NSNull(), "padding": NSNull(),
-            "added_tokens": [["id": 0, "content": "<unk>", "single_word": false, "lstrip": false, "rstrip": false,
-                              "normalized": false, "special": true]],
+            "added_tokens": [
+                [
+                    "id": 0, "content": "<unk>", "single_word": false, "lstrip": false, "rstrip": false,
+                    "normalized": false, "special": true,
+                ]
+            ],
             "normalizer": NSNull(), "pre_tokenizer": NSNull(), "post_processor": NSNull(),
             "decoder": ["type": "Fuse"],
-            "model": ["type": "BPE", "dropout": NSNull(), "unk_token": "<unk>", "continuing_subword_prefix": NSNull(),
-                      "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
-                      "vocab": vocab, "merges": [] as [Any]] as [String: Any],
+            "model": [
+                "type": "BPE", "dropout": NSNull(), "unk_token": "<unk>", "continuing_subword_prefix": NSNull(),
+                "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+                "vocab": vocab, "merges": [] as [Any],
+            ] as [String: Any],
         ]
         let data: Data
         do { data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes]) } catch {

@@ -60,11 +60,15 @@ public struct TokenizerTrainer: Sendable {
 
     public func train(text: String, progress: ((Int, Int) -> Void)? = nil) throws(TokenizerError) -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
-        guard vocabSize > specialTokens.count else { throw TokenizerError("vocabulary size \(vocabSize) leaves no room after \(specialTokens.count) special tokens") }
+        guard vocabSize > specialTokens.count else {
+            throw TokenizerError("vocabulary size \(vocabSize) leaves no room after \(specialTokens.count) special tokens")
+        }
         guard Set(specialTokens).count == specialTokens.count else { throw TokenizerError("special tokens repeat: \(specialTokens)") }
         // 1. Count words, pre-tokenized exactly as the trained tokenizer will pre-tokenize.
-        let normalizer: (any Normalizer)? = kind == .wordpiece ? BertNormalizer(cleanText: true, handleChineseChars: true, stripAccents: nil, lowercase: true) : nil
-        let preTokenizer: any PreTokenizer = kind == .wordpiece ? BertPreTokenizer() : ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true)
+        let normalizer: (any Normalizer)? =
+            kind == .wordpiece ? BertNormalizer(cleanText: true, handleChineseChars: true, stripAccents: nil, lowercase: true) : nil
+        let preTokenizer: any PreTokenizer =
+            kind == .wordpiece ? BertPreTokenizer() : ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true)
         var wordCounts: [[UInt8]: Int] = [:]
         var totalWords = 0
         var normalized = NormalizedText(bytes: Array(text.utf8))
@@ -99,7 +103,8 @@ public struct TokenizerTrainer: Sendable {
         case .wordpiece:
             var charCounts: [String: Int] = [:]
             for (w, c) in words { for ch in String(decoding: w, as: UTF8.self).unicodeScalars { charCounts[String(ch), default: 0] += c } }
-            let kept = charCounts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(limitAlphabet).map(\.key).sorted()
+            let kept = charCounts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(limitAlphabet).map(\.key)
+                .sorted()
             for ch in kept { _ = add(ch) }
             for ch in kept { _ = add(prefix + ch) }
             for (w, _) in words {
@@ -171,7 +176,11 @@ public struct TokenizerTrainer: Sendable {
             }
             for (k, d) in changed where d != 0 {
                 let n = (pairCounts[k] ?? 0) + d
-                if n <= 0 { pairCounts[k] = nil; pairWords[k] = nil } else { pairCounts[k] = n; if d > 0 { heap.push(PairCount(count: n, key: k)) } }
+                if n <= 0 {
+                    pairCounts[k] = nil; pairWords[k] = nil
+                } else {
+                    pairCounts[k] = n; if d > 0 { heap.push(PairCount(count: n, key: k)) }
+                }
             }
             pairCounts[top.key] = nil
             pairWords[top.key] = nil
@@ -180,11 +189,14 @@ public struct TokenizerTrainer: Sendable {
         progress?(merges.count, wanted)
         let json = makeJSON(vocab: vocab, merges: merges)
         let data: Data
-        do { data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes]) } catch { throw TokenizerError("cannot serialize tokenizer.json: \(error)") }
+        do { data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes]) } catch {
+            throw TokenizerError("cannot serialize tokenizer.json: \(error)")
+        }
         let tokenizer = try Tokenizer(jsonData: data, source: "trained tokenizer")
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Result(json: data, tokenizer: tokenizer, vocabulary: vocab, merges: merges, words: totalWords,
-                      distinctWords: words.count, corpusBytes: text.utf8.count, seconds: seconds)
+        return Result(
+            json: data, tokenizer: tokenizer, vocabulary: vocab, merges: merges, words: totalWords,
+            distinctWords: words.count, corpusBytes: text.utf8.count, seconds: seconds)
     }
 
     /// The `tokenizer.json` object, as Hugging Face `tokenizers` writes it for these pipelines.
@@ -201,12 +213,17 @@ public struct TokenizerTrainer: Sendable {
             json["pre_tokenizer"] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
             json["post_processor"] = NSNull()
             json["decoder"] = ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true]
-            json["model"] = ["type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),
-                             "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
-                             "vocab": vocabMap, "merges": merges.map { [$0.0, $0.1] }] as [String: Any]
+            json["model"] =
+                [
+                    "type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),
+                    "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+                    "vocab": vocabMap, "merges": merges.map { [$0.0, $0.1] },
+                ] as [String: Any]
         case .wordpiece:
             let cls = specialTokens.firstIndex(of: "[CLS]"), sep = specialTokens.firstIndex(of: "[SEP]")
-            json["normalizer"] = ["type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": NSNull(), "lowercase": true]
+            json["normalizer"] = [
+                "type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": NSNull(), "lowercase": true,
+            ]
             json["pre_tokenizer"] = ["type": "BertPreTokenizer"]
             if let cls, let sep {
                 json["post_processor"] = ["type": "BertProcessing", "sep": ["[SEP]", sep], "cls": ["[CLS]", cls]]
@@ -214,8 +231,11 @@ public struct TokenizerTrainer: Sendable {
                 json["post_processor"] = NSNull()
             }
             json["decoder"] = ["type": "WordPiece", "prefix": "##", "cleanup": true]
-            json["model"] = ["type": "WordPiece", "unk_token": specialTokens.contains("[UNK]") ? "[UNK]" : specialTokens.first ?? "[UNK]",
-                             "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": vocabMap] as [String: Any]
+            json["model"] =
+                [
+                    "type": "WordPiece", "unk_token": specialTokens.contains("[UNK]") ? "[UNK]" : specialTokens.first ?? "[UNK]",
+                    "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": vocabMap,
+                ] as [String: Any]
         }
         return json
     }
@@ -235,7 +255,8 @@ public struct TokenizerTrainer: Sendable {
         case .bpe:
             var vocab: [String: Int] = [:]
             for (i, t) in result.vocabulary.enumerated() { vocab[t] = i }
-            try write("vocab.json", Array(try JSONSerialization.data(withJSONObject: vocab, options: [.sortedKeys, .withoutEscapingSlashes])))
+            try write(
+                "vocab.json", Array(try JSONSerialization.data(withJSONObject: vocab, options: [.sortedKeys, .withoutEscapingSlashes])))
             try write("merges.txt", Array(("#version: 0.2\n" + result.merges.map { "\($0.0) \($0.1)\n" }.joined()).utf8))
         case .wordpiece:
             try write("vocab.txt", Array(result.vocabulary.map { $0 + "\n" }.joined().utf8))

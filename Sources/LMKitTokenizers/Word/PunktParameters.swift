@@ -38,9 +38,11 @@ public struct PunktParameters: Sendable {
     public var numericAbbreviations: Set<String>
 
     /// Parameters given directly (an empty model splits at every `.`, `?` and `!` before a space).
-    public init(abbreviations: Set<String> = [], collocations: Set<Collocation> = [],
-                sentenceStarters: Set<String> = [], orthographicContext: [String: Int] = [:],
-                numericAbbreviations: Set<String> = []) {
+    public init(
+        abbreviations: Set<String> = [], collocations: Set<Collocation> = [],
+        sentenceStarters: Set<String> = [], orthographicContext: [String: Int] = [:],
+        numericAbbreviations: Set<String> = []
+    ) {
         self.abbreviations = abbreviations
         self.collocations = collocations
         self.sentenceStarters = sentenceStarters
@@ -95,7 +97,8 @@ public struct PunktParameters: Sendable {
         var out = Set<Collocation>()
         for item in items {
             guard case .tuple(let pair) = item, pair.count == 2,
-                  case .string(let a) = pair[0], case .string(let b) = pair[1] else {
+                case .string(let a) = pair[0], case .string(let b) = pair[1]
+            else {
                 throw TokenizerError("\(file.path):\(line): COLLOCATIONS must hold pairs of strings ('a','b'), found \(item.kind)")
             }
             out.insert(Collocation(a, b))

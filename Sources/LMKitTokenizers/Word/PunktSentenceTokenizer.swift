@@ -31,7 +31,7 @@ public struct PunktSentenceTokenizer: Sendable {
         out.reserveCapacity(scalarSpans.count)
         var index = 0, byte = 0
         func offset(_ target: Int) -> Int {
-            if target < index { index = 0; byte = 0 } // never happens (spans are ordered); stay correct anyway
+            if target < index { index = 0; byte = 0 }  // never happens (spans are ordered); stay correct anyway
             while index < target { byte += UTF8.width(s[index]); index += 1 }
             return byte
         }
@@ -61,9 +61,9 @@ public struct PunktSentenceTokenizer: Sendable {
 
     /// A match of `_period_context_fmt`: `[.?!](?=(?P<after_tok>NonWord|\s+(?P<next_tok>\S+)))`.
     struct PeriodContext {
-        let position: Int       // the `.`, `?` or `!`
-        let afterEnd: Int       // end of `after_tok`
-        let nextToken: Int?     // start of `next_tok`
+        let position: Int  // the `.`, `?` or `!`
+        let afterEnd: Int  // end of `after_tok`
+        let nextToken: Int?  // start of `next_tok`
     }
 
     static func periodContext(_ s: [Unicode.Scalar], at i: Int) -> PeriodContext? {
@@ -73,7 +73,7 @@ public struct PunktSentenceTokenizer: Sendable {
         guard PythonCharacters.isRegexSpace(c) else { return nil }
         var j = i + 1
         while j < s.count && PythonCharacters.isRegexSpace(s[j]) { j += 1 }
-        guard j < s.count else { return nil } // \s+ then \S+: nothing after the spaces, no match
+        guard j < s.count else { return nil }  // \s+ then \S+: nothing after the spaces, no match
         var k = j
         while k < s.count && !PythonCharacters.isRegexSpace(s[k]) { k += 1 }
         return PeriodContext(position: i, afterEnd: k, nextToken: j)
@@ -92,7 +92,7 @@ public struct PunktSentenceTokenizer: Sendable {
             }
         }
         var previous: PeriodContext? = nil
-        var previousStart = 0, previousStop = 0 // previous_slice
+        var previousStart = 0, previousStop = 0  // previous_slice
         for i in 0..<s.count {
             let c = s[i]
             guard c == "." || c == "?" || c == "!", let m = Self.periodContext(s, at: i) else { continue }
@@ -108,7 +108,7 @@ public struct PunktSentenceTokenizer: Sendable {
             previousStop = i
         }
         if let p = previous { decide(p, wordStart: previousStart) }
-        var end = s.count // len(text.rstrip())
+        var end = s.count  // len(text.rstrip())
         while end > 0 && PythonCharacters.isSpace(s[end - 1]) { end -= 1 }
         slices.append(Slice(start: lastBreak, stop: end))
         return slices
@@ -165,7 +165,7 @@ public struct PunktSentenceTokenizer: Sendable {
     static func boundaryRealignment(_ s: [Unicode.Scalar], _ start: Int, _ end: Int) -> (Int, Int)? {
         var p = start
         while p < end, isClosing(s[p]) {
-            p += 1 // lazy: the fewest closing characters that a terminator follows
+            p += 1  // lazy: the fewest closing characters that a terminator follows
             if p < end && PythonCharacters.isRegexSpace(s[p]) {
                 var q = p
                 while q < end && PythonCharacters.isRegexSpace(s[q]) { q += 1 }

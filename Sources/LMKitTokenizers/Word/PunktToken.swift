@@ -170,7 +170,8 @@ enum PunktWords {
     static func isNonWord(_ c: Unicode.Scalar) -> Bool {
         switch c {
         case ")", "\"", ";", "}", "]", "*", ":", "@", "'", "(", "{", "[", "?", "!",
-             "\u{2018}", "\u{2019}", "\u{201C}", "\u{201D}", "\u{AB}", "\u{BB}": return true
+            "\u{2018}", "\u{2019}", "\u{201C}", "\u{201D}", "\u{AB}", "\u{BB}":
+            return true
         default: return false
         }
     }
@@ -188,7 +189,7 @@ enum PunktWords {
     static func multiChar(_ s: [Unicode.Scalar], _ i: Int, _ end: Int) -> Int? {
         guard i + 1 < end else { return nil }
         let c = s[i]
-        if (c == "-" || c == ".") && s[i + 1] == c { // \-{2,} | \.{2,}
+        if (c == "-" || c == ".") && s[i + 1] == c {  // \-{2,} | \.{2,}
             var j = i + 2
             while j < end && s[j] == c { j += 1 }
             return j

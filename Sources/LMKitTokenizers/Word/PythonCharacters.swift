@@ -40,7 +40,7 @@ enum PythonCharacters {
         if c.value < 0x80 { return isASCIIAlnum(c) || c == "_" }
         let cls = CharacterClass.of(c)
         if cls.contains(.letter) || cls.contains(.number) { return true }
-        return c.properties.numericType != nil // CJK ideographs with a numeric value are letters already
+        return c.properties.numericType != nil  // CJK ideographs with a numeric value are letters already
     }
 
     /// `\d` of both engines: general category Nd.

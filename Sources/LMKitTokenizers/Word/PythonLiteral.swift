@@ -54,7 +54,7 @@ struct PythonLiteralFile {
             if p.atEnd { break }
             let line = p.line
             if p.peek == "'" || p.peek == "\"" {
-                _ = try p.string() // a docstring: an expression statement with no effect
+                _ = try p.string()  // a docstring: an expression statement with no effect
             } else {
                 let name = try p.identifier()
                 p.skipSpaces()
@@ -73,7 +73,7 @@ struct PythonLiteralParser {
     private let s: [Unicode.Scalar]
     private var i = 0
     private(set) var line = 1
-    private var depth = 0 // inside (), {}: newlines are not statement ends there, as in Python
+    private var depth = 0  // inside (), {}: newlines are not statement ends there, as in Python
     let path: String
 
     init(source: String, path: String) {
@@ -137,7 +137,9 @@ struct PythonLiteralParser {
 
     mutating func identifier() throws -> String {
         var name = String.UnicodeScalarView()
-        while let c = peek, c == "_" || (c.value < 0x80 && c.properties.isAlphabetic) || (!name.isEmpty && c.value >= 0x30 && c.value <= 0x39) {
+        while let c = peek,
+            c == "_" || (c.value < 0x80 && c.properties.isAlphabetic) || (!name.isEmpty && c.value >= 0x30 && c.value <= 0x39)
+        {
             name.append(c)
             advance()
         }
@@ -282,7 +284,7 @@ struct PythonLiteralParser {
                 v = v * 8 + d.value - 0x30
                 advance()
             }
-            return Unicode.Scalar(v) ?? "\u{FFFD}" // at most \777 = U+01FF: always valid
+            return Unicode.Scalar(v) ?? "\u{FFFD}"  // at most \777 = U+01FF: always valid
         default:
             throw error("unsupported escape '\\\(c)' in a string")
         }

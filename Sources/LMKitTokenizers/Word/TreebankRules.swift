@@ -12,10 +12,10 @@ enum TreebankRules {
     /// The input comes back as is (no copy) when nothing matches.
     static func substitute(_ s: Text, _ rule: (Text, Int, inout Text) -> Int?) -> Text {
         var out = Text()
-        var copied = 0 // s[..<copied] is in `out` (or unchanged while nothing matched)
+        var copied = 0  // s[..<copied] is in `out` (or unchanged while nothing matched)
         var matched = false
         var i = 0
-        var scratch = Text() // every rule appends only when it matches
+        var scratch = Text()  // every rule appends only when it matches
         while i < s.count {
             if let end = rule(s, i, &scratch) {
                 if !matched { out.reserveCapacity(s.count + s.count / 4 + 8); matched = true }
@@ -100,7 +100,8 @@ enum TreebankRules {
     static func openingSingleQuote(_ s: Text) -> Text {
         substitute(s) { s, i, out in
             guard s[i] == "'", i + 1 < s.count, PythonCharacters.isRegexWord(s[i + 1]),
-                  i == 0 || !PythonCharacters.isRegexWord(s[i - 1]) else { return nil }
+                i == 0 || !PythonCharacters.isRegexWord(s[i - 1])
+            else { return nil }
             for clitic in clitics where matches(s, at: i + 1, clitic, engine: .regex) {
                 let after = i + 1 + clitic.count
                 if after == s.count || !PythonCharacters.isRegexWord(s[after]) { return nil }
@@ -126,7 +127,7 @@ enum TreebankRules {
             while j < n && isClosingForFinalPeriod(s[j], space: spaceInClass) { j += 1 }
             var k = j
             while k < n && PythonCharacters.isRegexSpace(s[k]) { k += 1 }
-            guard k == n else { return nil } // `$` also matches before a final "\n", which `\s*` took
+            guard k == n else { return nil }  // `$` also matches before a final "\n", which `\s*` took
             out.append(s[i])
             out += spaceInClass ? [" ", ".", " "] : [" ", "."]
             out += s[(i + 2)..<j]
@@ -158,8 +159,11 @@ enum TreebankRules {
     static func colonCommaAtEnd(_ s: Text) -> Text {
         let n = s.count
         var at = -1
-        if n >= 1 && (s[n - 1] == ":" || s[n - 1] == ",") { at = n - 1 }
-        else if n >= 2 && s[n - 1] == "\n" && (s[n - 2] == ":" || s[n - 2] == ",") { at = n - 2 }
+        if n >= 1 && (s[n - 1] == ":" || s[n - 1] == ",") {
+            at = n - 1
+        } else if n >= 2 && s[n - 1] == "\n" && (s[n - 2] == ":" || s[n - 2] == ",") {
+            at = n - 2
+        }
         guard at >= 0 else { return s }
         return Array(s[..<at]) + [" ", s[at], " "] + s[(at + 1)...]
     }
@@ -215,7 +219,7 @@ enum TreebankRules {
             guard PythonCharacters.isRegexSpace(s[i]) else { return nil }
             var j = i + 1
             while j < s.count && PythonCharacters.isRegexSpace(s[j]) { j += 1 }
-            if j == i + 1 && s[i] == " " { return nil } // unchanged; saves a copy
+            if j == i + 1 && s[i] == " " { return nil }  // unchanged; saves a copy
             out.append(" ")
             return j
         }
@@ -234,7 +238,7 @@ enum TreebankRules {
                 }
             default: break
             }
-            guard s[i + 2] == " " else { return nil } // the bare `'` alternative
+            guard s[i + 2] == " " else { return nil }  // the bare `'` alternative
             out += [c, " ", "'", " "]
             return i + 3
         }
@@ -246,8 +250,10 @@ enum TreebankRules {
             let c = s[i]
             guard c != "'", c != " ", i + 4 < s.count, s[i + 4] == " " else { return nil }
             let a = s[i + 1], b = s[i + 2], d = s[i + 3]
-            let ok = (a == "'" && ((b == "l" && d == "l") || (b == "L" && d == "L") || (b == "r" && d == "e")
-                                   || (b == "R" && d == "E") || (b == "v" && d == "e") || (b == "V" && d == "E")))
+            let ok =
+                (a == "'"
+                    && ((b == "l" && d == "l") || (b == "L" && d == "L") || (b == "r" && d == "e")
+                        || (b == "R" && d == "E") || (b == "v" && d == "e") || (b == "V" && d == "E")))
                 || (a == "n" && b == "'" && d == "t") || (a == "N" && b == "'" && d == "T")
             guard ok else { return nil }
             out += [c, " ", a, b, d, " "]
@@ -261,7 +267,8 @@ enum TreebankRules {
     static func contraction(_ s: Text, _ first: Text, _ second: Text, spaceAfter: Bool = false) -> Text {
         substitute(s) { s, i, out in
             guard i == 0 || !PythonCharacters.isReWord(s[i - 1]),
-                  matches(s, at: i, first, engine: .re) else { return nil }
+                matches(s, at: i, first, engine: .re)
+            else { return nil }
             let mid = i + first.count
             guard matches(s, at: mid, second, engine: .re) else { return nil }
             let end = mid + second.count
@@ -279,7 +286,8 @@ enum TreebankRules {
     static func archaicT(_ s: Text, _ word: Text) -> Text {
         substitute(s) { s, i, out in
             guard s[i] == " ", i + 2 < s.count, s[i + 1] == "'", matches(s, at: i + 2, ["t"], engine: .re),
-                  matches(s, at: i + 3, word, engine: .re) else { return nil }
+                matches(s, at: i + 3, word, engine: .re)
+            else { return nil }
             let end = i + 3 + word.count
             if end < s.count && PythonCharacters.isReWord(s[end]) { return nil }
             out += [" ", "'", s[i + 2], " "]; out += s[(i + 3)..<end]; out.append(" ")

@@ -35,22 +35,22 @@ public struct TreebankWordTokenizer: Sendable {
         s = R.colonCommaBeforeNonDigit(s)
         s = R.colonCommaAtEnd(s)
         s = R.ellipses(s)
-        s = R.pad(s) { c in c == ";" || c == "@" || c == "#" || c == "$" || c == "%" || c == "&" } // [;@#$%&]
-        s = R.pad(s) { c in c.value >= 0x2012 && c.value <= 0x2015 } // [\u2012-\u2015]: figure, en, em dashes, bar
+        s = R.pad(s) { c in c == ";" || c == "@" || c == "#" || c == "$" || c == "%" || c == "&" }  // [;@#$%&]
+        s = R.pad(s) { c in c.value >= 0x2012 && c.value <= 0x2015 }  // [\u2012-\u2015]: figure, en, em dashes, bar
         s = R.finalPeriod(s, spaceInClass: false)
-        s = R.pad(s) { c in c == "?" || c == "!" } // [?!]
+        s = R.pad(s) { c in c == "?" || c == "!" }  // [?!]
         s = R.closingSingleQuote(s)
-        s = R.pad(s) { c in c == "*" } // [*]
+        s = R.pad(s) { c in c == "*" }  // [*]
 
         // PARENS_BRACKETS: [\]\[\(\)\{\}\<\>]
         s = R.pad(s) { c in c == "]" || c == "[" || c == "(" || c == ")" || c == "{" || c == "}" || c == "<" || c == ">" }
         // DOUBLE_DASHES
         s = R.doubleDashes(s)
 
-        s = [" "] + s + [" "] // "add extra space to make things easier"
+        s = [" "] + s + [" "]  // "add extra space to make things easier"
 
         // ENDING_QUOTES
-        s = R.pad(s) { c in c == "\u{BB}" || c == "\u{201D}" || c == "\u{2019}" } // ([»”’])
+        s = R.pad(s) { c in c == "\u{BB}" || c == "\u{201D}" || c == "\u{2019}" }  // ([»”’])
         s = R.closingDoubleQuotes(s)
         s = R.collapsedSpaces(s)
         s = R.clitics1(s)

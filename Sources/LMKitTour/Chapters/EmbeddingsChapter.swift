@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import LMKitAssets
 import LMKitEmbeddings
@@ -12,31 +12,35 @@ struct EmbeddingsChapter: TourChapter {
     let title = "Word embeddings: meaning as geometry (GloVe)"
 
     func run(_ c: TourContext) throws -> [String: Double] {
-        c.say("""
-        A word embedding gives every word a vector, learned so that words used in similar contexts get
-        similar vectors. We load GloVe (Pennington et al. 2014): 400,000 words, 50 numbers each, trained
-        on 6 billion tokens of Wikipedia and news. Similarity is the cosine of the angle between vectors.
-        """)
+        c.say(
+            """
+            A word embedding gives every word a vector, learned so that words used in similar contexts get
+            similar vectors. We load GloVe (Pennington et al. 2014): 400,000 words, 50 numbers each, trained
+            on 6 billion tokens of Wikipedia and news. Similarity is the cosine of the angle between vectors.
+            """)
         guard c.assets.isPresent(.glove) else {
             c.say("  (skipped: GloVe is not in \(c.assets.root); run `scripts/fetch-assets --only glove,gensim-data`)")
             return [:]
         }
-        let glove = try WordVectors(numpy: try c.assets.path(.glove, "glove_6B_50d_emb.npy"),
-                                    words: try c.assets.path(.glove, "glove_6B_50d_words.txt"))
+        let glove = try WordVectors(
+            numpy: try c.assets.path(.glove, "glove_6B_50d_emb.npy"),
+            words: try c.assets.path(.glove, "glove_6B_50d_words.txt"))
         var results: [String: Double] = [:]
         let kq = try glove.similarity("king", "queen")
         results["similarity_king_queen"] = kq
-        c.say("  cos(king, queen) = \(Format.fixed(kq, 4))   cos(king, banana) = \(Format.fixed(try glove.similarity("king", "banana"), 4))")
+        c.say(
+            "  cos(king, queen) = \(Format.fixed(kq, 4))   cos(king, banana) = \(Format.fixed(try glove.similarity("king", "banana"), 4))")
         c.say("\nNearest neighbours are one matrix-vector product over all 400,000 words:")
         for word in ["frog", "computer", "einstein"] {
             let near = try glove.mostSimilar(positive: [word], count: 5).map(\.word).joined(separator: ", ")
             c.say("  \(word.padding(toLength: 9)) → \(near)")
         }
-        c.say("""
+        c.say(
+            """
 
-        Directions carry relations. king − man + woman lands near queen: the offset from man to woman is
-        roughly the offset from king to queen (the "3CosAdd" analogy method).
-        """)
+            Directions carry relations. king − man + woman lands near queen: the offset from man to woman is
+            roughly the offset from king to queen (the "3CosAdd" analogy method).
+            """)
         for (a, b, d) in [("king", "man", "woman"), ("paris", "france", "germany"), ("walking", "walked", "swam")] {
             let best = try glove.mostSimilar(positive: [a, d], negative: [b], count: 1)[0]
             c.say("  \(a) − \(b) + \(d) ≈ \(best.word) (\(Format.fixed(best.score, 3)))")
@@ -48,17 +52,20 @@ struct EmbeddingsChapter: TourChapter {
             let ws = try glove.evaluateWordPairs(try c.assets.path(.gensimData, "wordsim353.tsv"))
             let an = try glove.evaluateAnalogies(try c.assets.path(.gensimData, "questions-words.txt"))
             c.say("  WordSim-353: Spearman \(Format.fixed(ws.spearman, 3)) with human similarity judgements")
-            c.say("  Google analogies: \(Format.fixed(an.accuracy * 100, 1))% right (\(an.correct) of \(an.correct + an.incorrect), top 30,000 words)")
+            c.say(
+                "  Google analogies: \(Format.fixed(an.accuracy * 100, 1))% right (\(an.correct) of \(an.correct + an.incorrect), top 30,000 words)"
+            )
             results["wordsim353_spearman"] = ws.spearman
             results["analogy_accuracy"] = an.accuracy
         }
         try picture(glove, c)
         results.merge(try trainOwn(c)) { $1 }
-        c.say("""
+        c.say(
+            """
 
-        Fifty numbers per word capture a lot, but one vector per word cannot tell "bank" (river) from
-        "bank" (money): the later chapters build vectors from the context around each word.
-        """)
+            Fifty numbers per word capture a lot, but one vector per word cannot tell "bank" (river) from
+            "bank" (money): the later chapters build vectors from the context around each word.
+            """)
         return results
     }
 }
@@ -68,10 +75,11 @@ extension EmbeddingsChapter {
     func picture(_ glove: WordVectors, _ c: TourContext) throws {
         let words = ["man", "woman", "king", "queen", "uncle", "aunt", "prince", "princess", "boy", "girl"]
         let (points, explained) = try glove.principalComponents(of: words)
-        let plot = ScatterPlot(title: "GloVe: gendered pairs, first two principal components",
-                               xLabel: "PC 1 (\(Int((explained.0 * 100).rounded()))%)", yLabel: "PC 2 (\(Int((explained.1 * 100).rounded()))%)",
-                               points: zip(words, points).enumerated().map { .init(x: $1.1.x, y: $1.1.y, label: $1.0, group: $0 % 2) },
-                               segments: stride(from: 0, to: words.count, by: 2).map { ($0, $0 + 1) })
+        let plot = ScatterPlot(
+            title: "GloVe: gendered pairs, first two principal components",
+            xLabel: "PC 1 (\(Int((explained.0 * 100).rounded()))%)", yLabel: "PC 2 (\(Int((explained.1 * 100).rounded()))%)",
+            points: zip(words, points).enumerated().map { .init(x: $1.1.x, y: $1.1.y, label: $1.0, group: $0 % 2) },
+            segments: stride(from: 0, to: words.count, by: 2).map { ($0, $0 + 1) })
         let folder = c.assets.root + "/tour"
         mkdir(folder, 0o755)
         let path = folder + "/gendered-pairs.svg"
@@ -82,17 +90,18 @@ extension EmbeddingsChapter {
     /// word2vec CBOW trained live on Shakespeare: the vectors learn Shakespeare's world.
     func trainOwn(_ c: TourContext) throws -> [String: Double] {
         guard c.assets.isPresent(.shakespeare) else { return [:] }
-        c.say("""
+        c.say(
+            """
 
-        Now train our own: word2vec (CBOW, Mikolov et al. 2013) on the complete works of Shakespeare,
-        lower-cased, letters only. Each word learns to predict itself from the words around it, with
-        5 random "negative" words to push away; one pass over 900,000 words takes seconds.
-        """)
+            Now train our own: word2vec (CBOW, Mikolov et al. 2013) on the complete works of Shakespeare,
+            lower-cased, letters only. Each word learns to predict itself from the words around it, with
+            5 random "negative" words to push away; one pass over 900,000 words takes seconds.
+            """)
         let text = try readBytes(try c.assets.path(.shakespeare))
         let cleaned = text.map { b -> UInt8 in
             switch b {
-            case 65...90: return b + 32              // A-Z → a-z
-            case 97...122, 39, 10: return b          // letters, apostrophes, line ends
+            case 65...90: return b + 32  // A-Z → a-z
+            case 97...122, 39, 10: return b  // letters, apostrophes, line ends
             default: return 32
             }
         }

@@ -12,17 +12,20 @@ struct EncodersChapter: TourChapter {
     func run(_ c: TourContext) throws -> [String: Double] {
         var results: [String: Double] = [:]
         let folder = (try c.assets.path(.minilm) as NSString).deletingLastPathComponent
-        c.say("""
-        BERT reads a whole sentence at once: every token attends to every other, left and right, through
-        post-norm transformer layers. all-MiniLM-L6-v2 is a small BERT (6 layers, width 384, 12 heads,
-        22.7M parameters) trained so that the mean of its token vectors is a sentence embedding.
+        c.say(
+            """
+            BERT reads a whole sentence at once: every token attends to every other, left and right, through
+            post-norm transformer layers. all-MiniLM-L6-v2 is a small BERT (6 layers, width 384, 12 heads,
+            22.7M parameters) trained so that the mean of its token vectors is a sentence embedding.
 
-        1. Sentence similarity. Cosine similarity of the embeddings of six sentences:
-        """)
+            1. Sentence similarity. Cosine similarity of the embeddings of six sentences:
+            """)
         let encoder = try SentenceEncoder(folder: folder)
-        let sentences = ["A man is playing a guitar.", "Someone plays the guitar on stage.",
-                         "The stock market fell sharply today.", "Shares dropped steeply on Wall Street.",
-                         "How do I reset my password?", "Cats sleep a lot."]
+        let sentences = [
+            "A man is playing a guitar.", "Someone plays the guitar on stage.",
+            "The stock market fell sharply today.", "Shares dropped steeply on Wall Street.",
+            "How do I reset my password?", "Cats sleep a lot.",
+        ]
         let vectors = try encoder.encode(sentences)
         let s = SentenceEncoder.similarityMatrix(vectors)
         for (i, text) in sentences.enumerated() {
@@ -32,19 +35,21 @@ struct EncodersChapter: TourChapter {
         results["similarity_paraphrase_guitar"] = s[0][1]
         results["similarity_paraphrase_market"] = s[2][3]
         results["similarity_unrelated_guitar_market"] = s[0][2]
-        c.say("""
-          Paraphrases score \(Format.fixed(s[0][1], 2)) and \(Format.fixed(s[2][3], 2)) although they share few words; unrelated
-          sentences stay near 0. (The same numbers as sentence-transformers: the tests compare them.)
+        c.say(
+            """
+              Paraphrases score \(Format.fixed(s[0][1], 2)) and \(Format.fixed(s[2][3], 2)) although they share few words; unrelated
+              sentences stay near 0. (The same numbers as sentence-transformers: the tests compare them.)
 
-        2. Attention. Where does "it" look in "The animal didn't cross the street because it was too
-        tired."? Every layer and head of MiniLM, searched for the head that sends "it" most to "animal":
-        """)
+            2. Attention. Where does "it" look in "The animal didn't cross the street because it was too
+            tired."? Every layer and head of MiniLM, searched for the head that sends "it" most to "animal":
+            """)
         let text = "The animal didn't cross the street because it was too tired."
         var best = (layer: 0, head: 0, weight: -1.0)
         var map: AttentionMap?
         for layer in 0..<encoder.encoder.config.layers {
             for head in 0..<encoder.encoder.config.heads where !c.quick || layer == 3 {
-                let m = try AttentionMap.compute(encoder: encoder.encoder, tokenizer: encoder.tokenizer, text: text, layer: layer, head: head)
+                let m = try AttentionMap.compute(
+                    encoder: encoder.encoder, tokenizer: encoder.tokenizer, text: text, layer: layer, head: head)
                 guard let it = m.tokens.firstIndex(of: "it"), let animal = m.tokens.firstIndex(of: "animal") else { continue }
                 if m.weights[it][animal] > best.weight { best = (layer, head, m.weights[it][animal]); map = m }
             }
@@ -62,13 +67,14 @@ struct EncodersChapter: TourChapter {
             results["attention_it_to_animal"] = best.weight
         }
 
-        c.say("""
+        c.say(
+            """
 
-        3. Transfer learning. A classification head on the pre-trained encoder, trained on the only
-        labelled sentiment data offline: 200 movie-review sentences (Pang & Lee). Two recipes: train only
-        the head on the frozen encoder's [CLS] vectors, or fine-tune every weight (AdamW, warm-up then
-        linear decay).
-        """)
+            3. Transfer learning. A classification head on the pre-trained encoder, trained on the only
+            labelled sentiment data offline: 200 movie-review sentences (Pang & Lee). Two recipes: train only
+            the head on the frozen encoder's [CLS] vectors, or fine-tune every weight (AdamW, warm-up then
+            linear decay).
+            """)
         let sentencesFile = try c.assets.path(.gensimData, "pang_lee_polarity.cor")
         let data = try ClassificationData.load(sentencesFile, encoding: .cp1252)
         // --quick: a stratified quarter of the sentences (a smoke run, not a measurement).
@@ -85,36 +91,46 @@ struct EncodersChapter: TourChapter {
             o.seed = c.seed
             let r = try ClassifierFineTuner(model: model, tokenizer: tokenizer, options: o).run(train: train, validation: validation) { e in
                 if !frozen {
-                    c.say("    epoch \(e.epoch): train loss \(Format.fixed(e.trainLoss, 3)), validation loss \(Format.fixed(e.validationLoss, 3)), accuracy \(Format.fixed(e.validationAccuracy, 3)) (\(Format.fixed(e.seconds, 1)) s)")
+                    c.say(
+                        "    epoch \(e.epoch): train loss \(Format.fixed(e.trainLoss, 3)), validation loss \(Format.fixed(e.validationLoss, 3)), accuracy \(Format.fixed(e.validationAccuracy, 3)) (\(Format.fixed(e.seconds, 1)) s)"
+                    )
                 }
             }
             return (TextClassifier(model: model, tokenizer: tokenizer), r)
         }
         c.say("  \(train.count) sentences to train, \(validation.count) held out (both half positive, half negative)")
         let (_, frozen) = try fineTune(frozen: true)
-        c.say("  frozen encoder: validation accuracy \(Format.fixed(frozen.validation.accuracy, 3)) (\(Format.fixed(frozen.seconds, 1)) s, best of \(frozen.history.count) epochs)")
+        c.say(
+            "  frozen encoder: validation accuracy \(Format.fixed(frozen.validation.accuracy, 3)) (\(Format.fixed(frozen.seconds, 1)) s, best of \(frozen.history.count) epochs)"
+        )
         c.say("  full fine-tuning:")
         let (classifier, full) = try fineTune(frozen: false)
-        c.say("  full fine-tuning: validation accuracy \(Format.fixed(full.validation.accuracy, 3)) (\(Format.fixed(full.seconds, 1)) s, epoch \(full.bestEpoch) kept)")
+        c.say(
+            "  full fine-tuning: validation accuracy \(Format.fixed(full.validation.accuracy, 3)) (\(Format.fixed(full.seconds, 1)) s, epoch \(full.bestEpoch) kept)"
+        )
         results["frozen_validation_accuracy"] = frozen.validation.accuracy
         results["finetuned_validation_accuracy"] = full.validation.accuracy
-        c.say("""
-          MiniLM was trained so that the mean of its token vectors summarizes a sentence, not its [CLS]
-          vector, so a head on the frozen [CLS] has little to work with; fine-tuning lets the encoder adapt.
-          With \(validation.count) held-out sentences each one is \(Format.fixed(100.0 / Double(validation.count), 1)) points: benchmarks/RESULTS.md has the cross-validated
-          comparison of the two recipes.
+        c.say(
+            """
+              MiniLM was trained so that the mean of its token vectors summarizes a sentence, not its [CLS]
+              vector, so a head on the frozen [CLS] has little to work with; fine-tuning lets the encoder adapt.
+              With \(validation.count) held-out sentences each one is \(Format.fixed(100.0 / Double(validation.count), 1)) points: benchmarks/RESULTS.md has the cross-validated
+              comparison of the two recipes.
 
-          The fine-tuned classifier on new sentences:
-        """)
-        let reviews = ["A warm, funny and moving film.", "Two hours of my life I will never get back.",
-                       "The acting is superb and the story stays with you."]
+              The fine-tuned classifier on new sentences:
+            """)
+        let reviews = [
+            "A warm, funny and moving film.", "Two hours of my life I will never get back.",
+            "The acting is superb and the story stays with you.",
+        ]
         for (r, p) in zip(reviews, try classifier.classify(reviews)) {
             c.say("    \(p.label) \(Format.fixed(p.score, 3))  \(r)")
         }
-        c.say("""
-          `lmkit finetune classifier DATA --out DIR` trains one on your CSV, JSONL or aclImdb folder;
-          `lmkit classify --model DIR "text"` uses it (and transformers loads DIR too).
-        """)
+        c.say(
+            """
+              `lmkit finetune classifier DATA --out DIR` trains one on your CSV, JSONL or aclImdb folder;
+              `lmkit classify --model DIR "text"` uses it (and transformers loads DIR too).
+            """)
         return results
     }
 }

@@ -2,7 +2,7 @@ import LMKitAssets
 import LMKitNN
 import LMKitTensor
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Chapter 0: the engine underneath everything — tensors, automatic gradients, and training.
@@ -25,19 +25,22 @@ struct TensorsChapter: TourChapter {
     }
 
     func autogradDemo(_ c: TourContext) {
-        c.say("""
-        A tensor is an array of numbers with a shape. Models are functions built from tensor operations,
-        and training needs the gradient of a loss with respect to every weight. LMKit records each
-        operation on a tape as it runs; `backward()` replays the tape in reverse, applying one gradient
-        rule per operation (the chain rule).
+        c.say(
+            """
+            A tensor is an array of numbers with a shape. Models are functions built from tensor operations,
+            and training needs the gradient of a loss with respect to every weight. LMKit records each
+            operation on a tape as it runs; `backward()` replays the tape in reverse, applying one gradient
+            rule per operation (the chain rule).
 
-        Example: loss = sum(w * x) with x = [1, 2, 3]. The gradient of the loss with respect to w is x.
-        """)
+            Example: loss = sum(w * x) with x = [1, 2, 3]. The gradient of the loss with respect to w is x.
+            """)
         let x = Tensor(shape: [3], scalars: [1, 2, 3] as [Float])
         let w = Tensor(shape: [3], scalars: [0.5, -1, 2] as [Float]).requiringGradient()
         let loss = (w * x).sum()
         loss.backward()
-        c.say("  loss = \(Format.fixed(loss.item(), 2)),  d loss / d w = \(w.gradient!.floats.map { Format.fixed(Double($0), 1) })  (= x, as expected)\n")
+        c.say(
+            "  loss = \(Format.fixed(loss.item(), 2)),  d loss / d w = \(w.gradient!.floats.map { Format.fixed(Double($0), 1) })  (= x, as expected)\n"
+        )
     }
 
     /// Two interleaved spirals, 2 classes.
@@ -69,11 +72,12 @@ struct TensorsChapter: TourChapter {
     }
 
     func spirals(_ c: TourContext) -> [String: Double] {
-        c.say("""
-        Now a real training loop. 400 points on two interleaved spirals, two classes. No straight line
-        separates them; a small neural network (2 → 64 → 64 → 2, GELU) has to bend its boundary.
-        Each step: forward pass, cross-entropy loss, backward pass, AdamW update.
-        """)
+        c.say(
+            """
+            Now a real training loop. 400 points on two interleaved spirals, two classes. No straight line
+            separates them; a small neural network (2 → 64 → 64 → 2, GELU) has to bend its boundary.
+            Each step: forward pass, cross-entropy loss, backward pass, AdamW update.
+            """)
         var g = RandomGenerator(seed: c.seed)
         let (x, y, labels) = Self.spiralData(points: 400, generator: &g)
         let net = SpiralNet(generator: &g)
@@ -123,13 +127,14 @@ struct TensorsChapter: TourChapter {
 
     /// A bigram character model: logits for the next character = a row of a learned table.
     func bigram(_ c: TourContext) throws -> [String: Double] {
-        c.say("""
+        c.say(
+            """
 
-        Finally, a language model. A language model predicts the next token from the ones before. The
-        simplest possible one looks at one previous character only: a table with one row of scores per
-        character (a "bigram" model). We train that table on the complete works of Shakespeare with the
-        same loop: pick random positions, predict the next character, cross-entropy, backward, update.
-        """)
+            Finally, a language model. A language model predicts the next token from the ones before. The
+            simplest possible one looks at one previous character only: a table with one row of scores per
+            character (a "bigram" model). We train that table on the complete works of Shakespeare with the
+            same loop: pick random positions, predict the next character, cross-entropy, backward, update.
+            """)
         guard c.assets.isPresent(.shakespeare) else {
             c.say("  (skipped: the Shakespeare text is not in \(c.assets.root); run `scripts/fetch-assets --only shakespeare`)")
             return [:]
@@ -142,7 +147,9 @@ struct TensorsChapter: TourChapter {
         for (i, b) in vocabulary.enumerated() { index[Int(b)] = i }
         let ids = bytes.map { index[Int($0)] }
         let v = vocabulary.count
-        c.say("  \(bytes.count) characters, \(v) distinct. A model that knows nothing scores ln(\(v)) = \(Format.fixed(logarithm(Double(v)), 2)) nats per character.")
+        c.say(
+            "  \(bytes.count) characters, \(v) distinct. A model that knows nothing scores ln(\(v)) = \(Format.fixed(logarithm(Double(v)), 2)) nats per character."
+        )
         var g = RandomGenerator(seed: c.seed &+ 1)
         let table = Parameter(Tensor.zeros([v, v]))
         let optimizer = Adam([ParameterGroup([("table", table)], weightDecay: 0)], learningRate: 0.1)
@@ -170,7 +177,8 @@ struct TensorsChapter: TourChapter {
         if let q = vocabulary.firstIndex(of: UInt8(ascii: "q")) {
             let probs = table.value.selected(axis: 0, index: q).softmax().floats
             let top = probs.enumerated().sorted { $0.element > $1.element }.prefix(3)
-            let shown = top.map { "'\(printable(vocabulary[$0.offset]))' \(Format.fixed(Double($0.element) * 100, 1))%" }.joined(separator: ", ")
+            let shown = top.map { "'\(printable(vocabulary[$0.offset]))' \(Format.fixed(Double($0.element) * 100, 1))%" }.joined(
+                separator: ", ")
             c.say("  After 'q' the model expects: \(shown). It learned English spelling from counts alone.")
         }
         var text: [UInt8] = [UInt8(ascii: "T")]
@@ -186,13 +194,16 @@ struct TensorsChapter: TourChapter {
             current = choice
         }
         c.say("  A sample, one character at a time:\n")
-        c.say(String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n"))
-        c.say("""
+        c.say(
+            String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(
+                separator: "\n"))
+        c.say(
+            """
 
-        Letters and word-like chunks, but no memory beyond one character. Everything later in the tour —
-        word vectors, recurrent networks, attention, GPT — is about giving the model a longer and richer
-        view of the context while keeping this same training loop.
-        """)
+            Letters and word-like chunks, but no memory beyond one character. Everything later in the tour —
+            word vectors, recurrent networks, attention, GPT — is about giving the model a longer and richer
+            view of the context while keeping this same training loop.
+            """)
         return ["bigram_initial_loss": first, "bigram_final_loss": last, "bigram_vocabulary": Double(v)]
     }
 }

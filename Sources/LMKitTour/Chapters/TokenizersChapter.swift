@@ -9,11 +9,12 @@ struct TokenizersChapter: TourChapter {
 
     func run(_ c: TourContext) throws -> [String: Double] {
         var results: [String: Double] = [:]
-        c.say("""
-        A model reads numbers, not text. A tokenizer cuts text into tokens and maps each to an id in a
-        fixed vocabulary. The oldest way cuts words at spaces and punctuation, as NLTK's word_tokenize does
-        (Penn Treebank rules, after the punkt sentence splitter):
-        """)
+        c.say(
+            """
+            A model reads numbers, not text. A tokenizer cuts text into tokens and maps each to an id in a
+            fixed vocabulary. The oldest way cuts words at spaces and punctuation, as NLTK's word_tokenize does
+            (Penn Treebank rules, after the punkt sentence splitter):
+            """)
         if c.assets.isPresent(.punkt) {
             let punkt = try PunktParameters(pythonFile: try c.assets.path(.punkt, "english.py"))
             let words = WordTokenizer(punkt: PunktSentenceTokenizer(parameters: punkt))
@@ -33,12 +34,13 @@ struct TokenizersChapter: TourChapter {
         bert.padding = nil
         let gemma = c.assets.isPresent(.gemma) ? try Tokenizer(contentsOf: try c.assets.path(.gemma, "gemma-3-270m-q4_k_m.gguf")) : nil
 
-        c.say("""
+        c.say(
+            """
 
-        Models use subword tokenizers instead. BERT's WordPiece lower-cases, splits off punctuation, then
-        cuts each word into the longest pieces of its 30,522-entry vocabulary; "##" marks a piece that
-        continues a word. [CLS] and [SEP] are added around the text:
-        """)
+            Models use subword tokenizers instead. BERT's WordPiece lower-cases, splits off punctuation, then
+            cuts each word into the longest pieces of its 30,522-entry vocabulary; "##" marks a piece that
+            continues a word. [CLS] and [SEP] are added around the text:
+            """)
         let e = try bert.encode("Transformers power modern LLMs")
         c.say("  tokens: \(e.tokens.joined(separator: " "))\n  ids:    \(e.ids.map(String.init).joined(separator: " "))")
 
@@ -49,27 +51,32 @@ struct TokenizersChapter: TourChapter {
             let pieces = try tok.encode("I love learning about LLMs", options: .init(addSpecialTokens: false)).tokens
             c.say("  \(label.padding(toLength: 32)) \(pieces.joined(separator: " | "))")
         }
-        c.say("""
+        c.say(
+            """
 
-        GPT-2 works on bytes: "Ġ" is how its vocabulary spells the space byte, so " love" is one token
-        and no text is ever unknown. BERT has no "LLMs": it falls back to "ll" + "##ms". Gemma's large
-        vocabulary marks word starts with "▁" (SentencePiece) and keeps frequent words whole.
-        """)
+            GPT-2 works on bytes: "Ġ" is how its vocabulary spells the space byte, so " love" is one token
+            and no text is ever unknown. BERT has no "LLMs": it falls back to "ll" + "##ms". Gemma's large
+            vocabulary marks word starts with "▁" (SentencePiece) and keeps frequent words whole.
+            """)
 
         // Why subwords: a word vocabulary meets words it never saw; subwords do not.
         guard c.assets.isPresent(.shakespeare), c.assets.isPresent(.gensimData),
-              let corpus = String(validating: FileManager.default.contents(atPath: try c.assets.path(.shakespeare, "shakespeare.txt")) ?? Data(), as: UTF8.self),
-              let reviewsData = FileManager.default.contents(atPath: try c.assets.path(.gensimData, "pang_lee_polarity.cor")) else {
+            let corpus = String(
+                validating: FileManager.default.contents(atPath: try c.assets.path(.shakespeare, "shakespeare.txt")) ?? Data(),
+                as: UTF8.self),
+            let reviewsData = FileManager.default.contents(atPath: try c.assets.path(.gensimData, "pang_lee_polarity.cor"))
+        else {
             return results
         }
         let reviews = String(decoding: reviewsData, as: UTF8.self).split(separator: "\n").map { line in
             line.split(separator: " ", maxSplits: 1).dropFirst().joined()
         }
-        c.say("""
+        c.say(
+            """
 
-        Why subwords? Take a word-level vocabulary: the 20,000 most frequent words of Shakespeare. On 200
-        modern movie-review sentences many words were never seen, and all become one [UNK] id:
-        """)
+            Why subwords? Take a word-level vocabulary: the 20,000 most frequent words of Shakespeare. On 200
+            modern movie-review sentences many words were never seen, and all become one [UNK] id:
+            """)
         var counts: [Substring: Int] = [:]
         for w in corpus.lowercased().split(whereSeparator: { !$0.isLetter && $0 != "'" }) { counts[w, default: 0] += 1 }
         let vocabulary = Set(counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(20_000).map(\.key))
@@ -90,7 +97,9 @@ struct TokenizersChapter: TourChapter {
         c.say("\n  Subwords cover them with known pieces (some are whole GPT-2 tokens; rarer ones split):")
         let split = try examples.filter { try gpt2.encodeIDs(" " + $0).count > 1 }
         for w in Array(examples.prefix(1)) + split.filter({ $0 != examples.first }).prefix(4) {
-            c.say("    \(w.padding(toLength: 16)) GPT-2: \(try gpt2.encode(" " + w).tokens.joined(separator: " | "))   BERT: \(try bert.encode(w, options: .init(addSpecialTokens: false)).tokens.joined(separator: " | "))")
+            c.say(
+                "    \(w.padding(toLength: 16)) GPT-2: \(try gpt2.encode(" " + w).tokens.joined(separator: " | "))   BERT: \(try bert.encode(w, options: .init(addSpecialTokens: false)).tokens.joined(separator: " | "))"
+            )
         }
         let text = reviews.joined(separator: "\n")
         let words = Double(text.split(whereSeparator: { $0 == " " || $0 == "\n" }).count)
@@ -100,29 +109,34 @@ struct TokenizersChapter: TourChapter {
         results["gpt2_tokens_per_word"] = gptTokens / words
         results["bert_tokens_per_word"] = Double(bertIDs.count) / words
         results["bert_unknown_rate"] = bertUnknown
-        c.say("""
+        c.say(
+            """
 
-          Cost: GPT-2 uses \(Format.fixed(gptTokens / words, 2)) tokens per word on these reviews, BERT \(Format.fixed(Double(bertIDs.count) / words, 2)); \
-        BERT's [UNK] rate is \(Format.fixed(bertUnknown * 100, 2))%, GPT-2's is 0 by construction (bytes).
-        """)
+              Cost: GPT-2 uses \(Format.fixed(gptTokens / words, 2)) tokens per word on these reviews, BERT \(Format.fixed(Double(bertIDs.count) / words, 2)); \
+            BERT's [UNK] rate is \(Format.fixed(bertUnknown * 100, 2))%, GPT-2's is 0 by construction (bytes).
+            """)
 
-        c.say("""
+        c.say(
+            """
 
-        Training a tokenizer is the BPE algorithm itself: count adjacent symbol pairs over the corpus,
-        merge the most frequent pair into a new token, repeat. Here, 2,000 tokens learned from Shakespeare:
-        """)
+            Training a tokenizer is the BPE algorithm itself: count adjacent symbol pairs over the corpus,
+            merge the most frequent pair into a new token, repeat. Here, 2,000 tokens learned from Shakespeare:
+            """)
         let trainer = TokenizerTrainer(kind: .bpe, vocabSize: 2000)
         let trained = try trainer.train(text: corpus)
         results["bpe_training_seconds"] = trained.seconds
-        c.say("  \(trained.merges.count) merges in \(Format.fixed(trained.seconds, 1)) s; the first ten: \(trained.merges.prefix(10).map { "\($0.0)+\($0.1)" }.joined(separator: "  "))")
+        c.say(
+            "  \(trained.merges.count) merges in \(Format.fixed(trained.seconds, 1)) s; the first ten: \(trained.merges.prefix(10).map { "\($0.0)+\($0.1)" }.joined(separator: "  "))"
+        )
         let sample = "Wherefore art thou Romeo? Transformers are unbelievably useful."
         c.say("  \(sample)\n    → \(try trained.tokenizer.encode(sample).tokens.joined(separator: " | "))")
-        c.say("""
+        c.say(
+            """
 
-        Old words come out whole; new ones ("Transformers", "unbelievably") are assembled from pieces.
-        `lmkit tokenizer train` does this on any corpus and writes a tokenizer.json that Hugging Face
-        tokenizers loads; `lmkit tokenize --tokenizer word|bert|gpt2|gemma TEXT` shows any text's tokens.
-        """)
+            Old words come out whole; new ones ("Transformers", "unbelievably") are assembled from pieces.
+            `lmkit tokenizer train` does this on any corpus and writes a tokenizer.json that Hugging Face
+            tokenizers loads; `lmkit tokenize --tokenizer word|bert|gpt2|gemma TEXT` shows any text's tokens.
+            """)
         return results
     }
 }
