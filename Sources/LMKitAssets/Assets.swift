@@ -64,9 +64,12 @@ public enum Asset: String, CaseIterable, Sendable {
 
 /// A missing asset, with what to run to get it.
 public struct AssetError: Error, CustomStringConvertible, Sendable {
+    /// The asset that was looked up.
     public let asset: Asset
+    /// The file path that was expected but not found.
     public let path: String
 
+    /// The message: the missing asset and path, and the `scripts/fetch-assets` command that fetches it.
     public var description: String {
         "missing asset '\(asset.rawValue)' (\(asset.summary)): expected \(path). Run `scripts/fetch-assets --only \(asset.rawValue)` (or `make demo`), or set LMKIT_HOME to the cache folder that has it."
     }

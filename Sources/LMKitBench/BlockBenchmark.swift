@@ -5,8 +5,10 @@ import LMKitTensor
 /// AdamW, at the shape of a small GPT (width 384, 6 heads, context 256, batch 16): everything around
 /// the matrix products — norms, GELU, attention softmax, residuals, the tape — shows up here.
 public struct BlockBenchmark {
+    /// Shape of the step: sequences per batch (B), tokens per sequence (T), width (C) and attention heads (H).
     public let batch: Int, context: Int, width: Int, heads: Int
 
+    /// The small-GPT shape (B 16, T 256, C 384, H 6), or with `quick` a tiny one (B 2, T 64, C 64, H 2) for smoke runs.
     public init(quick: Bool) {
         if quick {
             (batch, context, width, heads) = (2, 64, 64, 2)
@@ -15,6 +17,7 @@ public struct BlockBenchmark {
         }
     }
 
+    /// The row name, with the shape the step runs at.
     public var name: String { "gpt block train step B\(batch) T\(context) C\(width) H\(heads)" }
 
     final class Block: Module {

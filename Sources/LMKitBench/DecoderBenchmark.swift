@@ -8,29 +8,44 @@ import LMKitTensor
 /// `generatedTokens` tokens one at a time from an empty context (tokens/s); medians of `repeats`
 /// runs after a warm-up; peak resident memory of the process.
 public struct DecoderBenchmark: Sendable {
+    /// One decoder measurement; `--json` prints it with these snake_case keys, which `benchmarks/decoders` reads.
     public struct Row: Codable, Sendable {
+        /// The GGUF file's `general.architecture` (`gguf` when absent).
         public let name: String
+        /// Worker threads the run used (``Parallel/threads``).
         public let threads: Int
         /// Activations of the decoding products (`int8` or `float32`) and the integer kernels' instruction set.
         public let activations: String
+        /// The integer kernels' instruction set (``QuantizedMatrix/isaName``: `scalar`, `avx2`, …).
         public let isa: String
         /// OpenBLAS's kernel set (prompt processing multiplies through it).
         public let blas_core: String
+        /// Length of the prompt processed in one batch: the BOS token, then random tokens.
         public let prompt_tokens: Int
+        /// Prompt processing speed: `prompt_tokens` over the median prefill time (llama-bench's `pp`).
         public let prompt_tokens_per_s: Double
+        /// Tokens generated one at a time (greedily, starting from the BOS token in an empty cache).
         public let generated_tokens: Int
+        /// Generation speed: `generated_tokens` over the median generation time (llama-bench's `tg`).
         public let generation_tokens_per_s: Double
         /// Bytes of weights read per generated token (every matrix once).
         public let weight_bytes: Int
+        /// Peak resident memory of the process (`getrusage`'s `ru_maxrss`, taken as KiB).
         public let peak_rss_bytes: Int
+        /// Size of the GGUF file on disk (0 when it cannot be read).
         public let file_bytes: Int
     }
 
+    /// Tokens in the prefill prompt (512 by default, llama-bench's `-p`).
     public let promptTokens: Int
+    /// Tokens generated per generation run (128 by default, llama-bench's `-n`).
     public let generatedTokens: Int
+    /// Timed runs of each measurement after one warm-up, at least 1; rows report medians (5 by default, llama-bench's `-r`).
     public let repeats: Int
+    /// How the quantized products take their activations: `.int8` (llama.cpp's way, the default) or `.float32`.
     public let activations: QuantizedMatrix.Activations
 
+    /// A benchmark with llama-bench's defaults unless told otherwise: 512 prompt tokens, 128 generated, 5 repeats.
     public init(promptTokens: Int = 512, generatedTokens: Int = 128, repeats: Int = 5, activations: QuantizedMatrix.Activations = .int8) {
         self.activations = activations
         self.promptTokens = promptTokens
@@ -38,6 +53,7 @@ public struct DecoderBenchmark: Sendable {
         self.repeats = repeats
     }
 
+    /// Loads the GGUF model at `path` and measures prompt processing, generation and memory on it.
     public func measure(path: String) throws -> Row {
         // The parsed file (metadata with its 262K token strings) goes once the model is loaded; the
         // model keeps only the memory mapping.

@@ -5,21 +5,34 @@ import LMKitTensor
 /// sentence-transformers: the same texts, `encode` in batches of `batchSize` truncated at
 /// `maxLength` tokens, the median of `repeats` runs after a warm-up run.
 public struct EncoderBenchmark: Sendable {
+    /// One encoder measurement, with the keys of `benchmarks/encoders_reference.py`'s rows.
     public struct Row: Codable, Sendable {
+        /// The label passed to ``measure(_:_:)``.
         public let name: String
+        /// Worker threads the run used (``Parallel/threads``).
         public let threads: Int
+        /// Throughput: `sentences` over the median `seconds`.
         public let sentences_per_s: Double
+        /// Median wall-clock seconds to encode every text once.
         public let seconds: Double
+        /// Texts encoded per run.
         public let sentences: Int
+        /// Tokens in all the texts after truncation, special tokens included, padding excluded.
         public let tokens: Int
+        /// Texts per `encode` batch.
         public let batch_size: Int
+        /// Tokens each text is truncated to (the tokenizer's `maxLength`).
         public let max_length: Int
     }
 
+    /// The sentences encoded on every run.
     public let texts: [String]
+    /// Texts the encoder takes per batch.
     public let batchSize: Int
+    /// Timed runs after the warm-up run (at least 1); the row reports their median.
     public let repeats: Int
 
+    /// A benchmark that encodes `texts` in batches of `batchSize`, timing `repeats` runs.
     public init(texts: [String], batchSize: Int, repeats: Int) {
         self.texts = texts
         self.batchSize = batchSize

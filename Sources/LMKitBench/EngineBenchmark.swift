@@ -7,12 +7,14 @@ import LMKitTensor
 /// The tensor engine benchmark: matrix products against `cblas_sgemm` called directly on the same
 /// buffers, and element-wise kernels against a plain memory copy, in one run on the same threads.
 public struct EngineBenchmark {
+    /// Timed runs per measurement after the warm-up; each row reports their median (7 by default).
     public var repeats: Int
     /// Elements for the element-wise kernels (10M by default).
     public var elements: Int
     /// Scale for the matrix shapes (1 = the transformer shapes below; smaller for quick runs).
     public var quick: Bool
 
+    /// Defaults: 7 repeats, 10M-element kernels, transformer shapes (`quick`: small shapes for a smoke run).
     public init(repeats: Int = 7, elements: Int = 10_000_000, quick: Bool = false) {
         self.repeats = repeats
         self.elements = elements

@@ -11,17 +11,28 @@ import LMKitTensor
 ///   (6·N + 12·L·H·Q·T per token), against the machine's sgemm peak measured in the same run;
 /// - greedy generation of G tokens after a 16-token prompt, with the KV cache and without.
 public struct GPTBenchmark {
+    /// One measurement, named as `benchmarks/gpt_reference.py` names its rows.
     public struct Row: Codable, Sendable {
+        /// What was measured: `train_tokens_per_s`, `train_flops_per_s`, `sgemm_peak_flops_per_s`,
+        /// `generate_tokens_per_s_cache` or `generate_tokens_per_s_nocache`.
         public let name: String
+        /// The measurement, in the unit its name says (tokens/s or FLOP/s).
         public let value: Double
+        /// Worker threads the run used (``Parallel/threads``).
         public let threads: Int
     }
 
+    /// The model and the batch: 6 layers of width 384 with 6 heads, a 256-token context, batches of 16 sequences,
+    /// a 65-symbol vocabulary (nanoGPT's Shakespeare-char configuration).
     public var layers = 6, width = 384, heads = 6, context = 256, batchSize = 16, vocabulary = 65
+    /// Timed training steps, untimed warm-up steps before them, and tokens generated per generation run.
     public var steps = 5, warmup = 2, generateTokens = 128
 
+    /// A benchmark at the default configuration; set the properties to change it.
     public init() {}
 
+    /// Trains for `warmup` + `steps` steps, then generates with and without the KV cache (median of 3 runs each),
+    /// reporting to `progress` as it goes; returns one row per measurement.
     public func run(progress: (String) -> Void = { _ in }) throws -> [Row] {
         let threads = Parallel.threads
         var rows: [Row] = []

@@ -2,15 +2,20 @@ import Dispatch
 
 /// One benchmark result, LMKit against a reference on the same input and thread count.
 public struct BenchmarkRow: Codable, Sendable {
+    /// What was measured: the kernel or product and its shape.
     public let name: String
+    /// Unit of `lmkit` and `reference` (`GFLOP/s`, `GB/s`, `tokens/s`).
     public let unit: String
+    /// LMKit's value, in `unit`.
     public let lmkit: Double
+    /// The reference's value, in `unit` (0: measured elsewhere, e.g. by a Python script).
     public let reference: Double
     /// > 1 means LMKit is better (for throughput units: lmkit / reference).
     public let ratio: Double
     /// What the reference is and anything a reader needs to interpret the row.
     public let note: String
 
+    /// A row whose `ratio` is `lmkit / reference` (0 when `reference` is 0).
     public init(name: String, unit: String, lmkit: Double, reference: Double, note: String) {
         self.name = name
         self.unit = unit

@@ -6,18 +6,28 @@ import LMKitTokenizers
 /// one thread encodes the whole text as one string; two threads encode it cut into 64 chunks at line
 /// boundaries, as a batch. Each measurement is the median of `repeats` runs after a warm-up.
 public struct TokenizerBenchmark: Sendable {
+    /// One tokenizer measurement, with the keys of `benchmarks/tokenizers_reference.py`'s rows.
     public struct Row: Codable, Sendable {
+        /// The label passed to ``measure(_:_:threads:)``.
         public let name: String
+        /// 1: the whole text encoded as one string; more: the chunks encoded as a batch.
         public let threads: Int
+        /// Throughput in megabytes (10⁶ bytes) of UTF-8 text per second, from the median run.
         public let mb_per_s: Double
+        /// Median wall-clock seconds to encode the text once.
         public let seconds: Double
+        /// Tokens the timed encoding produced.
         public let tokens: Int
+        /// Length of the text in UTF-8 bytes.
         public let bytes: Int
     }
 
+    /// The text encoded on every run.
     public let text: String
+    /// Timed runs after the warm-up; the row reports their median (give at least 1).
     public let repeats: Int
 
+    /// A benchmark that encodes `text`, timing `repeats` runs per measurement.
     public init(text: String, repeats: Int) {
         self.text = text
         self.repeats = repeats

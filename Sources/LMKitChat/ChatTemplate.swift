@@ -5,8 +5,10 @@ import LMKitTensor
 public struct ChatMessage: Codable, Sendable, Equatable {
     /// `system`, `user` or `assistant`.
     public var role: String
+    /// The text of the message, as the template writes it out.
     public var content: String
 
+    /// A message from `role` (`system`, `user` or `assistant`) saying `content`.
     public init(role: String, content: String) {
         self.role = role
         self.content = content
@@ -24,8 +26,11 @@ public struct ChatMessage: Codable, Sendable, Equatable {
 public struct ChatTemplate: Sendable {
     /// Where the template came from (`chat_template.jinja`, `GGUF metadata`, `built-in gemma`, …).
     public let origin: String
+    /// The Jinja2 text of the template.
     public let source: String
+    /// The text of the template's `bos_token` variable (nil: left undefined).
     public var bosToken: String?
+    /// The text of the template's `eos_token` variable; generation also stops on it (nil: undefined).
     public var eosToken: String?
     /// Texts that end the assistant's turn besides the model's end-of-text token.
     public var stopSequences: [String]
@@ -33,6 +38,7 @@ public struct ChatTemplate: Sendable {
     public var defaultSystemPrompt: String?
     let template: JinjaTemplate
 
+    /// Parses `source`; throws on a syntax error or a construct outside the supported Jinja subset.
     public init(
         source: String, origin: String, bosToken: String? = nil, eosToken: String? = nil,
         stopSequences: [String] = [], defaultSystemPrompt: String? = nil

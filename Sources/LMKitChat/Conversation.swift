@@ -17,6 +17,7 @@ import LMKitTokenizers
 ///   by a model-written summary appended to the system prompt; ``Reply/droppedMessages`` says how
 ///   many went.
 public final class Conversation {
+    /// What happens to the oldest turns when the conversation no longer fits ``contextWindow``.
     public enum OverflowPolicy: String, Codable, Sendable, CaseIterable {
         /// Drop the oldest user/assistant turns.
         case dropOldest = "drop-oldest"
@@ -24,22 +25,31 @@ public final class Conversation {
         case summarize
     }
 
+    /// The assistant's reply to one ``send(_:maxTokens:sampling:onText:)``, and what producing it took.
     public struct Reply: Codable, Sendable {
+        /// The reply as generated, without the stop token or stop sequence that ended it.
         public var text: String
         /// Tokens of the rendered conversation, of which `reusedTokens` came from the KV cache.
         public var promptTokens: Int
+        /// Leading prompt tokens the KV cache already held, which were not recomputed.
         public var reusedTokens: Int
+        /// Tokens sampled for the reply, counting the stop token when one ended it.
         public var generatedTokens: Int
         /// "stop token", "stop sequence" or "length".
         public var finishReason: String
         /// Oldest messages dropped (or summarized) to fit the window before this reply.
         public var droppedMessages: Int
+        /// Wall-clock seconds of the whole turn, prompt rendering and prefill included.
         public var seconds: Double
+        /// `generatedTokens` over `seconds` (so prefill time counts against it).
         public var tokensPerSecond: Double
     }
 
+    /// The decoder that writes the replies.
     public let model: any CausalLanguageModel
+    /// The model's tokenizer, for the rendered prompt and the reply.
     public let tokenizer: Tokenizer
+    /// Renders the conversation into the prompt; its stop sequences and `eos_token` end each reply.
     public var template: ChatTemplate
     /// The system prompt (nil: the template's default, if any).
     public var systemPrompt: String?
@@ -49,11 +59,13 @@ public final class Conversation {
     public private(set) var summary: String?
     /// Most tokens the rendered conversation plus a reply may take.
     public var contextWindow: Int
+    /// What happens to old turns when the window overflows (``OverflowPolicy/dropOldest`` by default).
     public var overflow: OverflowPolicy = .dropOldest
 
     /// The model with its KV cache and the tokens the cache holds.
     public let decoder: CachedDecoder
 
+    /// A new conversation; `contextWindow` defaults to 4096 tokens and is capped at the model's context length.
     public init(
         model: any CausalLanguageModel, tokenizer: Tokenizer, template: ChatTemplate, systemPrompt: String? = nil,
         contextWindow: Int? = nil
@@ -186,10 +198,15 @@ public final class Conversation {
 
     /// What `save` writes: JSON with the system prompt, summary, messages and the template's origin.
     public struct Saved: Codable, Sendable {
+        /// Version tag of the file format; `load` refuses any other.
         public var format = "lmkit-conversation-1"
+        /// The conversation's own system prompt (nil: the template's default).
         public var systemPrompt: String?
+        /// Summary of the turns dropped under `.summarize` (nil: none).
         public var summary: String?
+        /// The user and assistant messages, oldest first.
         public var messages: [ChatMessage]
+        /// The template's ``ChatTemplate/origin``, for the reader (`load` does not check it).
         public var template: String
     }
 

@@ -4,6 +4,7 @@ import LMKitTensor
 /// `fortran_order` and `shape`, then the raw data. Float32 (`<f4`) and float64 (`<f8`) arrays load
 /// zero-copy from a memory map; Fortran-order arrays become transposed views, not copies.
 public enum NumpyArray {
+    /// Loads the 1-D or 2-D float32/float64 array at `path` as a tensor backed by a memory map of the file.
     public static func load(_ path: String) throws(WordVectorsError) -> Tensor {
         func fail(_ problem: String) -> WordVectorsError { WordVectorsError(path: path, problem: problem) }
         let file: MappedFile

@@ -7,27 +7,40 @@ import LMKitTensor
 extension WordVectors {
     /// Correlation between human similarity judgements and the vectors' cosines.
     public struct WordPairScore: Codable, Sendable {
+        /// Path of the word-similarity file evaluated.
         public let file: String
+        /// Pearson's r between the human scores and the cosines, with its two-sided p-value.
         public let pearson: Double, pearsonP: Double
+        /// Spearman's ρ between the human scores and the cosines, with its two-sided p-value.
         public let spearman: Double, spearmanP: Double
         /// Pairs skipped because a word is out of the (restricted) vocabulary, in percent.
         public let oovRatio: Double
+        /// Pairs scored, and pairs skipped because a word is out of the vocabulary.
         public let pairs: Int, oov: Int
     }
 
     /// Accuracy on an analogy set (`: section` lines, then `a b c expected`).
     public struct AnalogyScore: Codable, Sendable {
+        /// The result on one `: section` of the file (e.g. `capital-common-countries`).
         public struct Section: Codable, Sendable {
+            /// The section's name, from its `: name` line.
             public let section: String
+            /// Questions in the section answered right and wrong (out-of-vocabulary questions are in neither).
             public let correct: Int, incorrect: Int
+            /// correct / (correct + incorrect), in 0…1; 0 when no question was answered.
             public var accuracy: Double { correct + incorrect == 0 ? 0 : Double(correct) / Double(correct + incorrect) }
         }
+        /// Path of the analogy file evaluated.
         public let file: String
+        /// How many of the most frequent words were used, for questions and answers (gensim's `restrict_vocab`).
         public let restrictVocab: Int
+        /// Per-section results, in file order.
         public let sections: [Section]
+        /// Questions answered right and wrong over all sections.
         public let correct: Int, incorrect: Int
         /// Questions skipped because a word is outside the restricted vocabulary, in percent.
         public let oovRatio: Double
+        /// Overall correct / (correct + incorrect), in 0…1; 0 when no question was answered.
         public var accuracy: Double { correct + incorrect == 0 ? 0 : Double(correct) / Double(correct + incorrect) }
     }
 
@@ -159,6 +172,7 @@ extension WordVectors {
 /// Correlation coefficients and their two-sided p-values (Student's t with n − 2 degrees of freedom,
 /// as scipy's `pearsonr` and `spearmanr` report them).
 public enum Statistics {
+    /// Pearson's r: the covariance of `x` and `y` over the product of their standard deviations, in −1…1.
     public static func pearson(_ x: [Double], _ y: [Double]) -> Double {
         let n = Double(x.count)
         let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n

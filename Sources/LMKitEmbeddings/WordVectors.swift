@@ -81,10 +81,12 @@ public struct WordVectorsError: Error, CustomStringConvertible, Sendable {
     /// What is wrong (and, for files, where: line or entry).
     public let problem: String
 
+    /// An error about the file at `path` (nil for a query), saying `problem`.
     public init(path: String?, problem: String) {
         self.path = path
         self.problem = problem
     }
 
+    /// `path: problem`, or just the problem when there is no path.
     public var description: String { path.map { "\($0): \(problem)" } ?? problem }
 }

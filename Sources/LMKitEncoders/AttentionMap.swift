@@ -7,7 +7,9 @@ import LMKitTensor
 
 /// The attention probabilities of one layer and head (or the mean over heads) for one text.
 public struct AttentionMap: Codable, Sendable {
+    /// The text's tokens, special tokens included: the labels of both axes.
     public var tokens: [String]
+    /// The layer the weights come from (0-based).
     public var layer: Int
     /// The head, or nil for the mean over all heads.
     public var head: Int?

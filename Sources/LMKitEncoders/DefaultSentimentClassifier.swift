@@ -6,6 +6,7 @@ import Foundation
 import LMKitAssets
 import LMKitModels
 
+/// The POSITIVE/NEGATIVE classifier `lmkit classify` falls back to: all-MiniLM-L6-v2 fine-tuned once on Pang & Lee's sentences.
 public enum DefaultSentimentClassifier {
     /// The recipe, fixed so that the cached model is the same everywhere.
     public static var options: FineTuneOptions {

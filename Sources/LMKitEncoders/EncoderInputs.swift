@@ -7,9 +7,13 @@ import LMKitTokenizers
 
 /// A padded batch: `[B, T]` ids, token types and attention mask, with the encodings behind them.
 public struct EncoderBatch {
+    /// Token ids `[B, T]`, padded with the model's pad token.
     public let ids: Tensor
+    /// Token type (segment) ids `[B, T]`: 0 for the first text, 1 for a pair's second.
     public let typeIDs: Tensor
+    /// `[B, T]`: 1 for real tokens, 0 for padding.
     public let attentionMask: Tensor
+    /// The tokenizer's encoding of each text (tokens, ids, offsets), padded to `T`.
     public let encodings: [Encoding]
     /// Tokens of each text before padding.
     public var lengths: [Int] { encodings.map { $0.attentionMask.reduce(0, +) } }

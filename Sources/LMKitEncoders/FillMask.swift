@@ -10,19 +10,26 @@ import LMKitTokenizers
 public final class FillMask {
     /// One candidate for a masked position.
     public struct Candidate: Codable, Sendable, Equatable {
+        /// The candidate as the vocabulary spells it (e.g. `##ing` for a WordPiece continuation).
         public var token: String
+        /// The candidate's vocabulary id.
         public var id: Int
+        /// Softmax probability of the candidate at the masked position, over the whole vocabulary (0…1).
         public var score: Double
         /// The input with this candidate in place of the mask, decoded without special tokens
         /// (so other masks drop out, as in Hugging Face's pipeline).
         public var sequence: String
     }
 
+    /// The masked-language model, in evaluation mode.
     public let model: MaskedLanguageModel
+    /// The folder's tokenizer, truncating at the model's positions.
     public let tokenizer: EncoderTokenizer
+    /// The mask's spelling, `[MASK]`: write it in a text where a token should be predicted.
     public let maskToken: String
     let maskID: Int
 
+    /// Loads a `*ForMaskedLM` folder; throws when its tokenizer has no `[MASK]` token.
     public init(folder: String) throws {
         let (model, _) = try MaskedLanguageModel.load(folder: folder)
         model.eval()

@@ -21,11 +21,15 @@ public final class SentenceEncoder {
         case meanSqrtLength = "mean_sqrt_len"
     }
 
+    /// The transformer whose token vectors are pooled, in evaluation mode.
     public let encoder: TransformerEncoder
+    /// The folder's tokenizer, truncating at `max_seq_length` (or the model's positions).
     public let tokenizer: EncoderTokenizer
+    /// How token vectors are pooled (`1_Pooling/config.json`; mean when the folder does not say).
     public let pooling: Pooling
     /// Whether embeddings are scaled to unit length (a `Normalize` module in `modules.json`).
     public let normalizes: Bool
+    /// The model folder it was loaded from.
     public let folder: String
 
     /// Loads `folder`; `maxLength` overrides `sentence_bert_config.json`'s `max_seq_length`.

@@ -8,14 +8,19 @@ import LMKitTensor
 public final class TextClassifier {
     /// The best label of one text, with every label's probability.
     public struct Prediction: Codable, Sendable, Equatable {
+        /// The most probable label.
         public var label: String
+        /// Its probability (0…1).
         public var score: Double
         /// Probability of each label, in label-id order.
         public var scores: [Double]
     }
 
+    /// The classification model (in evaluation mode when loaded from a folder).
     public let model: SequenceClassificationModel
+    /// The model's tokenizer, truncating at `maxLength` or the model's positions.
     public let tokenizer: EncoderTokenizer
+    /// The folder the model came from ("" for a model built in memory).
     public let folder: String
 
     /// Loads a classifier folder (its labels come from `id2label`).
@@ -34,6 +39,7 @@ public final class TextClassifier {
         self.folder = folder
     }
 
+    /// Label names in class-id order (the model's `id2label`).
     public var labels: [String] { model.labels }
 
     /// Classifies `texts`, `batchSize` at a time.

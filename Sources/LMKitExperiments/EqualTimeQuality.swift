@@ -7,22 +7,34 @@ import LMKitTraining
 /// each trained on character-level Shakespeare for `minutes` with the same data, batch and schedule,
 /// compared by validation loss.
 public struct EqualTimeQualityExperiment: Sendable {
+    /// Wall-clock training time of each model, in minutes.
     public var minutes = 5.0
+    /// Path of the UTF-8 text both models train on (character-level Shakespeare).
     public var corpus: String
+    /// Folder for the runs: each model trains in `<output>/lstm` or `<output>/gpt`.
     public var output: String
+    /// Seed of both runs' initialization and batches.
     public var seed: UInt64 = 1337
 
+    /// An experiment on the text at `corpus`, writing its runs under `output`.
     public init(corpus: String, output: String) {
         self.corpus = corpus
         self.output = output
     }
 
+    /// One model's run.
     public struct Row: Codable, Sendable {
+        /// Model name: "LSTM" or "GPT".
         public let model: String
+        /// Number of parameters.
         public let parameters: Int
+        /// Optimizer steps that fit in the time.
         public let steps: Int
+        /// Wall-clock training time in seconds.
         public let seconds: Double
+        /// Lowest validation loss reached (nats/char).
         public let bestValidationLoss: Double
+        /// Each evaluation as `[elapsed seconds, validation loss]`.
         public let curve: [[Double]]  // [elapsed seconds, validation loss]
     }
 
@@ -42,6 +54,7 @@ public struct EqualTimeQualityExperiment: Sendable {
         return c
     }
 
+    /// Trains the LSTM, then the GPT, for `minutes` each (after a 5-step timing probe); `progress` hears each evaluation.
     public func run(progress: @escaping (String) -> Void = { _ in }) throws -> [Row] {
         var rows: [Row] = []
         for (name, arch) in [("LSTM", "lstm"), ("GPT", "gpt")] {
@@ -68,6 +81,7 @@ public struct EqualTimeQualityExperiment: Sendable {
         return rows
     }
 
+    /// SVG line plot of validation loss against training seconds, one line per model.
     public func picture(_ rows: [Row]) -> String {
         LinePlot(
             title: "Validation loss against training time (character-level Shakespeare)", xLabel: "seconds",

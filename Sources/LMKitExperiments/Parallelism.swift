@@ -11,24 +11,35 @@ import LMKitTensor
 /// same large products, which is what keeps the cores busy. Each measurement is a full training step
 /// (forward, loss, backward, AdamW) on random tokens; tokens/s from the median of `steps` timed steps.
 public struct ParallelismExperiment: Sendable {
+    /// Vocabulary size of the random tokens (65: character-level Shakespeare's).
     public var vocabulary = 65
+    /// Sequence lengths T measured.
     public var lengths = [32, 64, 128, 256]
+    /// Sequences per training step.
     public var batchSize = 16
+    /// Timed steps per measurement, after one untimed warm-up step.
     public var steps = 3
     /// LSTM: 2 layers of this many units.
     public var lstmHidden = 256
     /// Transformer: 4 layers of this width (4 heads), chosen so parameter counts are close.
     public var transformerWidth = 144
 
+    /// The default setup: lengths 32 to 256, batches of 16, 3 timed steps.
     public init() {}
 
+    /// One model's throughput at one sequence length.
     public struct Row: Codable, Sendable {
+        /// Model name: "LSTM" or "transformer".
         public let model: String
+        /// Number of parameters.
         public let parameters: Int
+        /// Sequence length T.
         public let length: Int
+        /// Training tokens per second: `batchSize` × `length` over the median step time.
         public let tokensPerSecond: Double
     }
 
+    /// Measures both models at every length; `progress` hears each throughput.
     public func run(progress: (String) -> Void = { _ in }) throws -> [Row] {
         var rows: [Row] = []
         let maxLength = lengths.max() ?? 256
@@ -72,6 +83,7 @@ public struct ParallelismExperiment: Sendable {
         return rows
     }
 
+    /// SVG line plot of tokens per second against sequence length, one line per model.
     public func picture(_ rows: [Row]) -> String {
         let series = ["LSTM", "transformer"].map { name in
             LinePlot.Series(name: name, points: rows.filter { $0.model == name }.map { (Double($0.length), $0.tokensPerSecond) })

@@ -9,7 +9,9 @@ import LMKitTokenizers
 /// only runs its new tokens through the model. The sampling loop of ``Generator``, conversations and
 /// the server. Not thread-safe: one completion at a time (the server runs them all on one queue).
 public final class CachedDecoder: @unchecked Sendable {
+    /// The model the tokens run through; its `contextLength` bounds the prompt and the cache.
     public let model: any CausalLanguageModel
+    /// Decodes the sampled ids into the streamed text, and supplies the ids of the stop tokens.
     public let tokenizer: Tokenizer
     let cache: any DecodingCache
     /// The tokens whose keys and values the cache holds, in order.
@@ -31,13 +33,17 @@ public final class CachedDecoder: @unchecked Sendable {
             stopTokens ?? Set((Self.endTokens + moreStopTokens).compactMap { tokenizer.id(of: $0) }.filter { tokenizer.isSpecial($0) })
     }
 
+    /// Empties the cache, so that the next completion runs its whole prompt through the model.
     public func reset() {
         cachedIDs = []
         cache.reset()
     }
 
+    /// One reply of ``complete(_:maxTokens:sampling:stopSequences:useCache:trimEnd:cancelled:onText:)``.
     public struct Completion: Sendable {
+        /// The reply's text, without the stop token or stop sequence that ended it.
         public var text: String
+        /// Tokens sampled, counting the stop token when one ended the reply.
         public var generated: Int
         /// "stop token", "stop sequence", "length" or "cancelled".
         public var reason: String

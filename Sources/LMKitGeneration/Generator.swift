@@ -12,11 +12,14 @@ import LMKitTokenizers
 /// let result = try generator.generate("ROMEO:", maxTokens: 200, sampling: .init(temperature: 0.8, topK: 40)) { print($0, terminator: "") }
 /// ```
 public final class Generator {
+    /// The model that predicts each next token.
     public let model: any CausalLanguageModel
+    /// Encodes the prompt (with its special tokens, such as a BOS) and decodes the generated ids.
     public let tokenizer: Tokenizer
     /// Tokens that end generation (the tokenizer's end-of-text token when it has one).
     public var stopTokens: Set<Int>
 
+    /// `stopTokens` nil: those of `<|endoftext|>`, `<eos>`, `</s>` and `<|end_of_text|>` the vocabulary has as special tokens.
     public init(model: any CausalLanguageModel, tokenizer: Tokenizer, stopTokens: Set<Int>? = nil) {
         self.model = model
         self.tokenizer = tokenizer
@@ -27,14 +30,21 @@ public final class Generator {
                     .filter { tokenizer.isSpecial($0) })
     }
 
+    /// One generation: the text, token counts, why it ended, and its speed.
     public struct Result: Codable, Sendable {
+        /// The prompt as given (not repeated in `text`).
         public var prompt: String
+        /// The continuation, without the prompt or the stop sequence that ended it.
         public var text: String
+        /// Tokens of the encoded prompt, special tokens included.
         public var promptTokens: Int
+        /// Tokens sampled, counting the stop token when one ended generation.
         public var generatedTokens: Int
         /// "length", "stop token", or "stop sequence".
         public var finishReason: String
+        /// Wall-clock seconds of the prompt's forward pass and the generation (tokenizing the prompt not counted).
         public var seconds: Double
+        /// `generatedTokens` / `seconds`: the prompt's forward pass counts in the time.
         public var tokensPerSecond: Double
     }
 

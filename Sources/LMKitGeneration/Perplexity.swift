@@ -9,13 +9,17 @@ import LMKitTokenizers
 /// token scored once with at least half a context before it (Hugging Face's "perplexity of
 /// fixed-length models" method).
 public enum Perplexity {
+    /// The score of one text.
     public struct Result: Codable, Sendable {
+        /// Tokens scored: every encoded token but the first (the BOS, where the tokenizer adds one).
         public var tokens: Int
         /// Mean negative log-likelihood, nats per token.
         public var nllPerToken: Double
+        /// exp(`nllPerToken`): 1 is a perfect model, the vocabulary size a uniform guess.
         public var perplexity: Double
         /// Nats per character of the text (comparable across tokenizers).
         public var nllPerCharacter: Double
+        /// Wall-clock seconds, tokenization included.
         public var seconds: Double
     }
 
@@ -24,6 +28,8 @@ public enum Perplexity {
     /// windows unless asked otherwise.
     public static let defaultMaximumWindow = 2048
 
+    /// Scores `text` in windows of `context` tokens (nil: the model's context, at most ``defaultMaximumWindow``).
+    /// `progress` receives the targets covered so far and their total after each window.
     public static func evaluate(
         model: any CausalLanguageModel, tokenizer: Tokenizer, text: String, context: Int? = nil,
         progress: (Int, Int) -> Void = { _, _ in }
@@ -37,6 +43,7 @@ public enum Perplexity {
             throw GenerationError("the tokenizer gives ids outside the model's vocabulary")
         }
         let window = min(context ?? min(model.contextLength, defaultMaximumWindow), model.contextLength)
+        guard window >= 2 else { throw GenerationError("a perplexity window needs at least 2 tokens, got \(window)") }
         let stride = max(1, window / 2)
         var total = 0.0
         var scored = 0

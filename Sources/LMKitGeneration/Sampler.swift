@@ -15,13 +15,16 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
     /// Divide positive logits (multiply negative ones) of tokens already in the text by this
     /// (CTRL, Keskar et al. 2019); 1: off.
     public var repetitionPenalty = 1.0
+    /// Seed of the sampler's random stream: the same seed, model and prompt give the same text.
     public var seed: UInt64 = 0
 
+    /// The defaults draw from the model's full distribution, unchanged (temperature 1, no top-k, top-p or penalty).
     public init(temperature: Double = 1, topK: Int = 0, topP: Double = 1, repetitionPenalty: Double = 1, seed: UInt64 = 0) {
         self.temperature = temperature; self.topK = topK; self.topP = topP
         self.repetitionPenalty = repetitionPenalty; self.seed = seed
     }
 
+    /// Throws unless temperature ≥ 0, top-k ≥ 0, top-p is in (0, 1] and the repetition penalty is > 0 (all finite).
     public func validate() throws(GenerationError) {
         guard temperature >= 0, temperature.isFinite else { throw GenerationError("temperature must be ≥ 0, got \(temperature)") }
         guard topK >= 0 else { throw GenerationError("top-k must be ≥ 0, got \(topK)") }
@@ -34,9 +37,11 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
 
 /// Draws tokens with ``SamplingOptions``; owns its random stream so a seed gives the same text.
 public struct Sampler: Sendable {
+    /// The settings every draw applies.
     public let options: SamplingOptions
     var generator: RandomGenerator
 
+    /// A sampler whose random stream starts from `options.seed`.
     public init(_ options: SamplingOptions) {
         self.options = options
         generator = RandomGenerator(seed: options.seed)
@@ -87,6 +92,8 @@ public struct Sampler: Sendable {
 
 /// Generation that cannot go on, with the reason.
 public struct GenerationError: Error, CustomStringConvertible, Sendable {
+    /// The reason, as a sentence for the user.
     public let description: String
+    /// An error that reports `description`.
     public init(_ description: String) { self.description = description }
 }

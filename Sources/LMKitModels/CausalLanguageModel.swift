@@ -46,6 +46,7 @@ public protocol CausalLanguageModel: AnyObject {
 }
 
 extension CausalLanguageModel {
+    /// One forward pass over `ids` as a batch of one: the mean cross-entropy times the number of scored positions.
     public func summedNLL(_ ids: [Int], targets: [Int]) -> (sum: Double, count: Int) {
         let count = targets.filter { $0 != -100 }.count
         guard count > 0 else { return (0, 0) }
@@ -56,6 +57,7 @@ extension CausalLanguageModel {
         return (loss.item() * Double(count), count)
     }
 
+    /// Every position's logits, then the last one kept; models with a large vocabulary override this.
     public func lastLogits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor {
         let l = logits(ids, cache: cache)
         return l.selected(axis: 1, index: l.shape[1] - 1)
@@ -81,9 +83,13 @@ extension QuantizedDecoder {
 public typealias TrainableLanguageModel = Module & CausalLanguageModel
 
 extension GPT2LMHeadModel: CausalLanguageModel {
+    /// Longest sequence, in positions (`n_positions`).
     public var contextLength: Int { config.contextLength }
+    /// Number of token ids the model predicts (`vocab_size`).
     public var vocabSize: Int { config.vocabSize }
+    /// Logits `[B, T, vocab]` for ids `[B, T]`; `cache` must be the ``KVCache`` of ``makeDecodingCache()``.
     public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: KVCache.required(cache, by: self)) }
+    /// A new, empty ``KVCache`` with a slot for every block.
     public func makeDecodingCache() -> any DecodingCache { makeCache() }
 }
 

@@ -9,28 +9,43 @@ import LMKitTensor
 
 /// GPT-2's configuration; the coding keys are `config.json`'s.
 public struct GPT2Config: Codable, Sendable, Equatable {
+    /// Number of token ids (`vocab_size`; 50,257 for GPT-2's byte-level BPE).
     public var vocabSize = 50257
     /// Longest sequence (learned positions).
     public var contextLength = 1024
+    /// Width of each token vector (`n_embd`).
     public var width = 768
+    /// Transformer blocks (`n_layer`).
     public var layers = 12
+    /// Attention heads per block (`n_head`); must divide `width`.
     public var heads = 12
+    /// Added to the variance in every LayerNorm (`layer_norm_epsilon`).
     public var layerNormEpsilon = 1e-5
     /// "gelu_new" (tanh approximation, GPT-2's) or "gelu" (exact).
     public var activation = "gelu_new"
+    /// Dropout on each attention and MLP output before it joins the residual stream (`resid_pdrop`).
     public var residualDropout = 0.1
+    /// Dropout on the summed token and position embeddings (`embd_pdrop`).
     public var embeddingDropout = 0.1
+    /// Dropout on the attention probabilities (`attn_pdrop`); read and saved, but LMKit's attention does not apply it.
     public var attentionDropout = 0.1
+    /// Whether the LM head reuses the token embedding (`tie_word_embeddings`); LMKit's GPT-2 always ties.
     public var tieWordEmbeddings = true
     /// Width of the MLP's hidden layer; nil: 4 × width.
     public var innerWidth: Int? = nil
     /// GPT-2 variants Hugging Face can express that LMKit does not implement (checked in `validate`).
     public var scaleAttentionWeights = true
+    /// Whether scores are also divided by the layer index + 1 (`scale_attn_by_inverse_layer_idx`); must be false.
     public var scaleAttentionByInverseLayerIndex = false
+    /// Mixed-precision attention in float32 (`reorder_and_upcast_attn`); read and saved, not checked or applied.
     public var reorderAndUpcastAttention = false
+    /// Beginning-of-sequence token id (`bos_token_id`; GPT-2's `<|endoftext|>`, 50256).
     public var bosTokenID: Int? = 50256
+    /// End-of-sequence token id (`eos_token_id`; GPT-2's `<|endoftext|>`, 50256).
     public var eosTokenID: Int? = 50256
+    /// Must be "gpt2" (`model_type`).
     public var modelType = "gpt2"
+    /// Hugging Face model classes the checkpoint is for (`architectures`).
     public var architectures: [String]? = ["GPT2LMHeadModel"]
 
     enum CodingKeys: String, CodingKey {
@@ -43,6 +58,7 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         case reorderAndUpcastAttention = "reorder_and_upcast_attn"
     }
 
+    /// A configuration built in code; `dropout` sets the residual, embedding and attention dropout alike.
     public init(
         vocabSize: Int = 50257, contextLength: Int = 1024, width: Int = 768, layers: Int = 12, heads: Int = 12,
         dropout: Double = 0.1
@@ -96,9 +112,13 @@ public struct GPT2Config: Codable, Sendable, Equatable {
 
 /// One transformer block: `x + attn(ln_1(x))`, then `x + mlp(ln_2(x))` (pre-norm).
 public final class GPT2Block: Module {
+    /// LayerNorm before attention (`ln_1`).
     public let ln1: LayerNorm
+    /// Causal multi-head self-attention (`attn.c_attn`, `attn.c_proj`).
     public let attn: CausalSelfAttention
+    /// LayerNorm before the MLP (`ln_2`).
     public let ln2: LayerNorm
+    /// GELU feed-forward block, width → inner width (default 4 × width) → width (`mlp.c_fc`, `mlp.c_proj`).
     public let mlp: MLP
     let mlpDropout: Dropout
 
@@ -125,9 +145,13 @@ public final class GPT2Block: Module {
 
 /// The embeddings, blocks and final norm: Hugging Face's `GPT2Model`, named `transformer` in the LM.
 public final class GPT2Transformer: Module {
+    /// Token embedding `[vocab, width]` (`wte`), also the tied LM head.
     public let wte: Embedding
+    /// Learned position embedding `[contextLength, width]` (`wpe`).
     public let wpe: Embedding
+    /// The `layers` transformer blocks, in order (`h.0`, `h.1`, …).
     public let blocks: [GPT2Block]
+    /// Final LayerNorm before the LM head (`ln_f`).
     public let lnF: LayerNorm
     let embeddingDropout: Dropout
 
@@ -153,7 +177,9 @@ public final class GPT2Transformer: Module {
 /// let logits = model(Tensor(indices: ids, shape: [1, ids.count]))   // [1, T, 50257]
 /// ```
 public final class GPT2LMHeadModel: Module {
+    /// The configuration the model was built from.
     public let config: GPT2Config
+    /// Embeddings, blocks and final norm (`transformer.*` keys); the LM head is its `wte`.
     public let transformer: GPT2Transformer
 
     /// A freshly initialized model (GPT-2's initialization: normal(0, 0.02) weights, residual

@@ -8,16 +8,23 @@ import LMKitTensor
 
 /// The recurrent model's configuration (`config.json`, `model_type` "lmkit_recurrent").
 public struct RecurrentLMConfig: Codable, Sendable, Equatable {
+    /// Kind of recurrent layer: "rnn", "lstm" or "gru" (`cell`).
     public var cell: RecurrentCell
+    /// Number of token ids, embedded and predicted (`vocab_size`).
     public var vocabSize: Int
+    /// Width of each token's embedding, the first recurrent layer's input (`embedding_size`).
     public var embeddingSize: Int
+    /// Width of every layer's hidden state (`hidden_size`).
     public var hiddenSize: Int
+    /// Stacked recurrent layers (`layers`).
     public var layers: Int
+    /// Dropout probability between recurrent layers and before the head, in [0, 1) (`dropout`).
     public var dropout: Double
     /// Sequence length it was trained on (perplexity windows; generation restarts its state beyond it).
     public var contextLength: Int
     /// LSTM forget-gate bias at initialization (nil: PyTorch's uniform initialization).
     public var forgetBias: Double?
+    /// Always "lmkit_recurrent" (`model_type`); ``validate()`` rejects anything else.
     public var modelType = "lmkit_recurrent"
 
     enum CodingKeys: String, CodingKey {
@@ -25,6 +32,7 @@ public struct RecurrentLMConfig: Codable, Sendable, Equatable {
         case contextLength = "context_length", forgetBias = "forget_bias", modelType = "model_type"
     }
 
+    /// A configuration built in code; by default no dropout, a 256-token context and PyTorch's initialization.
     public init(
         cell: RecurrentCell, vocabSize: Int, embeddingSize: Int, hiddenSize: Int, layers: Int, dropout: Double = 0,
         contextLength: Int = 256, forgetBias: Double? = nil
@@ -33,6 +41,7 @@ public struct RecurrentLMConfig: Codable, Sendable, Equatable {
         self.layers = layers; self.dropout = dropout; self.contextLength = contextLength; self.forgetBias = forgetBias
     }
 
+    /// Checks the numbers a model can be built from, the dropout range and `model_type`.
     public func validate() throws(ModelError) {
         guard vocabSize > 0, embeddingSize > 0, hiddenSize > 0, layers > 0, contextLength > 1 else {
             throw ModelError("config: vocab_size, embedding_size, hidden_size, layers must be positive and context_length above 1")
@@ -44,21 +53,30 @@ public struct RecurrentLMConfig: Codable, Sendable, Equatable {
 
 /// The recurrent state between generation steps.
 public final class RecurrentCache: DecodingCache {
+    /// Every layer's hidden (and LSTM cell) state after the positions seen; nil before the first step.
     public var state: Recurrent.State?
     public private(set) var length = 0
+    /// An empty cache: no state, length 0.
     public init() {}
+    /// Counts `n` more positions as seen (the model sets ``state`` itself).
     public func advance(by n: Int) { length += n }
+    /// Drops the state and sets the length back to 0.
     public func reset() { state = nil; length = 0 }
 }
 
 /// Embedding, recurrent layers, dropout, and a linear head over the vocabulary.
 public final class RecurrentLanguageModel: Module, CausalLanguageModel {
+    /// The configuration the model was built from.
     public let config: RecurrentLMConfig
+    /// Token embedding `[vocab, embeddingSize]` (`embedding.weight`).
     public let embedding: Embedding
+    /// The stacked RNN/LSTM/GRU layers (`rnn.weight_ih_l0`, …).
     public let rnn: Recurrent
+    /// Output layer from the last hidden state to logits over the vocabulary (`head`).
     public let head: Linear
     let outputDropout: Dropout
 
+    /// A freshly initialized model (PyTorch's initialization, drawn from `seed`); throws for an invalid configuration.
     public init(_ config: RecurrentLMConfig, seed: UInt64 = 0) throws(ModelError) {
         try config.validate()
         self.config = config
@@ -83,9 +101,12 @@ public final class RecurrentLanguageModel: Module, CausalLanguageModel {
         return (head(outputDropout(y)), s)  // (B, T, V)
     }
 
+    /// Sequence length the model was trained on (`context_length`).
     public var contextLength: Int { config.contextLength }
+    /// Number of token ids the model predicts (`vocab_size`).
     public var vocabSize: Int { config.vocabSize }
 
+    /// Logits `[B, T, vocab]` for ids `[B, T]`; with a ``RecurrentCache`` they continue its state, which then moves on.
     public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor {
         let c = RecurrentCache.required(cache, by: self)
         let (logits, state) = self(ids, state: c?.state)
@@ -94,8 +115,10 @@ public final class RecurrentLanguageModel: Module, CausalLanguageModel {
         return logits
     }
 
+    /// A new, empty ``RecurrentCache``.
     public func makeDecodingCache() -> any DecodingCache { RecurrentCache() }
 
+    /// Mean next-token cross-entropy of `ids` `[B, T]` against `targets` `[B, T]`, from a zero state.
     public func loss(_ ids: Tensor, targets: Tensor) -> Tensor { self(ids).logits.crossEntropy(targets: targets) }
 
     /// Writes `config.json` and `model.safetensors` (PyTorch names), atomically.

@@ -64,6 +64,7 @@ open class Module {
     /// Whether the module is in training mode (dropout active) or evaluation mode.
     public private(set) var isTraining = true
 
+    /// An empty module: a subclass creates its parts, calls this, then registers them.
     public init() {}
 
     /// Registers a parameter under `name` and returns it.
@@ -200,11 +201,16 @@ open class Module {
 
 /// Why a checkpoint did not fit a module, with every offending key.
 public struct ModuleLoadError: Error, CustomStringConvertible, Sendable {
+    /// Parameters the checkpoint lacks (strict loading only).
     public let missing: [String]
+    /// Checkpoint keys that name no parameter (strict loading only).
     public let unexpected: [String]
+    /// Keys whose shapes differ: the model's, then the checkpoint's.
     public let mismatched: [(key: String, expected: [Int], found: [Int])]
+    /// Keys whose tensors hold integers where weights belong.
     public let notFloat: [String]
 
+    /// An error listing the offending keys; `mismatched` holds (key, expected shape, found shape).
     public init(missing: [String], unexpected: [String], mismatched: [(String, [Int], [Int])], notFloat: [String]) {
         self.missing = missing
         self.unexpected = unexpected
@@ -212,6 +218,7 @@ public struct ModuleLoadError: Error, CustomStringConvertible, Sendable {
         self.notFloat = notFloat
     }
 
+    /// A header line, then one line per kind of problem (one per mismatched key).
     public var description: String {
         var lines = ["the checkpoint does not fit the model:"]
         if !missing.isEmpty { lines.append("  missing keys (\(missing.count)): " + missing.joined(separator: ", ")) }

@@ -1,6 +1,7 @@
 /// A labelled matrix drawn as coloured cells, written as SVG: attention maps (query tokens down the
 /// side, key tokens along the top, as "The Illustrated BERT" draws them), similarity matrices.
 public struct HeatMap: Sendable {
+    /// Heading printed centred above the matrix.
     public var title: String
     /// One label per row and per column.
     public var rowLabels: [String], columnLabels: [String]
@@ -10,8 +11,10 @@ public struct HeatMap: Sendable {
     public var maximum: Double?
     /// Print each cell's value inside it (for small matrices).
     public var showValues: Bool
+    /// Axis captions: down the left side for the rows, above the column labels; empty: none.
     public var rowTitle: String, columnTitle: String
 
+    /// A heat map of `values`, which must have one row per row label and one column per column label.
     public init(
         title: String, rowLabels: [String], columnLabels: [String], values: [[Double]], maximum: Double? = nil,
         showValues: Bool = false, rowTitle: String = "", columnTitle: String = ""

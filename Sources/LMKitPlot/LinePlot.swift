@@ -2,21 +2,29 @@ import Foundation
 
 /// Lines of (x, y) points, e.g. training and validation loss against steps, written as SVG.
 public struct LinePlot: Sendable {
+    /// One named line, drawn in its own palette colour and listed in the legend.
     public struct Series: Sendable {
+        /// The legend entry.
         public let name: String
+        /// The points, joined in order.
         public let points: [(x: Double, y: Double)]
+        /// A line through `points`, labelled `name`.
         public init(name: String, points: [(x: Double, y: Double)]) {
             self.name = name
             self.points = points
         }
     }
 
+    /// Heading printed above the plot.
     public var title: String
+    /// Axis captions, below the x axis and beside the y axis; empty: none.
     public var xLabel: String, yLabel: String
+    /// The lines; both axes span all their points and the reference lines.
     public var series: [Series]
     /// Horizontal reference lines (a target loss), with their labels.
     public var references: [(y: Double, label: String)]
 
+    /// A plot of `series`, with optional dashed horizontal `references`.
     public init(title: String, xLabel: String = "", yLabel: String = "", series: [Series], references: [(y: Double, label: String)] = []) {
         self.title = title
         self.xLabel = xLabel

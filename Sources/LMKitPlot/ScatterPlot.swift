@@ -1,21 +1,29 @@
 /// A labelled 2-D scatter plot written as SVG (self-contained, viewable in any browser).
 public struct ScatterPlot: Sendable {
+    /// One labelled dot.
     public struct Point: Sendable {
+        /// Position in data coordinates.
         public let x: Double, y: Double
+        /// Text written beside the dot.
         public let label: String
         /// Points with the same group share a colour.
         public let group: Int
+        /// A dot at (`x`, `y`) labelled `label`, coloured by `group`.
         public init(x: Double, y: Double, label: String, group: Int = 0) {
             self.x = x; self.y = y; self.label = label; self.group = group
         }
     }
 
+    /// Heading printed above the plot.
     public var title: String
+    /// Axis captions, below the plot and beside it; empty: none.
     public var xLabel: String, yLabel: String
+    /// The dots; the axes span them with a margin.
     public var points: [Point]
     /// Pairs of point indices to join with a line (e.g. man→woman, king→queen).
     public var segments: [(Int, Int)]
 
+    /// A plot of `points`, with dashed lines joining the index pairs in `segments`.
     public init(title: String, xLabel: String = "", yLabel: String = "", points: [Point], segments: [(Int, Int)] = []) {
         self.title = title
         self.xLabel = xLabel

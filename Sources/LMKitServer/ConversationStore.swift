@@ -7,18 +7,29 @@ import GRDB
 public final class ConversationStore: Sendable {
     let db: DatabaseQueue
 
+    /// One stored message of a conversation.
     public struct Message: Sendable, Equatable {
+        /// `user` or `assistant` (the table refuses anything else).
         public var role: String
+        /// The text of the message.
         public var content: String
+        /// When the message was stored, in seconds since 1970.
         public var createdAt: Double
     }
 
+    /// A conversation's metadata, without its messages.
     public struct Summary: Sendable {
+        /// The conversation's id: `conv_` and 24 lowercase hex digits.
         public var id: String
+        /// The title; an empty one becomes the first 60 characters of the first user message.
         public var title: String
+        /// The conversation's system prompt (nil: the model template's default).
         public var system: String?
+        /// When the conversation was created, in seconds since 1970.
         public var createdAt: Double
+        /// When a message was last appended (or creation time), in seconds since 1970; `list` sorts by it.
         public var updatedAt: Double
+        /// Messages stored in the conversation.
         public var messageCount: Int
     }
 
@@ -50,6 +61,7 @@ public final class ConversationStore: Sendable {
         }
     }
 
+    /// Creates an empty conversation in one transaction and returns its summary.
     public func create(title: String, system: String?) throws -> Summary {
         let id = "conv_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
         let now = Date().timeIntervalSince1970
@@ -61,6 +73,7 @@ public final class ConversationStore: Sendable {
         return Summary(id: String(id), title: title, system: system, createdAt: now, updatedAt: now, messageCount: 0)
     }
 
+    /// Every conversation's summary, most recently updated first.
     public func list() throws -> [Summary] {
         try db.read { db in
             try Row.fetchAll(
@@ -78,6 +91,7 @@ public final class ConversationStore: Sendable {
         }
     }
 
+    /// The conversation `id` and its messages, oldest first; nil when it does not exist.
     public func get(_ id: String) throws -> (Summary, [Message])? {
         try db.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM conversations WHERE id = ?", arguments: [id]) else { return nil }

@@ -19,21 +19,27 @@ import NIOCore
 /// conversations kept in SQLite: `GET|POST /v1/conversations`, `GET|DELETE /v1/conversations/{id}`,
 /// `POST /v1/conversations/{id}/messages`.
 public struct ServerOptions: Sendable {
+    /// Address to listen on (`127.0.0.1`: this machine only; `0.0.0.0`: every interface).
     public var host = "127.0.0.1"
+    /// TCP port to listen on (0: any free port).
     public var port = 8080
     /// A bearer token every `/v1/*`, `/tokenize` and `/detokenize` request must present (nil: none).
     public var apiKey: String?
     /// `Access-Control-Allow-Origin` for browsers on other origins (nil: no CORS headers; `*`: any).
     public var corsOrigin: String?
+    /// Largest request body accepted, in bytes (1 MiB); a larger one is answered 413.
     public var maxBodyBytes = 1 << 20
+    /// Most tokens one completion may generate: the bound of `max_tokens` (whose default is min(256, this)).
     public var maxTokens = 1024
     /// Longest prompt in tokens (also bounded by the model's context).
     public var maxPromptTokens = 4096
+    /// SQLite file of the server-side conversations (`:memory:` for a throwaway one).
     public var databasePath = "lmkit-conversations.sqlite"
-    public var maxQueue = 64
+    /// The defaults: `127.0.0.1:8080`, no API key, no CORS, 1 MiB bodies, 1024 tokens per completion.
     public init() {}
 }
 
+/// The server's entry points: its router, and running it.
 public enum LMKitServer {
     /// Serves until SIGINT/SIGTERM. `onRunning` receives the bound port (0 asks for any free port).
     public static func run(

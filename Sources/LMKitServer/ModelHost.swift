@@ -14,10 +14,15 @@ import Synchronization
 /// (its client went away) and is then skipped or stopped at the next token. The queue holds at most
 /// `maxQueue` requests; more are refused with 503 so that waiting time stays bounded.
 public final class ModelHost: @unchecked Sendable {
+    /// The model's name in `/v1/models` and in every response's `model` field.
     public let modelID: String
+    /// The decoder with its KV cache, shared by every request (used only on the model queue).
     public let decoder: CachedDecoder
+    /// The decoder's tokenizer (also what `/tokenize` and `/detokenize` use).
     public let tokenizer: Tokenizer
+    /// Renders chat messages into the prompt; its `eos_token` also stops generation.
     public let template: ChatTemplate
+    /// The model's context length in tokens: a prompt plus `max_tokens` must fit in it.
     public let contextLength: Int
     let created = Int(Date().timeIntervalSince1970)
     let encoderFolder: String?
@@ -29,6 +34,7 @@ public final class ModelHost: @unchecked Sendable {
     private var encoder: SentenceEncoder?
     private var classifier: TextClassifier?
 
+    /// A host for `model`; the encoder and classifier in those folders load on first use, and `maxQueue` bounds the queue.
     public init(
         modelID: String, model: any CausalLanguageModel, tokenizer: Tokenizer, template: ChatTemplate,
         encoderFolder: String?, classifierFolder: String?, maxQueue: Int = 64
@@ -49,8 +55,11 @@ public final class ModelHost: @unchecked Sendable {
     /// A flag a job checks to stop early.
     public final class Cancellation: @unchecked Sendable {
         private let flag = Atomic<Bool>(false)
+        /// A flag not yet set.
         public init() {}
+        /// Asks the job to stop: a queued one is skipped, a running one stops at its next check.
         public func cancel() { flag.store(true, ordering: .relaxed) }
+        /// Whether ``cancel()`` has been called.
         public var isCancelled: Bool { flag.load(ordering: .relaxed) }
     }
 

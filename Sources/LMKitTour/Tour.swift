@@ -16,12 +16,14 @@ public protocol TourChapter: Sendable {
 public struct TourContext: Sendable {
     /// Receives narration; silent when the tour prints JSON.
     public let narrate: @Sendable (String) -> Void
+    /// The asset cache where chapters find their data sets and models.
     public let assets: AssetStore
     /// Seed for every random choice in the chapter.
     public let seed: UInt64
     /// Shortened chapters (smaller models, fewer steps): a smoke run of the whole path in seconds.
     public let quick: Bool
 
+    /// A context narrating to `narrate`, with seed 42 and full-length chapters unless told otherwise.
     public init(assets: AssetStore = AssetStore(), seed: UInt64 = 42, quick: Bool = false, narrate: @escaping @Sendable (String) -> Void) {
         self.assets = assets
         self.seed = seed
@@ -37,9 +39,13 @@ public struct TourContext: Sendable {
 
 /// The measured outcome of one chapter, as `lmkit tour --json` prints it.
 public struct ChapterReport: Codable, Sendable {
+    /// The chapter's ``TourChapter/name``.
     public let name: String
+    /// The chapter's ``TourChapter/title``.
     public let title: String
+    /// Wall-clock seconds the chapter took.
     public let seconds: Double
+    /// The measured results the chapter returned, by name.
     public let results: [String: Double]
 }
 

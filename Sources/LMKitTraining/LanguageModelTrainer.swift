@@ -19,20 +19,31 @@ import LMKitTokenizers
 public final class LanguageModelTrainer {
     /// One evaluation's numbers (a row of `log.csv`).
     public struct Record: Codable, Sendable, Equatable {
+        /// Optimizer steps taken when the evaluation ran.
         public var step: Int
+        /// Mean training loss of the last `evalInterval` steps, nats per token.
         public var trainLoss: Double
+        /// Mean loss on `evalBatches` fixed validation batches, nats per token.
         public var validationLoss: Double
+        /// Learning rate of the step just taken.
         public var learningRate: Double
+        /// Training tokens per second since the previous evaluation.
         public var tokensPerSecond: Double
+        /// Training time so far in seconds, earlier runs of a resumed training included.
         public var elapsedSeconds: Double
     }
 
     /// Where training is, for a progress bar.
     public struct Progress: Sendable {
+        /// Steps taken so far, and the step training ends at.
         public let step: Int, maxSteps: Int
+        /// Training loss of the step just taken (mean over its micro-batches), nats per token.
         public let loss: Double
+        /// Training tokens per second since the previous evaluation.
         public let tokensPerSecond: Double
+        /// Training time so far in seconds, earlier runs of a resumed training included.
         public let elapsedSeconds: Double
+        /// Learning rate of the step just taken.
         public let learningRate: Double
         /// Set right after an evaluation.
         public let evaluation: Record?
@@ -40,15 +51,25 @@ public final class LanguageModelTrainer {
 
     /// What a finished run reports.
     public struct Summary: Codable, Sendable {
+        /// Optimizer steps taken in all, before any resume included.
         public var steps: Int
+        /// Number of scalars in the model's parameters.
         public var parameters: Int
+        /// Lowest validation loss of any evaluation (the saved model's), nats per token.
         public var bestValidationLoss: Double
+        /// Training loss of the last evaluation (NaN if none ran).
         public var finalTrainLoss: Double
+        /// Validation loss of the last evaluation (NaN if none ran).
         public var finalValidationLoss: Double
+        /// Training time in seconds up to the last evaluation, earlier runs of a resumed training included.
         public var seconds: Double
+        /// Whether early stopping or the time limit ended the run before `maxSteps`.
         public var stoppedEarly: Bool
+        /// Why the run ended, as a sentence (max steps, no improvement, time limit, or `stopAfter`).
         public var reason: String
+        /// The Hugging Face folder holding the best model (`<output>/model`).
         public var modelFolder: String
+        /// Every evaluation, in order (the rows of `log.csv`).
         public var history: [Record]
     }
 
@@ -63,10 +84,15 @@ public final class LanguageModelTrainer {
         var history: [Record]
     }
 
+    /// The run's settings (the checkpoint's when resuming).
     public let config: TrainingConfig
+    /// Folder the run writes its model, checkpoint, log, plot and tokenized data into.
     public let output: String
+    /// Path of the UTF-8 text file trained on.
     public let corpus: String
+    /// The model being trained: a GPT-2 or a recurrent network, as `config.architecture` says.
     public let model: any TrainableLanguageModel
+    /// The tokenizer `config.tokenizer` names; its files are saved with the model.
     public let tokenizer: Tokenizer
     let data: TokenData
     let optimizer: Adam

@@ -7,15 +7,25 @@ import LMKitTokenizers
 /// says how they were made (nanoGPT's `prepare.py` layout). The validation split is the end of the
 /// corpus, so no text is in both.
 public final class TokenData: @unchecked Sendable {
+    /// The contents of `meta.json`: what the token files were made from, and their sizes.
     public struct Meta: Codable, Equatable, Sendable {
+        /// Path of the text file tokenized.
         public var corpus: String
+        /// Size of the corpus file in bytes when it was tokenized.
         public var corpusBytes: Int
+        /// Modification time of the corpus file when it was tokenized, seconds since 1970.
         public var corpusModified: Double
+        /// The tokenizer as configured: "char", "gpt2" or a path.
         public var tokenizer: String
+        /// Vocabulary size of the tokenizer (`vocabularySize` in the file).
         public var vocabSize: Int
+        /// Bytes per id in the `.bin` files: 2 (`UInt16`), or 4 (`UInt32`) above 65,536 tokens.
         public var bytesPerToken: Int
+        /// Ids in `train.bin`.
         public var trainTokens: Int
+        /// Ids in `val.bin`.
         public var validationTokens: Int
+        /// Share of the corpus bytes, taken from its end, in the validation split (cut at a line break).
         public var validationFraction: Double
 
         /// The keys of `meta.json` files already written (`vocabularySize` from before the rename).
@@ -25,10 +35,12 @@ public final class TokenData: @unchecked Sendable {
         }
     }
 
+    /// How the token files were made, and how many ids each split holds.
     public let meta: Meta
     let train: MappedFile
     let validation: MappedFile
 
+    /// Which token file to read: `train.bin` or `val.bin`.
     public enum Split: String, Sendable { case train, validation }
 
     /// Tokens in a split.
@@ -139,6 +151,8 @@ public final class TokenData: @unchecked Sendable {
 
 /// A training run that cannot go on, with the reason.
 public struct TrainingError: Error, CustomStringConvertible, Sendable {
+    /// The reason, as a sentence for the user.
     public let description: String
+    /// An error that reports `description`.
     public init(_ description: String) { self.description = description }
 }

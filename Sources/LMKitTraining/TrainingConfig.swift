@@ -8,9 +8,13 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     // Model.
     /// "gpt" (GPT-2 architecture), or a recurrent network: "rnn", "lstm", "gru".
     public var architecture = "gpt"
+    /// Transformer blocks, or stacked recurrent layers.
     public var layers = 4
+    /// Width of each token vector; for a recurrent network, both the embedding and the hidden state size.
     public var width = 256
+    /// Attention heads per block (GPT only; must divide `width`).
     public var heads = 4
+    /// Tokens per training window and the model's longest context (at least 2).
     public var context = 128
     /// Dropout on embeddings and residual branches (attention probabilities are not dropped).
     public var dropout = 0.1
@@ -21,20 +25,29 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var tokenizer = "char"
 
     // Optimization.
+    /// Windows per micro-batch (`batch_size`).
     public var batchSize = 32
     /// Micro-batches per optimizer step (the effective batch is batchSize × gradientAccumulation).
     public var gradientAccumulation = 1
+    /// Peak learning rate, reached at the end of warm-up (`learning_rate`).
     public var learningRate = 2e-3
+    /// Learning rate the cosine decay reaches at `maxSteps` (`min_learning_rate`).
     public var minLearningRate = 2e-4
+    /// Steps of linear warm-up from 0 to `learningRate` (`warmup_steps`).
     public var warmupSteps = 100
+    /// Optimizer steps in the whole run, where the cosine decay ends (`max_steps`).
     public var maxSteps = 3000
+    /// AdamW's decoupled weight decay (`weight_decay`).
     public var weightDecay = 0.1
+    /// AdamW's decay rate for the running mean of gradients.
     public var beta1 = 0.9
+    /// AdamW's decay rate for the running mean of squared gradients.
     public var beta2 = 0.99
     /// Largest global gradient norm (0: no clipping).
     public var gradientClip = 1.0
 
     // Evaluation and stopping.
+    /// Steps between evaluations; each writes the log and checkpoint, and the model if it improved (`eval_interval`).
     public var evalInterval = 100
     /// Validation batches averaged per evaluation.
     public var evalBatches = 20
@@ -42,7 +55,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var patience = 5
     /// Stop after this many minutes of training (0: no limit).
     public var maxMinutes = 0.0
+    /// Share of the corpus, from its end, held out for validation; in (0, 0.5) (`validation_fraction`).
     public var validationFraction = 0.1
+    /// Seed of the weight initialization, and of the batch and dropout random streams.
     public var seed: UInt64 = 1337
 
     enum CodingKeys: String, CodingKey {
@@ -54,6 +69,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case validationFraction = "validation_fraction", seed
     }
 
+    /// The defaults: a 4-layer, 256-wide character-level GPT with 128 tokens of context.
     public init() {}
 
     /// Reads a config file; keys it does not give keep their defaults.

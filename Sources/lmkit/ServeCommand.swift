@@ -72,7 +72,6 @@ struct ServeCommand: AsyncParsableCommand {
         options.maxTokens = maxTokens
         options.maxPromptTokens = maxPromptTokens
         options.databasePath = database
-        options.maxQueue = maxQueue
         var logger = Logger(label: "lmkit.serve")
         logger.logLevel = level
         let address = self.host

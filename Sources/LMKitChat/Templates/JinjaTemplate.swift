@@ -12,6 +12,7 @@ import Foundation
 public struct JinjaTemplate: Sendable {
     let nodes: [JinjaNode]
 
+    /// Parses `source`; throws on a syntax error or a construct outside the supported subset.
     public init(_ source: String) throws(TemplateError) {
         var parser = try JinjaParser(source)
         nodes = try parser.parse()

@@ -115,10 +115,12 @@ public struct JinjaDict: Sendable, Equatable {
     public private(set) var keys: [String] = []
     public private(set) var values: [String: JinjaValue] = [:]
 
+    /// The `pairs` in order (a repeated key keeps its first position and its last value).
     public init(_ pairs: [(String, JinjaValue)] = []) {
         for (k, v) in pairs { self[k] = v }
     }
 
+    /// The value of `key`; setting a new key appends it to the order, setting nil removes it.
     public subscript(key: String) -> JinjaValue? {
         get { values[key] }
         set {
@@ -133,17 +135,21 @@ public struct JinjaDict: Sendable, Equatable {
 public final class JinjaNamespace: @unchecked Sendable, Equatable {
     var dict: JinjaDict
     init(_ dict: JinjaDict) { self.dict = dict }
+    /// Identity: a namespace equals only itself.
     public static func == (a: JinjaNamespace, b: JinjaNamespace) -> Bool { a === b }
 }
 
 /// What went wrong rendering or reading a template: the construct, and where.
 public struct TemplateError: Error, CustomStringConvertible, Sendable {
+    /// What went wrong, naming the construct and where.
     public let message: String
     /// Set for `raise_exception(...)` called by the template itself (a conversation it rejects).
     public let raisedByTemplate: Bool
+    /// An error saying `message`; `raisedByTemplate` when it comes from `raise_exception(...)`.
     public init(_ message: String, raisedByTemplate: Bool = false) {
         self.message = message
         self.raisedByTemplate = raisedByTemplate
     }
+    /// The error as printed: its `message`.
     public var description: String { message }
 }

@@ -14,20 +14,31 @@ import RealModule
 /// millions of words. The paper's x_max = 100 is for billions: on a 1.5M-token corpus it leaves almost
 /// every pair with a tiny weight (measured: WordSim-353 Spearman 0.03 with x_max 100 against 0.23 with 10).
 public struct GloVe: Sendable {
+    /// Length of each word vector.
     public var dimension = 100
+    /// Words counted as context on each side of a word, within its line (`WINDOW_SIZE` in `demo.sh`).
     public var window = 15
+    /// Count at which the weight f(x) reaches 1 (`x_max`); rarer pairs weigh (x/xMax)^power.
     public var xMax = 10.0
+    /// Exponent α of the weighting function f(x) = min(1, (x/xMax)^α).
     public var power = 0.75
+    /// AdaGrad's initial step size (`eta`).
     public var learningRate = 0.05
+    /// Passes over the co-occurrence entries (`MAX_ITER`).
     public var epochs = 15
+    /// Worker threads updating the parameters in parallel, without locks.
     public var threads = Parallel.threads
+    /// Seed for the initial parameters and the shuffle; equal seeds with one thread give equal vectors.
     public var seed: UInt64 = 1
 
+    /// A trainer with the defaults of GloVe's `demo.sh`; set the properties to change them.
     public init() {}
 
     /// Non-zero co-occurrence counts, as three parallel arrays.
     public struct Cooccurrences: Sendable {
+        /// Entry n is word `rows[n]` seen near context word `columns[n]` with weighted count `values[n]`.
         public var rows: [Int32], columns: [Int32], values: [Float]
+        /// Number of non-zero entries.
         public var count: Int { values.count }
     }
 
@@ -59,15 +70,19 @@ public struct GloVe: Sendable {
 
     /// Progress after each epoch: the mean weighted squared error.
     public struct Progress: Sendable {
+        /// The epoch just finished (1-based) and the total.
         public let epoch: Int, epochs: Int
+        /// ½·Σ f(Xᵢⱼ)·(wᵢ·w̃ⱼ + bᵢ + b̃ⱼ − log Xᵢⱼ)² over the epoch, divided by the number of entries.
         public let cost: Double
     }
 
+    /// Counts `corpus`'s co-occurrences and fits vectors to them, one per vocabulary word.
     public func train(_ corpus: TrainingCorpus, progress: (@Sendable (Progress) -> Void)? = nil) -> WordVectors {
         let x = cooccurrences(corpus)
         return train(words: corpus.words, cooccurrences: x, progress: progress)
     }
 
+    /// Fits vectors for `words` (indexed by the ids in `x`) to the co-occurrence counts `x`; returns wᵢ + w̃ᵢ.
     public func train(words: [String], cooccurrences x: Cooccurrences, progress: (@Sendable (Progress) -> Void)? = nil) -> WordVectors {
         let v = words.count, d = dimension
         var rng = RandomGenerator(seed: seed)

@@ -13,7 +13,9 @@ import LMKitTensor
 /// optionally lower-cased; each line is a sentence, cut into pieces of at most 10,000 tokens (as gensim
 /// does). Words rarer than `minCount` are dropped from the vocabulary and from the stream.
 public struct TrainingCorpus: Sendable {
+    /// The vocabulary: words seen at least `minCount` times, most frequent first; a word's index is its id.
     public let words: [String]
+    /// Occurrences of each word in ``words``, in the same order (so non-increasing).
     public let counts: [Int]
     /// Tokens in the file, including those dropped by `minCount` (what words/s counts).
     public let rawTokenCount: Int
@@ -25,6 +27,7 @@ public struct TrainingCorpus: Sendable {
 
     /// Marks the end of a sentence in the id stream.
     public static let sentenceEnd: Int32 = -1
+    /// Most kept tokens in one sentence; longer lines are cut into pieces this long (gensim's `MAX_WORDS_IN_BATCH`).
     public static let maxSentenceLength = 10_000
 
     /// The id stream: word ids, each sentence followed by ``sentenceEnd``.
@@ -33,6 +36,7 @@ public struct TrainingCorpus: Sendable {
         return UnsafeBufferPointer(start: base.assumingMemoryBound(to: Int32.self), count: storage.size / 4)
     }
 
+    /// Reads the UTF-8 text file at `path`, keeping words seen at least `minCount` times, optionally lower-cased.
     public init(path: String, minCount: Int = 5, lowercase: Bool = false) throws(WordVectorsError) {
         let file: MappedFile
         do { file = try MappedFile(path: path) } catch { throw WordVectorsError(path: path, problem: error.reason) }

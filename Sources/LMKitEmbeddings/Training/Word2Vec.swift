@@ -15,28 +15,44 @@ import RealModule
 /// - The learning rate falls linearly from `alpha` to `minAlpha` over all epochs.
 /// - Threads update the shared matrices without locks (Hogwild), each on its own slice of sentences.
 public struct Word2Vec: Sendable {
+    /// The training objective: skip-gram (a word predicts its neighbours) or CBOW (the neighbours predict the word).
     public enum Method: String, Sendable, CaseIterable { case skipgram, cbow }
 
+    /// Skip-gram (default, word2vec's `-cbow 0`) or CBOW.
     public var method: Method = .skipgram
+    /// Length of each word vector (word2vec's `-size`, gensim's `vector_size`).
     public var dimension = 100
+    /// Largest distance between a word and a context word; each position draws its own window in 1…`window`.
     public var window = 5
+    /// Noise words sampled per positive pair for negative sampling.
     public var negative = 5
+    /// Subsampling threshold t as a fraction of the total count; 0 keeps every word.
     public var sample = 1e-3
+    /// Passes over the corpus (word2vec's `-iter`).
     public var epochs = 5
+    /// Learning rate at the start of training.
     public var alpha = 0.025
+    /// Learning rate reached at the end of the last epoch.
     public var minAlpha = 0.0001
     /// CBOW: average the context vectors (true, gensim's default) or sum them.
     public var cbowMean = true
+    /// Worker threads, each training on its own share of the sentences (at most one per sentence).
     public var threads = Parallel.threads
+    /// Seed for the initial vectors and each thread's random stream; runs are repeatable only with one thread.
     public var seed: UInt64 = 1
 
+    /// A trainer with the defaults above: skip-gram, 100 dimensions, window 5, 5 negatives, sample 1e-3, 5 epochs.
     public init() {}
 
     /// Progress of a run: epoch, fraction of all training done, words per second so far.
     public struct Progress: Sendable {
+        /// The current epoch (1-based) and the total.
         public let epoch: Int, epochs: Int
+        /// Share of all epochs' training done, in 0…1.
         public let fraction: Double
+        /// Kept corpus tokens processed per second of wall-clock time so far.
         public let wordsPerSecond: Double
+        /// Seconds since training started.
         public let elapsed: Double
     }
 

@@ -6,15 +6,21 @@ import LMKitTensor
 
 /// One text and its label.
 public struct LabeledText: Sendable, Equatable, Codable {
+    /// The text to classify.
     public var text: String
+    /// Its label as the data spells it (a class name or number).
     public var label: String
+    /// Pairs `text` with `label`.
     public init(text: String, label: String) { self.text = text; self.label = label }
 }
 
 /// A dataset: training texts and, when the source has one, a test split.
 public struct ClassificationDataset: Sendable {
+    /// The training texts (all of them when the source has no split).
     public var train: [LabeledText]
+    /// The source's test split (aclImdb's `test/`), or nil when it has none.
     public var test: [LabeledText]?
+    /// The file or folder the texts were read from.
     public var source: String
 
     /// The labels in class-id order: numeric labels by value, others alphabetically.
@@ -23,7 +29,9 @@ public struct ClassificationDataset: Sendable {
 
 /// A file or folder that cannot be read as labelled texts, with the reason.
 public struct DataError: Error, CustomStringConvertible, Sendable {
+    /// What is wrong, usually prefixed with the path (and line) it concerns.
     public let description: String
+    /// An error that reads `description`.
     public init(_ description: String) { self.description = description }
 }
 
@@ -63,6 +71,7 @@ public enum TextEncoding: String, Sendable, CaseIterable {
     ]
 }
 
+/// Reading, ordering and splitting labelled texts.
 public enum ClassificationData {
     /// Reads `path`: a `.csv`/`.tsv` file with a header naming `textColumn` and `labelColumn`, a
     /// `.jsonl` file of objects with those keys, a fastText file (`__label__X text` per line), a folder

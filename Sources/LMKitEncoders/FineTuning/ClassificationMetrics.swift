@@ -3,7 +3,9 @@
 
 /// How well predictions match the truth.
 public struct ClassificationMetrics: Codable, Sendable, Equatable {
+    /// Label names in class-id order; the per-label arrays and the confusion matrix follow it.
     public var labels: [String]
+    /// Share of predictions that match the truth (0…1; 0 when there are none).
     public var accuracy: Double
     /// Per label, in label order.
     public var precision: [Double], recall: [Double], f1: [Double]

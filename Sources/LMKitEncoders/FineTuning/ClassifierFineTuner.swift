@@ -10,10 +10,13 @@ import LMKitTensor
 
 /// Settings of a fine-tuning run.
 public struct FineTuneOptions: Sendable, Codable {
+    /// Passes over the training texts (at most: early stopping may end the run sooner).
     public var epochs = 4
+    /// Texts per optimizer step.
     public var batchSize = 16
     /// Peak learning rate; nil: 5e-5 for full fine-tuning, 1e-3 for a frozen encoder.
     public var learningRate: Double?
+    /// AdamW's decoupled weight decay.
     public var weightDecay = 0.01
     /// Share of the steps spent warming up.
     public var warmupFraction = 0.1
@@ -21,44 +24,61 @@ public struct FineTuneOptions: Sendable, Codable {
     public var freezeEncoder = false
     /// Epochs without a better validation loss before stopping; 0: never stop early.
     public var patience = 2
+    /// Largest global gradient norm (0: no clipping).
     public var gradientClip = 1.0
+    /// Seeds the per-epoch shuffle of the training texts (and cross-validation's fold assignment).
     public var seed: UInt64 = 42
     /// End with the weights of the epoch with the lowest validation loss (else: the last epoch's,
     /// which cross-validation needs so that the held-out fold chooses nothing).
     public var restoreBest = true
 
+    /// The default recipe: full fine-tuning, 4 epochs, batches of 16.
     public init() {}
 
+    /// The learning rate the schedule peaks at: `learningRate`, or the default for the mode.
     public var peakLearningRate: Double { learningRate ?? (freezeEncoder ? 1e-3 : 5e-5) }
 }
 
 /// One epoch of a run.
 public struct EpochRecord: Codable, Sendable {
+    /// The epoch's number, from 1.
     public var epoch: Int
+    /// Mean cross-entropy over the epoch's training texts (nats), measured while the weights changed.
     public var trainLoss: Double
+    /// Mean cross-entropy on the validation texts after the epoch (nats).
     public var validationLoss: Double
+    /// Share of validation texts classified correctly after the epoch (0…1).
     public var validationAccuracy: Double
+    /// Wall-clock time of the epoch, validation included.
     public var seconds: Double
 }
 
 /// What a run did.
 public struct FineTuneResult: Codable, Sendable {
+    /// Every epoch run, in order.
     public var history: [EpochRecord]
     /// The epoch whose weights the model holds (lowest validation loss, or the last one).
     public var bestEpoch: Int
     /// Metrics of that epoch on the validation texts.
     public var validation: ClassificationMetrics
+    /// Whether early stopping ended the run before `options.epochs`.
     public var stoppedEarly: Bool
+    /// Wall-clock time of the whole run, feature extraction included.
     public var seconds: Double
+    /// Number of training and validation texts.
     public var trainTexts: Int, validationTexts: Int
 }
 
 /// Trains a ``SequenceClassificationModel`` on labelled texts.
 public final class ClassifierFineTuner {
+    /// The model being trained; it ends in evaluation mode with the chosen epoch's weights.
     public let model: SequenceClassificationModel
+    /// Turns the texts into the model's input batches.
     public let tokenizer: EncoderTokenizer
+    /// The run's settings: epochs, batch size, learning rate, early stopping.
     public let options: FineTuneOptions
 
+    /// A fine-tuner for `model`; nothing trains until ``run(train:validation:progress:)``.
     public init(model: SequenceClassificationModel, tokenizer: EncoderTokenizer, options: FineTuneOptions) {
         self.model = model
         self.tokenizer = tokenizer
@@ -168,8 +188,9 @@ public final class ClassifierFineTuner {
     }
 
     func evaluate(_ texts: [String], ids: [Int], features: Tensor?) throws -> (loss: Double, metrics: ClassificationMetrics) {
+        let wasTraining = model.isTraining
         model.eval()
-        defer { model.train() }
+        defer { model.train(wasTraining) }  // back to the mode the caller had (dropout stays off after `run`)
         var predicted = [Int](repeating: 0, count: texts.count)
         var lossSum = 0.0
         for group in lengthSortedBatches(texts, size: 64) {

@@ -5,23 +5,34 @@ import LMKitModels
 
 /// The outcome of k-fold cross-validation.
 public struct CrossValidationResult: Codable, Sendable {
+    /// The scores of one held-out fold.
     public struct Fold: Codable, Sendable {
+        /// The fold's number, from 1.
         public var fold: Int
+        /// Accuracy on the held-out fold (0…1).
         public var accuracy: Double
+        /// Unweighted mean of the per-label F1 scores on the held-out fold.
         public var macroF1: Double
+        /// Epochs trained: all of `options.epochs`, since cross-validation never stops early.
         public var epochs: Int
+        /// Wall-clock time of the fold's fine-tuning run.
         public var seconds: Double
     }
+    /// Each fold's scores, in fold order.
     public var folds: [Fold]
+    /// Mean of the folds' accuracies.
     public var meanAccuracy: Double
     /// Sample standard deviation over the folds.
     public var accuracyStandardDeviation: Double
+    /// Mean of the folds' macro F1 scores.
     public var meanMacroF1: Double
+    /// Wall-clock time of the whole cross-validation, model loading included.
     public var seconds: Double
     /// The held-out predictions of every fold together.
     public var pooled: ClassificationMetrics
 }
 
+/// k-fold cross-validation of a fine-tuning recipe.
 public enum CrossValidation {
     /// Runs `folds`-fold stratified cross-validation: for each fold, a fresh model from `makeModel`
     /// is fine-tuned on the other folds for `options.epochs` epochs (no early stopping, last epoch

@@ -8,6 +8,7 @@ import LMKitTensor
 
 /// A decoder-only language model of one ``DecoderFamily`` (``LlamaForCausalLM``, ``Gemma3ForCausalLM``).
 public final class CausalDecoder<Family: DecoderFamily>: Module {
+    /// The family's configuration the model was built from (sizes, rotary settings, each layer's options).
     public let config: Family
     /// `model.embed_tokens` (float parameters, or quantized).
     public let embedding: any TokenEmbedding
@@ -76,18 +77,27 @@ public final class CausalDecoder<Family: DecoderFamily>: Module {
 }
 
 extension CausalDecoder: QuantizedDecoder {
+    /// Longest sequence the model attends over (`max_position_embeddings`).
     public var contextLength: Int { config.contextLength }
+    /// Rows of the embedding table, and logits per position (`vocab_size`).
     public var vocabSize: Int { config.vocabSize }
+    /// Logits `[B, T, vocab]` of ids `[B, T]` that continue `cache` (a ``KVCache`` from ``makeDecodingCache()``, or nil).
     public func logits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor { self(ids, cache: KVCache.required(cache, by: self)) }
+    /// Logits `[B, vocab]` of the last position only: a long prompt fills the cache ``promptChunkTokens`` at a
+    /// time, and the output layer runs on one position.
     public func lastLogits(_ ids: Tensor, cache: (any DecodingCache)?) -> Tensor {
         let h = promptHiddenStates(ids, cache: KVCache.required(cache, by: self)) { hiddenStates($0, cache: $1) }
         return output(h.selected(axis: 1, index: h.shape[1] - 1))  // (B, vocab)
     }
+    /// An empty ``KVCache`` with one slot per decoder layer.
     public func makeDecodingCache() -> any DecodingCache { KVCache(layers: config.layers) }
+    /// Summed negative log-likelihood of `targets` (−100: not scored) and how many were scored, without
+    /// gradient; the output layer runs on a few positions at a time, so all the logits are never in memory.
     public func summedNLL(_ ids: [Int], targets: [Int]) -> (sum: Double, count: Int) {
         GradMode.withoutGradient {
             chunkedNLL(hidden: hiddenStates(Tensor(indices: ids, shape: [1, ids.count])), targets: targets, output: output)
         }
     }
+    /// Mean next-token cross-entropy of ids `[B, T]` against `targets` `[B, T]`.
     public func loss(_ ids: Tensor, targets: Tensor) -> Tensor { self(ids).crossEntropy(targets: targets) }
 }

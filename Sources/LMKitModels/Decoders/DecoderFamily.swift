@@ -42,7 +42,9 @@ public protocol DecoderFamily: Codable, Sendable, Equatable {
 }
 
 extension DecoderFamily {
+    /// By default a GGUF tensor is used as stored.
     public func fromGGUF(_ tensor: Tensor, key: String) -> Tensor { tensor }
+    /// By default a GGUF matrix is used as stored.
     public func fromGGUF(_ matrix: QuantizedMatrix, key: String) -> QuantizedMatrix { matrix }
 
     /// Reads a `config.json`; `source` names it in errors, which name the key at fault.

@@ -10,29 +10,39 @@ import LMKitTensor
 public final class DecoderLayer: Module {
     /// What a family's configuration says about layer `i`.
     public struct Options: Sendable, Equatable {
+        /// The attention block's sizes, rotary positions, biases, head norms, window and score scale.
         public var attention: GroupedQueryAttention.Options
         /// Width of the MLP's hidden layer (`intermediate_size`).
         public var hidden: Int
+        /// The gated MLP's activation: SiLU for Llama (`hidden_act`), tanh GELU for Gemma (`hidden_activation`).
         public var activation: GatedMLP.Activation
+        /// Epsilon of the layer's RMS norms (`rms_norm_eps`).
         public var rmsNormEpsilon: Double
         /// 1 for Gemma's norms, which scale by (1 + w).
         public var normWeightOffset: Double = 0
         /// Norms after the attention and MLP blocks too (Gemma 2/3).
         public var sandwichNorms = false
 
+        /// Options with Llama-style norms: no weight offset, no sandwich norms.
         public init(attention: GroupedQueryAttention.Options, hidden: Int, activation: GatedMLP.Activation, rmsNormEpsilon: Double) {
             (self.attention, self.hidden, self.activation, self.rmsNormEpsilon) = (attention, hidden, activation, rmsNormEpsilon)
         }
     }
 
+    /// `input_layernorm`: the norm before attention.
     public let inputNorm: RMSNorm
+    /// `self_attn`: grouped-query attention over the normed input.
     public let attention: GroupedQueryAttention
     /// Llama: the norm before the MLP. Gemma: the norm of the attention block's output.
     public let postAttentionNorm: RMSNorm
+    /// `pre_feedforward_layernorm`: with sandwich norms, the norm before the MLP (nil without).
     public let preFeedForwardNorm: RMSNorm?
+    /// `mlp`: the gated feed-forward block (`gate_proj`, `up_proj`, `down_proj`).
     public let mlp: GatedMLP
+    /// `post_feedforward_layernorm`: with sandwich norms, the norm of the MLP's output (nil without).
     public let postFeedForwardNorm: RMSNorm?
 
+    /// The layer's modules under `b`'s prefix (`model.layers.N`), quantized where the checkpoint keeps them so.
     public init(_ o: Options, _ b: WeightBuilder) {
         let width = o.attention.width
         func norm(_ name: String) -> RMSNorm { b.rmsNorm(name, width, eps: o.rmsNormEpsilon, weightOffset: o.normWeightOffset) }

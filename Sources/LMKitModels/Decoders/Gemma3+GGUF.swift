@@ -5,8 +5,10 @@ import LMKitTensor
 /// How llama.cpp's Gemma 3 GGUF files map onto ``Gemma3ForCausalLM``: its tensor names, and norm
 /// weights that its converter stores as 1 + w.
 extension Gemma3Config {
+    /// llama.cpp's architecture name for Gemma 3 text models.
     public static let ggufArchitectures = ["gemma3"]
 
+    /// Per-layer tensor names: llama.cpp's `ffn_norm` is Gemma's `pre_feedforward_layernorm`.
     public static let ggufLayerNames: [(gguf: String, hf: String)] = [
         ("attn_norm.weight", "input_layernorm.weight"),
         ("attn_q.weight", "self_attn.q_proj.weight"),

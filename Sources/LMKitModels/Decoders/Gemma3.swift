@@ -15,38 +15,58 @@ public typealias Gemma3ForCausalLM = CausalDecoder<Gemma3Config>
 /// Gemma 3's text configuration (`Gemma3TextConfig`); the coding keys are `config.json`'s. The text
 /// part of a multimodal `gemma3` config (`text_config`) reads too.
 public struct Gemma3Config: Sendable, Equatable {
+    /// Rows of the embedding table (`vocab_size`).
     public var vocabSize = 262_144
+    /// Width of each token vector (`hidden_size`).
     public var width = 640
+    /// Number of decoder layers (`num_hidden_layers`).
     public var layers = 18
+    /// Query heads per layer (`num_attention_heads`).
     public var heads = 4
+    /// Key/value heads per layer, each shared by `heads / kvHeads` query heads (`num_key_value_heads`).
     public var kvHeads = 1
+    /// Width of each attention head (`head_dim`); in Gemma 3 not `width / heads`.
     public var headSize = 256
+    /// Width of the MLP's hidden layer (`intermediate_size`).
     public var intermediateSize = 2048
+    /// Epsilon of every RMS norm (`rms_norm_eps`).
     public var rmsNormEpsilon = 1e-6
     /// Rotary base of the global (full-attention) layers.
     public var ropeBase = 1_000_000.0
     /// Rotary base of the sliding-window layers.
     public var ropeLocalBase = 10_000.0
+    /// Positions a sliding-window layer's queries see, their own included (`sliding_window`).
     public var slidingWindow = 512
     /// Whether each layer attends globally (the others see the last `slidingWindow` positions).
     public var globalLayers: [Bool] = (0..<18).map { ($0 + 1) % 6 == 0 }
     /// Queries are scaled by queryPreAttentionScalar^(−1/2).
     public var queryPreAttentionScalar = 256.0
+    /// Longest sequence the model was trained for (`max_position_embeddings`).
     public var contextLength = 32_768
+    /// Whether the output layer reuses the embedding matrix (`tie_word_embeddings`; Gemma 3 ties it).
     public var tieWordEmbeddings = true
+    /// Token that starts a sequence (`bos_token_id`, `<bos>`).
     public var bosTokenID: Int? = 2
+    /// Token that ends a sequence (`eos_token_id`, `<eos>`; the first of a list).
     public var eosTokenID: Int? = 1
 
+    /// Gemma 3 270M's configuration; decoding a `config.json` replaces it.
     public init() {}
 }
 
 extension Gemma3Config: DecoderFamily {
+    /// The family as messages name it.
     public static let displayName = "Gemma 3"
+    /// `gemma3_text`, and the multimodal `gemma3` whose `text_config` is read.
     public static let modelTypes = ["gemma3_text", "gemma3"]
 
+    /// √width rounded to float32: Gemma multiplies the token embeddings by it.
     public var embeddingScale: Double? { Double(Float(Double(width).squareRoot())) }  // rounded to float32, as transformers does
+    /// 1: Gemma's RMS norms scale by (1 + w).
     public var normWeightOffset: Double { 1 }
 
+    /// Layer `index`: a global layer has rotary base `ropeBase` and no window, a local one `ropeLocalBase` and
+    /// `slidingWindow`; all have q/k norms, a GeGLU MLP and sandwich norms.
     public func layer(_ index: Int) -> DecoderLayer.Options {
         let global = globalLayers[index]
         var a = GroupedQueryAttention.Options(width: width, heads: heads, kvHeads: kvHeads, headSize: headSize)
@@ -60,6 +80,8 @@ extension Gemma3Config: DecoderFamily {
         return o
     }
 
+    /// Checks that the sizes are positive, query heads a multiple of key/value heads, `globalLayers` one
+    /// per layer, the head size even and the window and query scalar positive.
     public func validate() throws(ModelError) {
         guard vocabSize > 0, width > 0, layers > 0, heads > 0, kvHeads > 0, headSize > 0, intermediateSize > 0 else {
             throw ModelError("Gemma 3 config: sizes must be positive")

@@ -15,8 +15,10 @@ import LMKitTensor
 /// - Llama 3's frequency rescaling is stored as the tensor `rope_freqs.weight` (one divisor per
 ///   frequency), not as metadata.
 extension LlamaConfig {
+    /// `llama` (Llama 1/2/3, Mistral, SmolLM) and `qwen2`.
     public static let ggufArchitectures = ["llama", "qwen2"]
 
+    /// Per-layer tensor names; only files with attention biases (Qwen2) have the `.bias` ones.
     public static let ggufLayerNames: [(gguf: String, hf: String)] = [
         ("attn_norm.weight", "input_layernorm.weight"),
         ("attn_q.weight", "self_attn.q_proj.weight"), ("attn_q.bias", "self_attn.q_proj.bias"),
@@ -79,10 +81,12 @@ extension LlamaConfig {
         return nil
     }
 
+    /// Undoes llama.cpp's row permutation of query and key matrices in `llama` files.
     public func fromGGUF(_ matrix: QuantizedMatrix, key: String) -> QuantizedMatrix {
         ggufRowOrder(key).map { matrix.permutingRows($0) } ?? matrix
     }
 
+    /// Undoes llama.cpp's row permutation of query and key biases (the 1-D tensors) in `llama` files.
     public func fromGGUF(_ tensor: Tensor, key: String) -> Tensor {
         guard let order = ggufRowOrder(key) else { return tensor }
         let v = tensor.scalars(as: Float.self)

@@ -14,12 +14,16 @@ public typealias LlamaForCausalLM = CausalDecoder<LlamaConfig>
 
 /// Llama 3's rotary frequency rescaling for long contexts (`rope_type: llama3`).
 public struct Llama3RopeScaling: Sendable, Equatable {
+    /// How many times longer the new context is (`factor`); long wavelengths are divided by it.
     public var factor: Double
+    /// Wavelengths above `originalContext / lowFrequencyFactor` are divided by `factor` (`low_freq_factor`).
     public var lowFrequencyFactor = 1.0
+    /// Wavelengths below `originalContext / highFrequencyFactor` are kept (`high_freq_factor`).
     public var highFrequencyFactor = 4.0
     /// The context the model was first trained for (`original_max_position_embeddings`).
     public var originalContext: Int
 
+    /// A rescaling whose low and high frequency factors default to Llama 3.1's (1 and 4).
     public init(factor: Double, lowFrequencyFactor: Double = 1, highFrequencyFactor: Double = 4, originalContext: Int) {
         (self.factor, self.lowFrequencyFactor, self.highFrequencyFactor, self.originalContext) = (
             factor, lowFrequencyFactor, highFrequencyFactor, originalContext
@@ -30,15 +34,26 @@ public struct Llama3RopeScaling: Sendable, Equatable {
 /// A Llama-family configuration (`config.json` of `llama`, `qwen2`, `mistral` models); the coding
 /// keys are `config.json`'s.
 public struct LlamaConfig: Sendable, Equatable {
+    /// `model_type`: `llama`, `qwen2` or `mistral`; it decides the q/k/v biases, how the window is read and
+    /// the architecture written.
     public var modelType = "llama"
+    /// Rows of the embedding table (`vocab_size`).
     public var vocabSize = 32_000
+    /// Width of each token vector (`hidden_size`).
     public var width = 4096
+    /// Number of decoder layers (`num_hidden_layers`).
     public var layers = 32
+    /// Query heads per layer (`num_attention_heads`).
     public var heads = 32
+    /// Key/value heads per layer (`num_key_value_heads`); fewer than `heads` is grouped-query attention.
     public var kvHeads = 32
+    /// Width of each attention head (`head_dim`, else `width / heads`).
     public var headSize = 128
+    /// Width of the MLP's hidden layer (`intermediate_size`).
     public var intermediateSize = 11_008
+    /// Epsilon of every RMS norm (`rms_norm_eps`).
     public var rmsNormEpsilon = 1e-5
+    /// Rotary base θ (`rope_theta`): frequency i of a head of D is θ^(−2i/D).
     public var ropeBase = 10_000.0
     /// Llama 3 rescaling (nil: none).
     public var llama3Scaling: Llama3RopeScaling?
@@ -47,13 +62,18 @@ public struct LlamaConfig: Sendable, Equatable {
     public var ropeFrequencyFactors: [Float]?
     /// Biases on q, k, v and o (`attention_bias`).
     public var attentionBias = false
+    /// Whether the output layer reuses the embedding matrix (`tie_word_embeddings`).
     public var tieWordEmbeddings = false
     /// Mistral's sliding window (nil: every layer attends to everything).
     public var slidingWindow: Int?
+    /// Longest sequence the model was trained for (`max_position_embeddings`).
     public var contextLength = 4096
+    /// Token that starts a sequence (`bos_token_id`; nil: none given).
     public var bosTokenID: Int?
+    /// Token that ends a sequence (`eos_token_id`, the first of a list; nil: none given).
     public var eosTokenID: Int?
 
+    /// Llama 2 7B's sizes; decoding a `config.json` replaces them.
     public init() {}
 
     /// Biases on q, k and v: Qwen2 always has them, others with `attention_bias`.
@@ -71,12 +91,17 @@ public struct LlamaConfig: Sendable, Equatable {
 }
 
 extension LlamaConfig: DecoderFamily {
+    /// The family as messages name it.
     public static let displayName = "Llama-family"
+    /// The `model_type` values read: `llama`, `qwen2`, `mistral`.
     public static let modelTypes = ["llama", "qwen2", "mistral"]
 
+    /// nil: the Llama family does not scale its token embeddings.
     public var embeddingScale: Double? { nil }
+    /// 0: the Llama family's RMS norms scale by w.
     public var normWeightOffset: Double { 0 }
 
+    /// Every layer alike: rotary positions (rescaled as configured), the configured biases and window, a SwiGLU MLP.
     public func layer(_ index: Int) -> DecoderLayer.Options {
         var a = GroupedQueryAttention.Options(width: width, heads: heads, kvHeads: kvHeads, headSize: headSize)
         a.rotary = RotaryEmbedding(headSize: headSize, base: ropeBase, inverseFrequencies: rotaryFrequencies)
@@ -86,6 +111,8 @@ extension LlamaConfig: DecoderFamily {
         return DecoderLayer.Options(attention: a, hidden: intermediateSize, activation: .silu, rmsNormEpsilon: rmsNormEpsilon)
     }
 
+    /// Checks that the sizes are positive, the head size even, query heads a multiple of key/value heads,
+    /// and that rotary frequency factors, if any, are one positive number per frequency.
     public func validate() throws(ModelError) {
         guard vocabSize > 0, width > 0, layers > 0, heads > 0, kvHeads > 0, headSize > 0, intermediateSize > 0, headSize % 2 == 0 else {
             throw ModelError("\(modelType) config: sizes must be positive and the head size even")

@@ -14,27 +14,39 @@ public struct EncoderConfig: Sendable, Equatable {
         public var prefix: String { rawValue }
     }
 
+    /// Checkpoint layout, BERT or DistilBERT (`model_type`).
     public var family: Family
+    /// Number of token ids in the word embedding (`vocab_size`).
     public var vocabSize: Int
+    /// Width of each token vector (`hidden_size`; DistilBERT `dim`).
     public var width: Int
+    /// Encoder layers (`num_hidden_layers`; DistilBERT `n_layers`).
     public var layers: Int
+    /// Attention heads per layer (`num_attention_heads`; DistilBERT `n_heads`); must divide `width`.
     public var heads: Int
     /// Width of the feed-forward layer.
     public var intermediateSize: Int
     /// "gelu" (exact, erf), "gelu_new"/"gelu_pytorch_tanh" (tanh form) or "relu".
     public var activation: String
+    /// Dropout on the embeddings and on each sublayer's output before its residual (`hidden_dropout_prob`; DistilBERT `dropout`).
     public var hiddenDropout: Double
+    /// Dropout on the attention probabilities (`attention_probs_dropout_prob`; DistilBERT `attention_dropout`); saved, not applied.
     public var attentionDropout: Double
     /// Dropout before the classification head (`classifier_dropout`, or `seq_classif_dropout`).
     public var classifierDropout: Double
+    /// Rows of the learned position embedding: the longest input (`max_position_embeddings`, default 512).
     public var maxPositions: Int
     /// Token types (segment A/B); 0 for DistilBERT, which has none.
     public var typeVocabularySize: Int
+    /// Added to the variance in every LayerNorm (`layer_norm_eps`, default 1e-12; DistilBERT has no key and uses 1e-12).
     public var layerNormEpsilon: Double
+    /// Id of the padding token (`pad_token_id`, default 0); kept for saving, the encoder masks padding by `attentionMask`.
     public var padTokenID: Int
+    /// Standard deviation of the normal initialization of new weights (`initializer_range`, default 0.02).
     public var initializerRange: Double
     /// Label names by class id (`id2label`); empty for a model without a classification head.
     public var labels: [String]
+    /// Hugging Face model classes the checkpoint was saved from (`architectures`); empty when absent.
     public var architectures: [String]
     /// The file's own JSON, kept so that saving preserves the keys LMKit does not use.
     public var original: Data?

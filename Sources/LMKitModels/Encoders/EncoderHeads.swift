@@ -10,8 +10,11 @@ import LMKitTensor
 /// `[CLS]` hidden state through `pre_classifier` and ReLU first. Logits `[B, labels]`.
 public final class SequenceClassificationModel: Module {
     public private(set) var config: EncoderConfig
+    /// The encoder (`bert.*` / `distilbert.*`); BERT's keeps its pooler for the head.
     public let encoder: TransformerEncoder
+    /// DistilBERT's dense layer on the `[CLS]` state before the classifier (`pre_classifier`); nil for BERT.
     public let preClassifier: Linear?
+    /// Final layer from width to one logit per label (`classifier`).
     public let classifier: Linear
     let dropout: Dropout
 
@@ -35,6 +38,7 @@ public final class SequenceClassificationModel: Module {
         register("dropout", dropout)
     }
 
+    /// Label names by class id (`id2label`), one per logit.
     public var labels: [String] { config.labels }
 
     /// `ids`, `typeIDs`, `attentionMask`: `[B, T]` → logits `[B, labels]`.
@@ -67,12 +71,18 @@ public final class SequenceClassificationModel: Module {
 /// `*ForMaskedLM`: a transform (dense, activation, LayerNorm) on every hidden state, then the tied
 /// word-embedding matrix and an output bias. Logits `[B, T, vocabulary]`.
 public final class MaskedLanguageModel: Module {
+    /// The configuration the model was built from.
     public let config: EncoderConfig
+    /// The encoder, without a pooler (`bert.*` / `distilbert.*`); its word embedding is also the output matrix.
     public let encoder: TransformerEncoder
+    /// Dense layer on every hidden state (`cls.predictions.transform.dense` / `vocab_transform`).
     public let transform: Linear
+    /// LayerNorm after the activation (`cls.predictions.transform.LayerNorm` / `vocab_layer_norm`).
     public let transformNorm: LayerNorm
+    /// Per-token bias `[vocabulary]` added to the logits (`cls.predictions.bias` / `vocab_projector.bias`).
     public let outputBias: Parameter
 
+    /// A model with a new masked-LM head; with `randomInit` false every weight starts at zero (for a checkpoint to replace).
     public init(_ config: EncoderConfig, seed: UInt64 = 0, randomInit: Bool = true) throws(ModelError) {
         self.config = config
         encoder = try TransformerEncoder(config, pooler: false, seed: seed, randomInit: randomInit)

@@ -30,9 +30,13 @@ struct EncoderNaming {
 
 /// Token + learned position (+ token type) embeddings, layer-normalized.
 public final class EncoderEmbeddings: Module {
+    /// Token embedding `[vocabulary, C]` (`word_embeddings`), also the masked-LM output matrix.
     public let word: Embedding
+    /// Learned position embedding `[maxPositions, C]` (`position_embeddings`).
     public let position: Embedding
+    /// Segment embedding `[typeVocabularySize, C]` (`token_type_embeddings`); nil for DistilBERT.
     public let tokenType: Embedding?
+    /// LayerNorm over the summed embeddings (`LayerNorm`).
     public let norm: LayerNorm
     let dropout: Dropout
 
@@ -64,9 +68,13 @@ public final class EncoderEmbeddings: Module {
 /// One post-norm encoder layer: multi-head self-attention then a feed-forward block, each followed
 /// by a residual connection and LayerNorm.
 public final class EncoderLayer: Module {
+    /// The query, key and value projections and the attention output projection, each `[C, C]` with a bias.
     public let query: Linear, key: Linear, value: Linear, attentionOutput: Linear
+    /// LayerNorm after the attention residual (`attention.output.LayerNorm` / `sa_layer_norm`).
     public let attentionNorm: LayerNorm
+    /// Feed-forward layers, width → `intermediateSize` → width (`intermediate.dense`, `output.dense` / `ffn.lin1`, `ffn.lin2`).
     public let feedForwardIn: Linear, feedForwardOut: Linear
+    /// LayerNorm after the feed-forward residual (`output.LayerNorm` / `output_layer_norm`).
     public let outputNorm: LayerNorm
     let heads: Int
     let activation: String
@@ -138,9 +146,13 @@ public struct EncoderOutput {
 /// A BERT or DistilBERT encoder (`BertModel`, `DistilBertModel`), with BERT's optional pooler
 /// (`tanh(W·h[CLS] + b)`).
 public final class TransformerEncoder: Module {
+    /// The configuration the encoder was built from.
     public let config: EncoderConfig
+    /// Word, position and token-type embeddings with their LayerNorm (`embeddings.*`).
     public let embeddings: EncoderEmbeddings
+    /// The `config.layers` encoder layers, in order (`encoder.layer.N` / `transformer.layer.N`).
     public let layers: [EncoderLayer]
+    /// BERT's pooler, a dense layer on the `[CLS]` state (`pooler.dense`); nil without one (always for DistilBERT).
     public let pooler: Linear?
 
     /// A new encoder: weights drawn as Hugging Face initializes them with `randomInit`, else zeros

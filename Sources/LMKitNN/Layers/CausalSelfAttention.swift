@@ -3,11 +3,16 @@ import LMKitTensor
 /// GPT-2's causal self-attention: one fused `c_attn` projection to q, k, v, then `c_proj`
 /// (Radford et al. 2019; reference: nanoGPT `model.py`, `CausalSelfAttention`).
 public final class CausalSelfAttention: Module {
+    /// `c_attn`: the fused query, key and value projection, `width` → `3 · width`.
     public let cAttn: Linear
+    /// `c_proj`: the output projection, `width` → `width`.
     public let cProj: Linear
+    /// Attention heads, each `width / heads` wide.
     public let heads: Int
+    /// `resid_dropout`: dropout on the output projection's result (training only).
     public let residualDropout: Dropout
 
+    /// PyTorch-initialized projections; `width` must be a multiple of `heads`, `dropout` is the residual rate.
     public init(width: Int, heads: Int, bias: Bool = true, dropout: Double = 0, generator: inout RandomGenerator) {
         precondition(width % heads == 0, "width \(width) is not a multiple of heads \(heads)")
         cAttn = Linear(width, 3 * width, bias: bias, generator: &generator)

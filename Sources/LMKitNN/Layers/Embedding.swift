@@ -14,6 +14,7 @@ public protocol TokenEmbedding: Module {
 
 /// A lookup table: integer ids `[…]` → rows `[…, dim]`.
 public final class Embedding: Module, TokenEmbedding {
+    /// The table `[count, dim]` (`weight`).
     public let weight: Parameter
 
     /// PyTorch's default initialization: N(0, 1).
@@ -31,9 +32,12 @@ public final class Embedding: Module, TokenEmbedding {
         register("weight", self.weight)
     }
 
+    /// Width of each row (`dim`).
     public var dimension: Int { weight.value.shape[1] }
 
+    /// Rows `[…, dim]` of integer ids `[…]`.
     public func callAsFunction(_ ids: Tensor) -> Tensor { weight.value.gatheringRows(ids) }
 
+    /// Hidden states `[…, dim]` times the transposed table: one score per row `[…, count]`.
     public func logits(_ h: Tensor) -> Tensor { Tensor.linear(h, weight: weight.value, bias: nil) }
 }

@@ -11,7 +11,9 @@ public final class GatedMLP: Module {
         case geluTanh = "gelu_pytorch_tanh"
     }
 
+    /// `gate_proj` and `up_proj` (`width` → `hidden`), `down_proj` (`hidden` → `width`), float or quantized.
     public let gateProj: any Module & LinearMap, upProj: any Module & LinearMap, downProj: any Module & LinearMap
+    /// The activation on `gate_proj`'s output.
     public let activation: Activation
 
     /// The projections under `b`'s prefix (`gate_proj`, `up_proj`, `down_proj`).

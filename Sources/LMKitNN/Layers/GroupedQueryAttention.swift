@@ -7,9 +7,13 @@ import LMKitTensor
 public final class GroupedQueryAttention: Module {
     /// What varies between the families.
     public struct Options: Sendable, Equatable {
+        /// Width of the residual stream the projections read and write (`hidden_size`).
         public var width: Int
+        /// Query heads (`num_attention_heads`).
         public var heads: Int
+        /// Key/value heads (`num_key_value_heads`), each shared by `heads / kvHeads` query heads.
         public var kvHeads: Int
+        /// Width of each head (`head_dim`): q has `heads · headSize` outputs, k and v `kvHeads · headSize`.
         public var headSize: Int
         /// Biases on q, k, v and o (Llama's `attention_bias`).
         public var bias = false
@@ -24,6 +28,7 @@ public final class GroupedQueryAttention: Module {
         /// Score scale; nil: 1/√head size.
         public var scale: Double?
 
+        /// Options without biases, rotary positions, head norms or window, scoring by 1/√head size.
         public init(width: Int, heads: Int, kvHeads: Int, headSize: Int) {
             (self.width, self.heads, self.kvHeads, self.headSize) = (width, heads, kvHeads, headSize)
         }
@@ -31,15 +36,20 @@ public final class GroupedQueryAttention: Module {
 
     /// Gemma's RMS norms over each query and key head.
     public struct HeadNorm: Sendable, Equatable {
+        /// Epsilon of the head norms (`rms_norm_eps`).
         public var eps: Double
         /// 1 for norms that scale by (1 + w).
         public var weightOffset: Double
 
+        /// Head norms with epsilon `eps`; `weightOffset` 1 for Gemma.
         public init(eps: Double, weightOffset: Double = 0) { (self.eps, self.weightOffset) = (eps, weightOffset) }
     }
 
+    /// `q_proj`, `k_proj`, `v_proj` and `o_proj`, float or quantized.
     public let qProj: any Module & LinearMap, kProj: any Module & LinearMap, vProj: any Module & LinearMap, oProj: any Module & LinearMap
+    /// `q_norm` and `k_norm` over each query and key head (nil without ``Options/headNorm``).
     public let qNorm: RMSNorm?, kNorm: RMSNorm?
+    /// The sizes, rotary embedding, window and scale each call uses.
     public let options: Options
 
     /// The projections under `b`'s prefix (`q_proj`, …), quantized where the checkpoint keeps them so.

@@ -12,6 +12,7 @@ public final class KVCache {
     /// Positions stored (the same in every layer once a forward pass is over).
     public private(set) var length = 0
 
+    /// An empty cache for `layers` layers; buffers are allocated on the first append.
     public init(layers: Int) {
         keys = Array(repeating: nil, count: layers)
         values = Array(repeating: nil, count: layers)

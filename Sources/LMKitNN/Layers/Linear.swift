@@ -2,7 +2,9 @@ import LMKitTensor
 
 /// y = x·Wᵀ + b, with `weight: [out, in]` as PyTorch's `nn.Linear` stores it.
 public final class Linear: Module {
+    /// The matrix `[out, in]`.
     public let weight: Parameter
+    /// The bias `[out]` (nil without one).
     public let bias: Parameter?
 
     /// PyTorch's default initialization: U(−1/√in, 1/√in) for weight and bias.
@@ -27,9 +29,12 @@ public final class Linear: Module {
         if let b = self.bias { register("bias", b) }
     }
 
+    /// Width of the input (`weight`'s columns).
     public var inFeatures: Int { weight.value.shape[1] }
+    /// Width of the output (`weight`'s rows).
     public var outFeatures: Int { weight.value.shape[0] }
 
+    /// `x: […, in]` → `[…, out]`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         Tensor.linear(x, weight: weight.value, bias: bias?.value)
     }

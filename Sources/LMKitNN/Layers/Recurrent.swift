@@ -36,19 +36,29 @@ public enum RecurrentCell: String, Codable, Sendable, CaseIterable {
 /// }
 /// ```
 public final class Recurrent: Module {
+    /// The recurrence every layer runs (RNN, LSTM or GRU).
     public let cell: RecurrentCell
+    /// Features per input step (`input_size`).
     public let inputSize: Int
+    /// Width of the hidden state (`hidden_size`).
     public let hiddenSize: Int
+    /// Stacked layers (`num_layers`); each after the first reads the outputs of the one below.
     public let layers: Int
+    /// Per layer, `weight_ih_lN` `[gates · hidden, in]` (in: `inputSize` for layer 0, else `hiddenSize`)
+    /// and `weight_hh_lN` `[gates · hidden, hidden]`.
     public let weightIH: [Parameter], weightHH: [Parameter]
+    /// Per layer, `bias_ih_lN` and `bias_hh_lN` `[gates · hidden]` (nil without biases).
     public let biasIH: [Parameter?], biasHH: [Parameter?]
     /// Dropout on each layer's output except the last (PyTorch's `dropout`).
     public let interLayerDropout: Dropout
 
     /// The hidden state of every layer, `[layers, B, hidden]`, and for an LSTM the cell state.
     public struct State {
+        /// Hidden state of every layer, `[layers, B, hidden]`.
         public var h: Tensor
+        /// LSTM cell state of every layer, `[layers, B, hidden]` (nil for RNN and GRU).
         public var c: Tensor?
+        /// A state from hidden (and, for an LSTM, cell) tensors `[layers, B, hidden]`.
         public init(h: Tensor, c: Tensor? = nil) { self.h = h; self.c = c }
         /// The same values, cut from the graph (truncated backpropagation through time).
         public func detached() -> State { State(h: h.detached(), c: c?.detached()) }

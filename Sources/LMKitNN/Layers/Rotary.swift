@@ -5,11 +5,14 @@ import LMKitTensor
 /// `rotate_half`) layout: dimension i of a head is rotated with dimension i + D/2 by the angle
 /// position · base^(−2i/D). Angles are computed in float32 as transformers computes them.
 public struct RotaryEmbedding: Sendable, Equatable {
+    /// Width D of the heads it rotates (even).
     public let headSize: Int
+    /// Rotary base θ (`rope_theta`) of the default frequencies.
     public let base: Double
     /// base^(−2i/D) for i < D/2.
     public let inverseFrequencies: [Float]
 
+    /// The standard frequencies base^(−2i/D) for heads of `headSize` (even).
     public init(headSize: Int, base: Double) {
         precondition(headSize % 2 == 0, "rotary embedding needs an even head size, got \(headSize)")
         self.headSize = headSize

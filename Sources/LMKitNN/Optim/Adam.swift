@@ -7,7 +7,9 @@ import LMKitTensor
 ///     m ← β₁m + (1 − β₁)g,   v ← β₂v + (1 − β₂)g²
 ///     p ← p − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
 public final class Adam: Optimizer {
+    /// Learning rate of the next step (schedules set it before each step).
     public var learningRate: Double
+    /// Decay rates of the first and second moment averages (default 0.9, 0.999), and ε added to √v (1e-8).
     public let beta1: Double, beta2: Double, epsilon: Double
     /// true: AdamW's decoupled weight decay; false: Adam's L2 penalty added to the gradient.
     public let decoupledWeightDecay: Bool
@@ -15,6 +17,7 @@ public final class Adam: Optimizer {
     private let groups: [ParameterGroup]
     private var moments: [ObjectIdentifier: (m: Tensor, v: Tensor)] = [:]
 
+    /// An optimizer over `groups`, each with its weight decay; `decoupledWeightDecay` picks AdamW over Adam.
     public init(
         _ groups: [ParameterGroup], learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999,
         epsilon: Double = 1e-8, decoupledWeightDecay: Bool = true
@@ -47,6 +50,7 @@ public final class Adam: Optimizer {
             beta1: beta1, beta2: beta2, epsilon: epsilon, decoupledWeightDecay: false)
     }
 
+    /// One update of every trainable parameter that has a gradient; moments start at zero.
     public func step() {
         stepCount += 1
         let t = Double(stepCount)
@@ -81,6 +85,7 @@ public final class Adam: Optimizer {
         }
     }
 
+    /// `step` and, per parameter, `exp_avg.NAME` and `exp_avg_sq.NAME` (PyTorch's names for m and v).
     public func stateDict() -> [String: Tensor] {
         var out: [String: Tensor] = ["step": Tensor(shape: [1], doubles: [Double(stepCount)], dtype: .float64)]
         for group in groups {
@@ -94,6 +99,7 @@ public final class Adam: Optimizer {
         return out
     }
 
+    /// Restores ``stateDict()``; moments may be missing only when both this optimizer and the state are at step 0.
     public func load(state: [String: Tensor]) throws(OptimizerStateError) {
         guard let step = state["step"] else { throw OptimizerStateError(key: "step", problem: "missing") }
         var restored: [ObjectIdentifier: (m: Tensor, v: Tensor)] = [:]

@@ -2,9 +2,12 @@ import LMKitTensor
 
 /// Parameters that share optimizer settings (PyTorch's param groups).
 public struct ParameterGroup {
+    /// The group's parameters with their names, which key the optimizer's state.
     public var parameters: [(name: String, parameter: Parameter)]
+    /// The group's weight decay (0: none): decoupled in AdamW, an L2 term added to the gradient in Adam and SGD.
     public var weightDecay: Double
 
+    /// A group of `parameters` sharing `weightDecay`.
     public init(_ parameters: [(name: String, parameter: Parameter)], weightDecay: Double) {
         self.parameters = parameters
         self.weightDecay = weightDecay
@@ -35,8 +38,11 @@ public protocol Optimizer: AnyObject {
 
 /// An optimizer checkpoint that does not fit.
 public struct OptimizerStateError: Error, CustomStringConvertible, Sendable {
+    /// The state key at fault (`step`, `exp_avg.NAME`, `momentum.NAME`, …).
     public let key: String
+    /// What is wrong with it: missing, or its shape against the parameter's.
     public let problem: String
+    /// The message: `optimizer state 'KEY': PROBLEM`.
     public var description: String { "optimizer state '\(key)': \(problem)" }
 }
 
@@ -68,13 +74,17 @@ public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Double) -> Doub
 
 /// Stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay (PyTorch's `SGD`).
 public final class SGD: Optimizer {
+    /// Learning rate of the next step (schedules set it before each step).
     public var learningRate: Double
+    /// Momentum factor μ (0: plain SGD); the velocity is b ← μb + g.
     public let momentum: Double
+    /// Whether a step moves by Nesterov's g + μb instead of b.
     public let nesterov: Bool
     public private(set) var stepCount = 0
     private let groups: [ParameterGroup]
     private var velocity: [ObjectIdentifier: Tensor] = [:]
 
+    /// SGD over `groups`, each with its L2 weight decay.
     public init(_ groups: [ParameterGroup], learningRate: Double, momentum: Double = 0, nesterov: Bool = false) {
         self.groups = groups
         self.learningRate = learningRate
@@ -82,6 +92,7 @@ public final class SGD: Optimizer {
         self.nesterov = nesterov
     }
 
+    /// SGD over `named` parameters in one group, with L2 weight decay `weightDecay`.
     public convenience init(
         _ named: [(name: String, parameter: Parameter)], learningRate: Double, momentum: Double = 0,
         weightDecay: Double = 0, nesterov: Bool = false
@@ -89,6 +100,7 @@ public final class SGD: Optimizer {
         self.init([ParameterGroup(named, weightDecay: weightDecay)], learningRate: learningRate, momentum: momentum, nesterov: nesterov)
     }
 
+    /// One update of every trainable parameter that has a gradient (PyTorch's SGD without dampening).
     public func step() {
         stepCount += 1
         let lr = Float(learningRate), mu = Float(momentum)
@@ -119,6 +131,7 @@ public final class SGD: Optimizer {
         }
     }
 
+    /// `step` and, per parameter with a velocity, `momentum.NAME` (PyTorch's `momentum_buffer`).
     public func stateDict() -> [String: Tensor] {
         var out: [String: Tensor] = ["step": Tensor(shape: [1], doubles: [Double(stepCount)], dtype: .float64)]
         for group in groups {
@@ -127,6 +140,7 @@ public final class SGD: Optimizer {
         return out
     }
 
+    /// Restores ``stateDict()``; a parameter without a `momentum.NAME` entry keeps its velocity.
     public func load(state: [String: Tensor]) throws(OptimizerStateError) {
         guard let step = state["step"] else { throw OptimizerStateError(key: "step", problem: "missing") }
         for group in groups {

@@ -191,6 +191,7 @@ extension Tensor {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// The dtype, shape and first 8 values, e.g. `Tensor(float32, shape: [2, 3], [1.0, 2.0, …])`.
     public var description: String {
         let shown: String
         if dtype.isComputable {

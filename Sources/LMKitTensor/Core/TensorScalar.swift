@@ -21,6 +21,7 @@ public protocol TensorScalar: BinaryFloatingPoint, Real, SIMDScalar, Codable, Se
 }
 
 extension Float: TensorScalar {
+    /// `Float` tensors are stored as ``DType/float32``.
     public static var dtype: DType { .float32 }
 
     /// exp(x) within ~2 ulp for x in [-87.3, 88]; inputs outside are clamped (results 1.6e-38 … 1.65e38).
@@ -45,17 +46,21 @@ extension Float: TensorScalar {
         return p * scale
     }
 
+    /// Lane-wise maximum as one compare and blend: `b` where `b > a`, else `a` (a NaN in `a` is kept, one in `b` is not).
     @inline(__always)
     public static func max8(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .> a) }
 
+    /// Lane-wise minimum as one compare and blend: `b` where `b < a`, else `a` (a NaN in `a` is kept, one in `b` is not).
     @inline(__always)
     public static func min8(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .< a) }
 
+    /// |x| on 8 lanes by clearing the sign bit (−0 becomes +0).
     @inline(__always)
     public static func abs8(_ x: SIMD8<Float>) -> SIMD8<Float> {
         unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
     }
 
+    /// ±1 on 8 lanes from the sign bit alone: the bit is copied onto 1.0, so −0 gives −1.
     @inline(__always)
     public static func sign8(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let signBit = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000
@@ -64,8 +69,10 @@ extension Float: TensorScalar {
 }
 
 extension Double: TensorScalar {
+    /// `Double` tensors are stored as ``DType/float64``.
     public static var dtype: DType { .float64 }
 
+    /// exp on 8 lanes through libm, one lane at a time (accurate, not vectorized).
     @inline(__always)
     public static func exp8(_ x: SIMD8<Double>) -> SIMD8<Double> {
         var out = SIMD8<Double>()
@@ -74,9 +81,13 @@ extension Double: TensorScalar {
     }
 
     // Double is the checking type: clarity over speed.
+    /// Lane-wise maximum: `b` where `b > a`, else `a`.
     public static func max8(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> { a.replacing(with: b, where: b .> a) }
+    /// Lane-wise minimum: `b` where `b < a`, else `a`.
     public static func min8(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> { a.replacing(with: b, where: b .< a) }
+    /// |x| on 8 lanes by negating the negative lanes (−0 stays −0).
     public static func abs8(_ x: SIMD8<Double>) -> SIMD8<Double> { x.replacing(with: -x, where: x .< 0) }
+    /// ±1 on 8 lanes: −1 where the sign is minus (−0 included), else +1.
     public static func sign8(_ x: SIMD8<Double>) -> SIMD8<Double> {
         var out = SIMD8<Double>(repeating: 1)
         for i in 0..<8 where x[i].sign == .minus { out[i] = -1 }

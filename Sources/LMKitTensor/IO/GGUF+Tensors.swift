@@ -6,10 +6,13 @@
 extension GGUFFile {
     /// A tensor's type, shape (PyTorch order) and bytes, checked to lie inside the file.
     public struct TensorData {
+        /// The tensor's entry in the file's table (name, GGUF dimensions, offset).
         public let info: TensorInfo
+        /// The storage type of the bytes (F32, F16, Q8_0, Q4_K, …), decoded from `info.type`.
         public let type: GGMLType
         /// PyTorch order: the reverse of the GGUF dimensions.
         public let shape: [Int]
+        /// The tensor's raw blocks inside the mapping, valid while the ``GGUFFile`` is alive.
         public let bytes: UnsafeRawBufferPointer
     }
 

@@ -15,6 +15,7 @@ public final class GGUFFile: @unchecked Sendable {
         case floats([Float])
         case ints([Int64])
 
+        /// The value as text; arrays show their first 8 elements, then the count.
         public var description: String {
             switch self {
             case .uint(let v): return String(v)
@@ -32,6 +33,7 @@ public final class GGUFFile: @unchecked Sendable {
             }
         }
 
+        /// The value as `Int` when it is an integer (signed or unsigned) that fits; nil otherwise.
         public var int: Int? {
             switch self {
             case .uint(let v): return Int(exactly: v)
@@ -39,8 +41,11 @@ public final class GGUFFile: @unchecked Sendable {
             default: return nil
             }
         }
+        /// The text of a `.string` value; nil otherwise.
         public var string: String? { if case .string(let s) = self { return s }; return nil }
+        /// The flag of a `.bool` value; nil otherwise.
         public var bool: Bool? { if case .bool(let b) = self { return b }; return nil }
+        /// The value as `Double` for a float or an integer; nil otherwise.
         public var double: Double? {
             switch self {
             case .float(let v): return v
@@ -49,6 +54,7 @@ public final class GGUFFile: @unchecked Sendable {
             default: return nil
             }
         }
+        /// A string array (`.strings`, or an `.array` holding only strings), such as `tokenizer.ggml.tokens`; nil otherwise.
         public var strings: [String]? {
             switch self {
             case .strings(let a): return a
@@ -56,6 +62,7 @@ public final class GGUFFile: @unchecked Sendable {
             default: return nil
             }
         }
+        /// A numeric array as floats (`.floats`, or `.ints` converted), such as `tokenizer.ggml.scores`; nil otherwise.
         public var floats: [Float]? {
             switch self {
             case .floats(let a): return a
@@ -63,6 +70,7 @@ public final class GGUFFile: @unchecked Sendable {
             default: return nil
             }
         }
+        /// An integer array (`.ints`), such as `tokenizer.ggml.token_type`; nil for anything else, float arrays included.
         public var ints: [Int64]? {
             switch self {
             case .ints(let a): return a
@@ -73,6 +81,7 @@ public final class GGUFFile: @unchecked Sendable {
 
     /// One tensor's entry in the table.
     public struct TensorInfo: Sendable {
+        /// The tensor's name in the file (e.g. `blk.0.attn_q.weight`).
         public let name: String
         /// Dimensions as GGUF stores them: fastest-varying first (ggml's ne[0], ne[1], …).
         public let dimensions: [Int]
@@ -82,11 +91,15 @@ public final class GGUFFile: @unchecked Sendable {
         public let offset: Int
     }
 
+    /// The path the file was opened from.
     public let path: String
+    /// The GGUF format version from the header (2 or 3).
     public let version: UInt32
     /// Metadata in file order.
     public let metadata: [(key: String, value: Value)]
+    /// The tensor table, in file order.
     public let tensors: [TensorInfo]
+    /// Alignment of tensor data in bytes (`general.alignment`, default 32; a power of two).
     public let alignment: Int
     /// Offset of the tensor data section in the file.
     public let dataOffset: Int
@@ -97,6 +110,7 @@ public final class GGUFFile: @unchecked Sendable {
     /// The metadata value under `key`.
     public subscript(key: String) -> Value? { index[key].map { metadata[$0].value } }
 
+    /// Maps `path` and reads the header, metadata and tensor table; tensor bytes are checked when read (``validateTensors()``).
     public init(path: String) throws(GGUFError) {
         self.path = path
         let file: MappedFile
@@ -241,8 +255,11 @@ public final class GGUFFile: @unchecked Sendable {
 
 /// A GGUF file that cannot be read, with the reason.
 public struct GGUFError: Error, CustomStringConvertible, Sendable {
+    /// The file that could not be read.
     public let path: String
+    /// What is wrong, with the offending value or byte offset.
     public let reason: String
     init(path: String, _ reason: String) { self.path = path; self.reason = reason }
+    /// `path: reason`, for error messages.
     public var description: String { "\(path): \(reason)" }
 }

@@ -38,8 +38,11 @@ public final class MappedFile: @unchecked Sendable {
 
 /// An I/O failure on a named file.
 public struct FileError: Error, CustomStringConvertible, Sendable {
+    /// The file the operation was on.
     public let path: String
+    /// What failed: the system error message, or the step (`mmap`, `fsync`, `rename`) and its error.
     public let reason: String
+    /// `path: reason`, for error messages.
     public var description: String { "\(path): \(reason)" }
 }
 

@@ -15,8 +15,11 @@
 public final class SafetensorsFile: @unchecked Sendable {
     /// What the header says about one tensor.
     public struct Entry: Sendable, Equatable {
+        /// The tensor's key in the header (e.g. `model.embed_tokens.weight`).
         public let name: String
+        /// Element type, from the header's `dtype` (`F32`, `BF16`, `I64`, …).
         public let dtype: DType
+        /// Dimensions from the header's `shape`, outermost first (`[]` for a scalar).
         public let shape: [Int]
         /// Byte range inside the data section.
         public let range: Range<Int>
@@ -240,8 +243,11 @@ public final class SafetensorsFile: @unchecked Sendable {
 
 /// A safetensors file that cannot be read or written, with the path and what is wrong.
 public struct SafetensorsError: Error, CustomStringConvertible, Sendable {
+    /// The file that could not be read or written.
     public let path: String
+    /// What is wrong: the system error, a header field or offset that fails its check, or a missing tensor.
     public let problem: String
+    /// `path: problem`, for error messages.
     public var description: String { "\(path): \(problem)" }
 }
 

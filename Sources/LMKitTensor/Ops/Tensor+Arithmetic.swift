@@ -23,18 +23,31 @@ extension Tensor {
     /// A rank-0 tensor of this tensor's type (for mixing tensors with numbers).
     func scalarLike(_ value: Double) -> Tensor { Tensor(value, dtype: dtype) }
 
+    /// Element-wise sum, broadcasting both operands (same dtype required).
     public static func + (a: Tensor, b: Tensor) -> Tensor { a.binary(.add, b) }
+    /// Element-wise difference, broadcasting both operands (same dtype required).
     public static func - (a: Tensor, b: Tensor) -> Tensor { a.binary(.sub, b) }
+    /// Element-wise product, broadcasting both operands (same dtype required).
     public static func * (a: Tensor, b: Tensor) -> Tensor { a.binary(.mul, b) }
+    /// Element-wise quotient, broadcasting both operands (same dtype required).
     public static func / (a: Tensor, b: Tensor) -> Tensor { a.binary(.div, b) }
+    /// Element-wise sum with a number, taken as a rank-0 tensor of `a`'s dtype.
     public static func + (a: Tensor, b: Double) -> Tensor { a.binary(.add, a.scalarLike(b)) }
+    /// Element-wise difference with a number, taken as a rank-0 tensor of `a`'s dtype.
     public static func - (a: Tensor, b: Double) -> Tensor { a.binary(.sub, a.scalarLike(b)) }
+    /// Element-wise product with a number, taken as a rank-0 tensor of `a`'s dtype.
     public static func * (a: Tensor, b: Double) -> Tensor { a.binary(.mul, a.scalarLike(b)) }
+    /// Element-wise quotient with a number, taken as a rank-0 tensor of `a`'s dtype.
     public static func / (a: Tensor, b: Double) -> Tensor { a.binary(.div, a.scalarLike(b)) }
+    /// Element-wise sum of a number and a tensor (the number as a rank-0 tensor of `b`'s dtype).
     public static func + (a: Double, b: Tensor) -> Tensor { b.scalarLike(a).binary(.add, b) }
+    /// Element-wise difference of a number and a tensor (the number as a rank-0 tensor of `b`'s dtype).
     public static func - (a: Double, b: Tensor) -> Tensor { b.scalarLike(a).binary(.sub, b) }
+    /// Element-wise product of a number and a tensor (the number as a rank-0 tensor of `b`'s dtype).
     public static func * (a: Double, b: Tensor) -> Tensor { b.scalarLike(a).binary(.mul, b) }
+    /// Element-wise quotient of a number and a tensor (the number as a rank-0 tensor of `b`'s dtype).
     public static func / (a: Double, b: Tensor) -> Tensor { b.scalarLike(a).binary(.div, b) }
+    /// Element-wise negation.
     public static prefix func - (a: Tensor) -> Tensor { a.unary(.neg) }
 
     /// Element-wise maximum.
@@ -61,16 +74,27 @@ extension Tensor {
         return out
     }
 
+    /// eˣ element by element (the backward pass reuses the output).
     public func exp() -> Tensor { unary(.exp) }
+    /// Natural logarithm element by element (NaN for negatives, −inf at 0).
     public func log() -> Tensor { unary(.log) }
+    /// √x element by element.
     public func sqrt() -> Tensor { unary(.sqrt) }
+    /// 1/√x element by element, in one kernel instead of `sqrt()` then a division.
     public func rsqrt() -> Tensor { unary(.rsqrt) }
+    /// Hyperbolic tangent element by element, in (−1, 1).
     public func tanh() -> Tensor { unary(.tanh) }
+    /// Logistic sigmoid σ(x) = 1/(1 + e⁻ˣ) element by element, in (0, 1).
     public func sigmoid() -> Tensor { unary(.sigmoid) }
+    /// max(x, 0) element by element (gradient 0 at x = 0).
     public func relu() -> Tensor { unary(.relu) }
+    /// |x| element by element.
     public func abs() -> Tensor { unary(.abs) }
+    /// x² element by element (what `pow(2)` computes).
     public func squared() -> Tensor { unary(.square) }
+    /// Sine element by element (x in radians).
     public func sin() -> Tensor { unary(.sin) }
+    /// Cosine element by element (x in radians).
     public func cos() -> Tensor { unary(.cos) }
     /// SiLU (swish): x·σ(x).
     public func silu() -> Tensor { unary(.silu) }

@@ -47,10 +47,13 @@ public final class QuantizedMatrix: @unchecked Sendable {
         }
     }
 
+    /// The GGML block format the weights are stored in (Q8_0, Q4_K, F16, …).
     public let type: GGMLType
     /// Precision of the activations in products with few rows (see the type's documentation).
     public var activations: Activations = .int8
+    /// Number of weight rows: the output features of `y = W·x`.
     public let rows: Int
+    /// Length of each row, the input features (a multiple of the type's block size).
     public let columns: Int
     let base: UnsafeRawPointer
     /// Keeps the bytes alive (the GGUF file's mapping, or an owned buffer).

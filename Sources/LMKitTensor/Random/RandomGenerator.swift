@@ -4,6 +4,7 @@
 /// a generator you pass, so a run with the same seed is the same run. The state is four words and is
 /// `Codable`, so checkpoints can store it for an exact resume.
 public struct RandomGenerator: RandomNumberGenerator, Codable, Sendable, Equatable {
+    /// The four 64-bit words of xoshiro256** state; checkpoints store them to resume the exact stream.
     public private(set) var state: [UInt64]
 
     /// A generator whose stream is fixed by `seed`.
@@ -20,6 +21,7 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Sendable, Equatab
         state = words
     }
 
+    /// The next 64 random bits of the xoshiro256** stream (advances the state).
     public mutating func next() -> UInt64 {
         let result = rotl(state[1] &* 5, 7) &* 9
         let t = state[1] << 17

@@ -22,6 +22,7 @@ public struct Encoding: Sendable, Equatable {
     /// The tokens cut off by truncation, as further encodings (empty when nothing was cut).
     public var overflowing: [Encoding]
 
+    /// An encoding with no tokens, to append to.
     public init() {
         ids = []; tokens = []; offsets = []; typeIds = []; attentionMask = []
         specialTokensMask = []; sequenceIds = []; overflowing = []
@@ -54,7 +55,9 @@ public struct Encoding: Sendable, Equatable {
 /// A tokenizer failure that a user can act on: a malformed file, an unsupported component, a text
 /// that contains a special token it was not allowed to contain.
 public struct TokenizerError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The message: what is wrong and, where known, where.
     public let description: String
+    /// An error saying `description`.
     public init(_ description: String) { self.description = description }
 }
 
@@ -79,6 +82,7 @@ public struct EncodeOptions: Sendable {
     /// What to do with special-token spellings inside the text.
     public var specialTokens: SpecialTokenPolicy
 
+    /// Options adding the post-processor's tokens and rejecting special-token spellings by default.
     public init(addSpecialTokens: Bool = true, specialTokens: SpecialTokenPolicy = .reject) {
         self.addSpecialTokens = addSpecialTokens
         self.specialTokens = specialTokens

@@ -72,6 +72,7 @@ enum UTF8Scanner {
 public struct UTF8StreamDecoder: Sendable {
     private var pending: [UInt8] = []
 
+    /// A decoder with no bytes held back.
     public init() {}
 
     /// Adds bytes and returns the text that is now complete. Invalid bytes become U+FFFD.

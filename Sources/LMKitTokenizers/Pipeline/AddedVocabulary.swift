@@ -1,7 +1,9 @@
 /// A token added on top of the model's vocabulary (`[CLS]`, `<|endoftext|>`, `<start_of_turn>`):
 /// matched whole in the raw text before normalization, never split.
 public struct AddedToken: Sendable, Equatable {
+    /// The token's id in the vocabulary (`id` in tokenizer.json's `added_tokens`).
     public var id: Int
+    /// The exact spelling matched in the text.
     public var content: String
     /// Special tokens are control tokens: refused in text unless allowed, skipped when decoding
     /// with `skipSpecialTokens`.
@@ -10,11 +12,13 @@ public struct AddedToken: Sendable, Equatable {
     public var singleWord: Bool
     /// The match takes the whitespace on its left / right with it.
     public var lstrip: Bool
+    /// The match takes the whitespace on its right with it (`rstrip`; `lstrip` above is the left side).
     public var rstrip: Bool
     /// BERT's `never_split`: matched only as a whole whitespace-delimited word, then given to the model
     /// as one piece without normalization or pre-tokenization (so WordPiece still applies to it).
     public var neverSplit: Bool = false
 
+    /// An added token; special by default, matched anywhere, taking no surrounding whitespace.
     public init(id: Int, content: String, special: Bool = true, singleWord: Bool = false, lstrip: Bool = false, rstrip: Bool = false) {
         self.id = id; self.content = content; self.special = special
         self.singleWord = singleWord; self.lstrip = lstrip; self.rstrip = rstrip

@@ -1,14 +1,19 @@
 /// How to cut encodings that are too long (`tokenizer.json` `"truncation"`).
 public struct Truncation: Sendable, Equatable {
+    /// Which text of a pair loses tokens: the longer one, one token at a time, or only the first or only the second.
     public enum Strategy: String, Sendable { case longestFirst = "longest_first", onlyFirst = "only_first", onlySecond = "only_second" }
+    /// The side tokens are cut from: `.right` keeps the start of the text, `.left` keeps the end.
     public enum Direction: String, Sendable { case right = "Right", left = "Left" }
     /// Most tokens in an encoding, special tokens included.
     public var maxLength: Int
+    /// How a pair shares the length budget (`strategy`); single texts ignore it.
     public var strategy: Strategy = .longestFirst
     /// Tokens shared by consecutive overflowing windows.
     public var stride: Int = 0
+    /// The side tokens are cut from (`direction`); `.right` (the default) keeps the start of the text.
     public var direction: Direction = .right
 
+    /// Truncation to `maxLength` tokens, with Hugging Face's defaults for the rest.
     public init(maxLength: Int, strategy: Strategy = .longestFirst, stride: Int = 0, direction: Direction = .right) {
         self.maxLength = maxLength; self.strategy = strategy; self.stride = stride; self.direction = direction
     }
@@ -16,15 +21,24 @@ public struct Truncation: Sendable, Equatable {
 
 /// How to pad a batch to a common length (`tokenizer.json` `"padding"`).
 public struct Padding: Sendable, Equatable {
+    /// The target length: the longest encoding in the batch, or a fixed number of tokens.
     public enum Length: Sendable, Equatable { case batchLongest, fixed(Int) }
+    /// The side padding goes on: `.right` after the text, `.left` before it.
     public enum Direction: String, Sendable { case right = "Right", left = "Left" }
+    /// Length to pad to (`strategy`: `BatchLongest` or `{"Fixed": n}`).
     public var length: Length = .batchLongest
+    /// The side padding goes on (`direction`); `.right` appends it.
     public var direction: Direction = .right
+    /// Round the length up to a multiple of this (`pad_to_multiple_of`); nil: no rounding.
     public var multipleOf: Int? = nil
+    /// Token id of the padding (`pad_id`).
     public var padID: Int = 0
+    /// Segment (type id) given to padding tokens (`pad_type_id`).
     public var padTypeID: Int = 0
+    /// Token string of the padding (`pad_token`).
     public var padToken: String = "[PAD]"
 
+    /// Padding settings; the defaults pad on the right to the batch's longest with id 0, `[PAD]`.
     public init(
         length: Length = .batchLongest, direction: Direction = .right, multipleOf: Int? = nil, padID: Int = 0, padTypeID: Int = 0,
         padToken: String = "[PAD]"

@@ -18,6 +18,7 @@ extension Tokenizer {
         return try gguf(file)
     }
 
+    /// The tokenizer in an already opened GGUF file's metadata; the path overload above lists what is supported.
     public static func gguf(_ file: GGUFFile) throws(TokenizerError) -> Tokenizer {
         let path = file.path
         guard let kind = file["tokenizer.ggml.model"]?.string else {

@@ -13,6 +13,7 @@ import LMKitTensor
 /// Step 3 only revisits the words that contain the merged pair, with a heap of pair counts, so a
 /// 30,000-word vocabulary trains in seconds on a few megabytes of text.
 public struct TokenizerTrainer: Sendable {
+    /// The tokenizer model to train, with the normalizer and pre-tokenizer that go with it.
     public enum Kind: String, Sendable, CaseIterable {
         /// GPT-2-style byte-level BPE: all 256 bytes in the alphabet, never an unknown token.
         case bpe
@@ -20,7 +21,9 @@ public struct TokenizerTrainer: Sendable {
         case wordpiece
     }
 
+    /// Byte-level BPE or WordPiece.
     public var kind: Kind
+    /// Target vocabulary size, special tokens and the alphabet included; training stops on reaching it.
     public var vocabSize: Int
     /// A pair must occur at least this often (over the corpus) to be merged.
     public var minFrequency: Int = 2
@@ -29,6 +32,7 @@ public struct TokenizerTrainer: Sendable {
     /// WordPiece: the alphabet keeps at most this many characters, the most frequent ones.
     public var limitAlphabet: Int = 1000
 
+    /// A trainer; nil `specialTokens` means `<|endoftext|>` for BPE and BERT's five (`[PAD]` … `[MASK]`) for WordPiece.
     public init(kind: Kind, vocabSize: Int, minFrequency: Int = 2, specialTokens: [String]? = nil) {
         self.kind = kind
         self.vocabSize = vocabSize
@@ -40,12 +44,19 @@ public struct TokenizerTrainer: Sendable {
     public struct Result: Sendable {
         /// The `tokenizer.json` file's contents.
         public let json: Data
+        /// The trained tokenizer, loaded back from ``json``.
         public let tokenizer: Tokenizer
+        /// Tokens by id: the special tokens, then the alphabet, then one token per merge.
         public let vocabulary: [String]
+        /// The pairs merged, in the order they were learned (BPE's `merges`).
         public let merges: [(String, String)]
+        /// Pre-tokenized words in the corpus.
         public let words: Int
+        /// Distinct pre-tokenized words in the corpus.
         public let distinctWords: Int
+        /// Size of the corpus text in UTF-8 bytes.
         public let corpusBytes: Int
+        /// Wall-clock training time, in seconds.
         public let seconds: Double
     }
 
@@ -58,6 +69,7 @@ public struct TokenizerTrainer: Sendable {
         return try train(text: text, progress: progress)
     }
 
+    /// Trains on `text`. `progress(merges done, merges wanted)` is called every 500 merges and at the end.
     public func train(text: String, progress: ((Int, Int) -> Void)? = nil) throws(TokenizerError) -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
         guard vocabSize > specialTokens.count else {
