@@ -17,13 +17,15 @@ import LMKitTensor
 ///         register(builtBy: b)
 ///     }
 /// }
-/// let model = Block(width: 8, WeightBuilder(.random(seed: 0)).prefixed("model.layers.0"))
+/// let block = Block(width: 8, WeightBuilder(.random(seed: 0)))          // keys: input_layernorm.weight, …
+/// // In a model: `layers = (0..<n).map { i in b.module("layers.\(i)") { Block(width: 8, $0) } }`,
+/// // and the model's keys are layers.0.input_layernorm.weight, …
 /// ```
 ///
 /// A linear layer or embedding whose `<key>.weight` is among `quantized` stays in its GGUF blocks
 /// (``QuantizedLinear``, ``QuantizedEmbedding``); every other weight is a float parameter, random
-/// (a new model) or zero (a checkpoint loads right after). ``unusedQuantizedKeys`` then says which
-/// quantized matrices no layer took: a file with tensors the model has no place for.
+/// (a new model) or zero (a checkpoint loads right after). ``problems`` then lists the quantized
+/// matrices of the wrong shape and those no layer took: a file that does not fit the model.
 public final class WeightBuilder {
     /// How float parameters start.
     public enum Initialization: Sendable {
@@ -39,6 +41,7 @@ public final class WeightBuilder {
         let random: Bool
         let quantized: [String: QuantizedMatrix]
         var usedQuantized: Set<String> = []
+        var problems: [String] = []
 
         init(_ initialization: Initialization, quantized: [String: QuantizedMatrix]) {
             switch initialization {
@@ -96,23 +99,23 @@ public final class WeightBuilder {
         return module
     }
 
-    /// The quantized matrix stored as `<prefix><name>.weight`, marked as used.
-    public func quantizedMatrix(_ name: String) -> QuantizedMatrix? {
+    /// The quantized matrix stored as `<prefix><name>.weight`, marked as used, when it has `rows` ×
+    /// `columns`. One of another shape (a malformed file) is recorded in ``problems`` and not used.
+    public func quantizedMatrix(_ name: String, rows: Int, columns: Int) -> QuantizedMatrix? {
         let key = keyPrefix + name + ".weight"
         guard let m = shared.quantized[key] else { return nil }
         shared.usedQuantized.insert(key)
+        guard m.rows == rows && m.columns == columns else {
+            shared.problems.append("\(key) is \(m.rows)×\(m.columns), the model needs \(rows)×\(columns)")
+            return nil
+        }
         return m
     }
 
     /// `name`: a linear map `[…, inputs] → […, outputs]` (`<name>.weight: [outputs, inputs]`, and
     /// `<name>.bias` with `bias`), quantized when the checkpoint keeps its weight quantized.
     public func linear(_ name: String, _ inputs: Int, _ outputs: Int, bias: Bool = false) -> any Module & LinearMap {
-        if let m = quantizedMatrix(name) {
-            precondition(
-                m.rows == outputs && m.columns == inputs,
-                "\(keyPrefix)\(name).weight: quantized matrix is \(m.rows)×\(m.columns), the layer needs \(outputs)×\(inputs)")
-            return record(name, QuantizedLinear(m, bias: bias))
-        }
+        if let m = quantizedMatrix(name, rows: outputs, columns: inputs) { return record(name, QuantizedLinear(m, bias: bias)) }
         let layer =
             shared.random
             ? Linear(inputs, outputs, bias: bias, generator: &shared.generator)
@@ -122,12 +125,7 @@ public final class WeightBuilder {
 
     /// `name`: a token embedding of `count` rows of `dimension` (quantized when the checkpoint keeps it so).
     public func embedding(_ name: String, _ count: Int, _ dimension: Int) -> any TokenEmbedding {
-        if let m = quantizedMatrix(name) {
-            precondition(
-                m.rows == count && m.columns == dimension,
-                "\(keyPrefix)\(name).weight: quantized table is \(m.rows)×\(m.columns), the embedding needs \(count)×\(dimension)")
-            return record(name, QuantizedEmbedding(m))
-        }
+        if let m = quantizedMatrix(name, rows: count, columns: dimension) { return record(name, QuantizedEmbedding(m)) }
         let table =
             shared.random ? Embedding(count, dimension, generator: &shared.generator) : Embedding(weight: .zeros([count, dimension]))
         return record(name, table)
@@ -138,8 +136,12 @@ public final class WeightBuilder {
         record(name, RMSNorm(dimension, eps: eps, weightOffset: weightOffset))
     }
 
-    /// Keys of quantized matrices no layer has taken so far.
-    public var unusedQuantizedKeys: [String] { shared.quantized.keys.filter { !shared.usedQuantized.contains($0) }.sorted() }
+    /// What does not fit so far: quantized matrices of the wrong shape, and those no layer has taken
+    /// (a file with tensors the model has no place for). Empty when the checkpoint fits.
+    public var problems: [String] {
+        shared.problems
+            + shared.quantized.keys.filter { !shared.usedQuantized.contains($0) }.sorted().map { "no place in the model for \($0)" }
+    }
 
     /// Parts built for the owning module, by path relative to it, in build order.
     var parts: [(path: String, module: Module)] { built.parts }

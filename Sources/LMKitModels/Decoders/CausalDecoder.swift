@@ -35,8 +35,10 @@ public final class CausalDecoder<Family: DecoderFamily>: Module {
         layers = (0..<config.layers).map { i in m.module("layers.\(i)") { DecoderLayer(config.layer(i), $0) } }
         norm = m.rmsNorm("norm", config.width, eps: config.rmsNormEpsilon, weightOffset: config.normWeightOffset)
         lmHead = config.tieWordEmbeddings ? nil : b.linear("lm_head", config.width, config.vocabSize)
-        let unused = b.unusedQuantizedKeys
-        guard unused.isEmpty else { throw ModelError("\(Family.displayName): no place in the model for \(unused.joined(separator: ", "))") }
+        let problems = b.problems
+        guard problems.isEmpty else {
+            throw ModelError("the \(Family.displayName) weights do not fit: \(problems.joined(separator: "; "))")
+        }
         super.init()
         register(builtBy: b)
     }

@@ -33,9 +33,12 @@ public final class KVCache {
             keys[layer] = newK; values[layer] = newV
             return finish(layer: layer, count: old + t)
         }
-        if let buffer = keys[layer], buffer.shape[2] >= old + t, buffer.shape[0] == k.shape[0], buffer.shape[1] == k.shape[1],
-            buffer.isContiguous, !buffer.requiresGradient
-        {
+        // No copy of the buffer may be alive during the write (`if let buffer = …` would hold one
+        // through the branch): `write` would then copy the whole cache instead of writing in place.
+        let fits = keys[layer].map {
+            $0.shape[2] >= old + t && $0.shape[0] == k.shape[0] && $0.shape[1] == k.shape[1] && $0.isContiguous && !$0.requiresGradient
+        }
+        if fits == true {
             keys[layer]!.write(k, axis: 2, at: old)
             values[layer]!.write(v, axis: 2, at: old)
         } else {
