@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(name: "LMKitModelsTests", dependencies: ["LMKitModels", "LMKitGeneration", "LMKitTraining", "TestSupport"]),
         .testTarget(name: "LMKitEncodersTests", dependencies: ["LMKitEncoders", "LMKitModels", "TestSupport"]),
         .testTarget(name: "LMKitChatTests", dependencies: ["LMKitChat", "LMKitModels", "LMKitTokenizers", "LMKitGeneration", "LMKitAssets", "TestSupport"]),
-        .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "TestSupport"]),
+        .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "LMKitModels", "TestSupport"]),
         .testTarget(
             name: "LMKitServerTests",
             dependencies: ["LMKitServer", "LMKitModels", "LMKitChat", "LMKitTokenizers", "TestSupport",

@@ -1,14 +1,17 @@
 import Foundation
+import LMKitModels
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
 import Testing
 import TestSupport
 
-/// `lmkit serve` with the Gemma asset, over loopback: conversations that survive a restart, a
-/// streamed conversation reply, the page, metrics, CORS, and a client that disconnects mid-stream
-/// stopping its generation, and the page in a real browser. (The official openai client and the
-/// bad-input suite are in CommandTests.openAIClientTalksToTheServer and benchmarks/server.)
+/// `lmkit serve` over loopback: conversations that survive a restart and a streamed conversation reply
+/// (a tiny Llama folder), and with the Gemma asset, whose generation is slow enough to interrupt: the
+/// page, metrics, CORS, a client that disconnects mid-stream stopping its generation, and the page in a
+/// real browser. The response shapes and errors are checked in process by `LMKitServerTests`; the
+/// official openai client and the bad-input suite are in CommandTests.openAIClientTalksToTheServer and
+/// benchmarks/server.
 @Suite(.serialized) struct ServeTests {
     final class Server {
         let process = Process()
@@ -80,11 +83,28 @@ import TestSupport
         try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
+    /// A tiny random Llama saved as a Hugging Face folder with a 400-token fixture tokenizer: what
+    /// `lmkit serve --model FOLDER` loads through the model registry, with no asset needed.
+    static func tinyModelFolder(in folder: TemporaryFolder) throws -> String {
+        let path = folder.path + "/tiny-llama"
+        let tokenizer = fixturePath("tokenizers/llama3-style/tokenizer.json")
+        let vocabulary = try #require(
+            ((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: tokenizer))) as? [String: Any])?["model"]
+                as? [String: Any])?["vocab"] as? [String: Any]
+        ).count
+        var config = LlamaConfig()
+        (config.vocabSize, config.width, config.layers, config.heads, config.kvHeads, config.headSize) = (vocabulary, 16, 2, 4, 2, 4)
+        (config.intermediateSize, config.contextLength) = (32, 512)
+        try LlamaForCausalLM(config, seed: 3).save(folder: path)
+        try FileManager.default.copyItem(atPath: tokenizer, toPath: path + "/tokenizer.json")
+        return path
+    }
+
     @Test func conversationsPersistAcrossARestart() throws {
-        guard TestAssets.available(.gemma) else { return }
         let folder = TemporaryFolder(prefix: "lmkit-serve")
         let database = folder.path + "/conversations.sqlite"
-        var server = try Server(database: database)
+        let model = ["--model", try Self.tinyModelFolder(in: folder), "--template", "llama3"]
+        var server = try Server(database: database, extra: model)
         defer { server.stop() }
         let (created, createdBody) = try Self.call(server.port, "POST", "/v1/conversations", ["system": "Answer in one word."])
         #expect(created == 201)
@@ -108,7 +128,7 @@ import TestSupport
         #expect(((final["usage"] as? [String: Any])?["cached_tokens"] as? Int ?? 0) > 0, "the second turn reuses the KV cache: \(final)")
 
         server.stop()
-        server = try Server(database: database)
+        server = try Server(database: database, extra: model)
         let (listStatus, listBody) = try Self.call(server.port, "GET", "/v1/conversations")
         #expect(listStatus == 200)
         let list = try #require(try Self.object(listBody)["data"] as? [[String: Any]])
