@@ -1,4 +1,5 @@
 import Foundation
+import LMKitNN
 import LMKitTensor
 
 /// Which class loads a model: one table, by a folder's `config.json` `model_type` and by a GGUF
@@ -30,24 +31,27 @@ public enum ModelRegistry {
             loadGGUF: { file throws(ModelError) in try CausalDecoder<F>.load(gguf: file) })
     }
 
+    /// A family read from folders only, by its `init(folder:)`, in evaluation mode.
+    static func folders<M: Module & CausalLanguageModel>(
+        _ name: String, _ modelTypes: [String], _ load: @escaping @Sendable (String) throws -> M
+    )
+        -> Entry
+    {
+        Entry(
+            name: name, modelTypes: modelTypes, ggufArchitectures: [],
+            loadFolder: { folder in
+                let model = try load(folder)
+                model.eval()
+                return model
+            }, loadGGUF: nil)
+    }
+
     /// Every family LMKit loads.
     public static let entries: [Entry] = [
-        Entry(
-            name: "GPT-2", modelTypes: ["gpt2"], ggufArchitectures: [],
-            loadFolder: { folder in
-                let model = try GPT2LMHeadModel(folder: folder)
-                model.eval()
-                return model
-            }, loadGGUF: nil),
+        folders("GPT-2", ["gpt2"]) { try GPT2LMHeadModel(folder: $0) },
         decoder(LlamaConfig.self),
         decoder(Gemma3Config.self),
-        Entry(
-            name: "LMKit recurrent", modelTypes: ["lmkit_recurrent"], ggufArchitectures: [],
-            loadFolder: { folder in
-                let model = try RecurrentLanguageModel(folder: folder)
-                model.eval()
-                return model
-            }, loadGGUF: nil),
+        folders("LMKit recurrent", ["lmkit_recurrent"]) { try RecurrentLanguageModel(folder: $0) },
     ]
 
     /// Every `model_type` a folder may have.

@@ -72,13 +72,7 @@ struct ChatCompletionChunk: Encodable, Sendable {
         var index = 0
         let delta: Delta
         /// null until the last chunk.
-        let finishReason: FinishReason?
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(index, forKey: .index)
-            try c.encode(delta, forKey: .delta)
-            try c.encode(finishReason, forKey: .finishReason)
-        }
+        @Nullable var finishReason: FinishReason?
         enum CodingKeys: String, CodingKey { case index, delta, finishReason = "finish_reason" }
     }
 
@@ -96,13 +90,7 @@ struct TextCompletion: Encodable, Sendable {
         var index = 0
         let text: String
         /// null in the streamed events before the last.
-        let finishReason: FinishReason?
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(index, forKey: .index)
-            try c.encode(text, forKey: .text)
-            try c.encode(finishReason, forKey: .finishReason)
-        }
+        @Nullable var finishReason: FinishReason?
         enum CodingKeys: String, CodingKey { case index, text, finishReason = "finish_reason" }
     }
 
@@ -210,7 +198,7 @@ struct ConversationObject: Encodable, Sendable {
     let id: String
     var object = "conversation"
     let title: String
-    let system: String?
+    @Nullable var system: String?
     let createdAt: Double
     let updatedAt: Double
     let messageCount: Int
@@ -219,18 +207,6 @@ struct ConversationObject: Encodable, Sendable {
     init(_ s: ConversationStore.Summary, messages: [ConversationStore.Message]? = nil) {
         (id, title, system, createdAt, updatedAt, messageCount) = (s.id, s.title, s.system, s.createdAt, s.updatedAt, s.messageCount)
         self.messages = messages?.map { Message(role: $0.role, content: $0.content, createdAt: $0.createdAt) }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(object, forKey: .object)
-        try c.encode(title, forKey: .title)
-        try c.encode(system, forKey: .system)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(updatedAt, forKey: .updatedAt)
-        try c.encode(messageCount, forKey: .messageCount)
-        try c.encodeIfPresent(messages, forKey: .messages)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -290,21 +266,28 @@ struct ErrorBody: Encodable, Sendable {
     struct Detail: Encodable, Sendable {
         let message: String
         let type: String
-        let param: String?
-        let code: String?
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(message, forKey: .message)
-            try c.encode(type, forKey: .type)
-            try c.encode(param, forKey: .param)
-            try c.encode(code, forKey: .code)
-        }
+        @Nullable var param: String?
+        @Nullable var code: String?
         enum CodingKeys: String, CodingKey { case message, type, param, code }
     }
 
     let error: Detail
 
     init(_ e: APIError) { error = Detail(message: e.message, type: e.type, param: e.param, code: e.code) }
+}
+
+/// A field written as `null` when it has no value, where OpenAI's schema has a nullable field (a plain
+/// optional would be left out of the JSON).
+@propertyWrapper
+struct Nullable<Value: Encodable & Sendable>: Encodable, Sendable {
+    var wrappedValue: Value?
+
+    init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        if let wrappedValue { try c.encode(wrappedValue) } else { try c.encodeNil() }
+    }
 }
 
 /// A response body as JSON: keys sorted, slashes unescaped.
