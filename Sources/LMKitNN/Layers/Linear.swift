@@ -6,6 +6,8 @@ public final class Linear: Module {
     public let weight: Parameter
     /// The bias `[out]` (nil without one).
     public let bias: Parameter?
+    /// A LoRA adapter whose update joins the output (nil: none); not one of the layer's parameters.
+    public var adapter: LowRankAdapter?
 
     /// PyTorch's default initialization: U(−1/√in, 1/√in) for weight and bias.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: inout RandomGenerator) {
@@ -36,8 +38,9 @@ public final class Linear: Module {
 
     /// `x: […, in]` → `[…, out]`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        Tensor.linear(x, weight: weight.value, bias: bias?.value)
+        let y = Tensor.linear(x, weight: weight.value, bias: bias?.value)
+        return adapter.map { y + $0(x) } ?? y
     }
 }
 
-extension Linear: LinearMap {}
+extension Linear: AdaptableLinear {}

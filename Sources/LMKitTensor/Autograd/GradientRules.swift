@@ -19,6 +19,8 @@ enum GradRule {
     case concat(axis: Int, sizes: [Int])
     case matmul(a: Tensor, b: Tensor)
     case linear(x: Tensor, weight: Tensor, hasBias: Bool)
+    /// `x · Wᵀ` with W in its GGUF blocks: the gradient reaches `x` only (the weights are constants).
+    case quantizedLinear(matrix: QuantizedMatrix)
     case gatherRows(tableShape: [Int], indices: [Int])
     case scatterRows(indices: [Int], width: Int)
     case softmax(y: Tensor)
@@ -46,6 +48,7 @@ enum GradRule {
         case .concat: return "concat"
         case .matmul: return "matmul"
         case .linear: return "linear"
+        case .quantizedLinear: return "quantizedLinear"
         case .gatherRows: return "gatherRows"
         case .scatterRows: return "scatterRows"
         case .softmax: return "softmax"
@@ -180,6 +183,9 @@ enum GradientRules {
             var out = [dx, dw]
             if hasBias { out.append(need(2) ? g2.sum(axis: 0) : nil) }
             return out
+
+        case let .quantizedLinear(matrix):
+            return [matrix.inputGradient(g)]
 
         case let .gatherRows(tableShape, indices):
             return [Tensor.scatterAddingRows(g.reshaped([-1, tableShape[1]]), indices: indices, rows: tableShape[0])]

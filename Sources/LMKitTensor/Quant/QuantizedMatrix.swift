@@ -127,8 +127,9 @@ public final class QuantizedMatrix: @unchecked Sendable {
         return withExtendedLifetime(owner) { out }
     }
 
-    /// `x · Wᵀ` for `x: [..., columns]` → `[..., rows]` (a bias-free linear layer). No gradient flows
-    /// through (the weights are constants and so, here, is `x`).
+    /// `x · Wᵀ` for `x: [..., columns]` → `[..., rows]` (a bias-free linear layer). The weights are
+    /// constants; when `x` takes part in a gradient graph, the gradient flows back to it through the
+    /// quantized weights (QLoRA: adapters before this layer train on a quantized base).
     public func linear(_ x: Tensor) -> Tensor {
         precondition(x.dtype == .float32 && x.size(-1) == columns, "quantized linear: input \(x.shape) does not fit \(rows)×\(columns)")
         let xc = x.contiguous()
@@ -142,7 +143,9 @@ public final class QuantizedMatrix: @unchecked Sendable {
         } else {
             tiled(xp, m: m, into: op)
         }
-        return withExtendedLifetime((owner, xc)) { out }
+        var result = withExtendedLifetime((owner, xc)) { out }
+        Tensor.record(&result, .quantizedLinear(matrix: self), inputs: [x])
+        return result
     }
 
     /// Few activation rows: dot products row by row, rows split across cores.
