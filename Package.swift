@@ -88,7 +88,7 @@ let package = Package(
                            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: fastMath
         ),
-        .target(name: "LMKitTraining", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
+        .target(name: "LMKitTraining", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitChat", "LMKitEncoders", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(
             name: "LMKitTour",
             dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitTokenizers", "LMKitTraining", "LMKitGeneration", "LMKitExperiments", "LMKitEncoders", "LMKitChat", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],

@@ -20,7 +20,7 @@ public enum ModelRegistry {
         /// `general.architecture` values of GGUF files (empty: LMKit reads no GGUF file of this family).
         public let ggufArchitectures: [String]
         let loadFolder: @Sendable (String) throws -> any CausalLanguageModel
-        let loadGGUF: (@Sendable (GGUFFile) throws(ModelError) -> any QuantizedDecoder)?
+        let loadGGUF: (@Sendable (GGUFFile, _ keepQuantized: Bool) throws(ModelError) -> any QuantizedDecoder)?
     }
 
     /// A ``CausalDecoder`` family: folders and GGUF files.
@@ -28,7 +28,7 @@ public enum ModelRegistry {
         Entry(
             name: F.displayName, modelTypes: F.modelTypes, ggufArchitectures: F.ggufArchitectures,
             loadFolder: { try CausalDecoder<F>.load(folder: $0) },
-            loadGGUF: { file throws(ModelError) in try CausalDecoder<F>.load(gguf: file) })
+            loadGGUF: { file, keep throws(ModelError) in try CausalDecoder<F>.load(gguf: file, keepQuantized: keep) })
     }
 
     /// A family read from folders only, by its `init(folder:)`, in evaluation mode.
@@ -84,9 +84,10 @@ public enum ModelRegistry {
         }
     }
 
-    /// Loads a GGUF file's decoder, weights kept quantized, with `activations` for its products.
-    public static func load(gguf file: GGUFFile, activations: QuantizedMatrix.Activations = .int8) throws(ModelError)
-        -> any QuantizedDecoder
+    /// Loads a GGUF file's decoder, weights kept quantized with `activations` for their products, or
+    /// expanded to float32 parameters (`keepQuantized` false: a model to fine-tune whole).
+    public static func load(gguf file: GGUFFile, activations: QuantizedMatrix.Activations = .int8, keepQuantized: Bool = true)
+        throws(ModelError) -> any QuantizedDecoder
     {
         let arch = file["general.architecture"]?.string ?? "missing"
         guard let load = entries.first(where: { $0.ggufArchitectures.contains(arch) })?.loadGGUF else {
@@ -94,7 +95,7 @@ public enum ModelRegistry {
                 "\(file.path): general.architecture \(arch) is not supported (LMKit runs \(ggufArchitectures.joined(separator: ", ")) GGUF files)"
             )
         }
-        let model = try load(file)
+        let model = try load(file, keepQuantized)
         model.quantizedActivations = activations
         return model
     }

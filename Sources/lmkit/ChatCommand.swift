@@ -53,12 +53,15 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "Penalty for tokens already in the text (1: off).") var repetitionPenalty = 1.1
     @Option var seed: UInt64 = 0
     @Option(help: "Activations in products with quantized weights: int8 or float32.") var activations: QuantizedMatrix.Activations = .int8
+    @Option(help: "A LoRA adapter folder (adapter_config.json + adapter_model.safetensors, as peft saves) to put on the model.")
+    var adapter: String?
     @Option(help: "Start from a saved conversation.") var load: String?
     @Flag(help: "One JSON object per line (see above).") var json = false
 
     func run() throws {
         if let context, context < 16 { throw ValidationError("--context must be at least 16 tokens") }
-        let (lm, tokenizer, chatTemplate, _) = try ModelLoader.loadChat(model, template: template, activations: activations)
+        let loaded = try ModelLoader.withTemplate(try ModelLoader.load(model, activations: activations, adapter: adapter), template)
+        let (lm, tokenizer, chatTemplate) = (loaded.model, loaded.tokenizer, loaded.template)
         let chat = Conversation(model: lm, tokenizer: tokenizer, template: chatTemplate, systemPrompt: system, contextWindow: context)
         chat.overflow = overflow
         if let load { try chat.load(from: load) }

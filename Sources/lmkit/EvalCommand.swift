@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LMKitChat
 import LMKitGeneration
 import LMKitTensor
 
@@ -29,6 +30,8 @@ struct EvalCommand: ParsableCommand {
         @Option(help: "Model folder.") var model: String
         @Argument(help: "UTF-8 text file.") var file: String
         @Option(help: "Window length (default: the model's context, at most 2048).") var context: Int?
+        @Option(help: "A LoRA adapter folder (adapter_config.json + adapter_model.safetensors, as peft saves) to put on the model.")
+        var adapter: String?
         @Option(help: "Activations in products with quantized (GGUF) weights: int8 or float32.")
         var activations: QuantizedMatrix.Activations = .int8
         @Flag(help: "One JSON object instead of the report.") var json = false
@@ -37,7 +40,8 @@ struct EvalCommand: ParsableCommand {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file): cannot read the file") }
             guard let text = String(validating: data, as: UTF8.self) else { throw ValidationError("\(file): not valid UTF-8 text") }
             if let context, context < 2 { throw ValidationError("--context must be at least 2") }
-            let (lm, tokenizer) = try ModelLoader.load(model, activations: activations)
+            let loaded = try ModelLoader.load(model, activations: activations, adapter: adapter)
+            let (lm, tokenizer) = (loaded.model, loaded.tokenizer)
             let r = try Perplexity.evaluate(model: lm, tokenizer: tokenizer, text: text, context: context)
             if json { try printJSON(r); return }
             print(

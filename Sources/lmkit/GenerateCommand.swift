@@ -45,13 +45,16 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Penalty for tokens already in the text (1: off).") var repetitionPenalty = 1.0
     @Option var seed: UInt64 = 0
     @Option(help: "Stop before this text (repeatable).") var stop: [String] = []
+    @Option(help: "A LoRA adapter folder (adapter_config.json + adapter_model.safetensors, as peft saves) to put on the model.")
+    var adapter: String?
     @Option(help: "Activations in products with quantized weights: int8 (fast) or float32 (exact).")
     var activations: QuantizedMatrix.Activations = .int8
     @Flag(help: "Recompute the whole sequence for every token (to measure the KV cache).") var noCache = false
     @Flag(help: "One JSON object at the end instead of streaming.") var json = false
 
     func run() throws {
-        let (lm, tokenizer) = try ModelLoader.load(model, activations: activations)
+        let loaded = try ModelLoader.load(model, activations: activations, adapter: adapter)
+        let (lm, tokenizer) = (loaded.model, loaded.tokenizer)
         let generator = Generator(model: lm, tokenizer: tokenizer)
         let sampling = SamplingOptions(temperature: temperature, topK: topK, topP: topP, repetitionPenalty: repetitionPenalty, seed: seed)
         let streaming = !json
@@ -65,57 +68,6 @@ struct GenerateCommand: ParsableCommand {
         printError(
             "(\(result.generatedTokens) tokens, \(String(format: "%.1f", result.tokensPerSecond)) tokens/s, stopped: \(result.finishReason))"
         )
-    }
-}
-
-/// Models the command line can load: a model (through ``ModelRegistry``) with its tokenizer.
-enum ModelLoader {
-    /// `activations` applies to the quantized matrices of GGUF files.
-    static func load(_ folder: String, activations: QuantizedMatrix.Activations = .int8) throws -> (any CausalLanguageModel, Tokenizer) {
-        if folder == "gemma" || folder.lowercased().hasSuffix(".gguf") {
-            let path = folder == "gemma" ? try AssetStore().path(.gemma) : folder
-            let file = try GGUFFile(path: path)
-            return (try ModelRegistry.load(gguf: file, activations: activations), try Tokenizer.gguf(file))
-        }
-        let model = try ModelRegistry.load(folder: folder)
-        let tokenizer = try Tokenizer(contentsOf: folder)
-        guard tokenizer.vocabSize <= model.vocabSize else {
-            throw ValidationError("--model \(folder): the tokenizer has \(tokenizer.vocabSize) tokens, the model \(model.vocabSize)")
-        }
-        return (model, tokenizer)
-    }
-
-    /// A model for `chat` and `serve`: with its chat template (`template`: a built-in family or a
-    /// `.jinja` file replaces the model's own, keeping its special tokens) and the name the API shows.
-    static func loadChat(_ folder: String, template: String?, activations: QuantizedMatrix.Activations)
-        throws -> (model: any CausalLanguageModel, tokenizer: Tokenizer, template: ChatTemplate, name: String)
-    {
-        let (lm, tokenizer, own, name): (any CausalLanguageModel, Tokenizer, ChatTemplate, String)
-        if folder == "gemma" || folder.lowercased().hasSuffix(".gguf") {
-            let path = folder == "gemma" ? try AssetStore().path(.gemma) : folder
-            let file = try GGUFFile(path: path)
-            (lm, tokenizer, own) = (
-                try ModelRegistry.load(gguf: file, activations: activations), try Tokenizer.gguf(file),
-                try ChatTemplate.forModel(gguf: file)
-            )
-            name = folder == "gemma" ? "gemma-3-270m" : ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        } else {
-            (lm, tokenizer) = try load(folder, activations: activations)
-            own = try ChatTemplate.load(folder: folder) ?? ChatTemplate.builtIn("plain")
-            name = (folder as NSString).lastPathComponent
-        }
-        guard let template else { return (lm, tokenizer, own, name) }
-        if template.hasSuffix(".jinja") {
-            guard let text = FileManager.default.contents(atPath: template).flatMap({ String(data: $0, encoding: .utf8) }) else {
-                throw ValidationError("--template \(template): cannot read the file as UTF-8 text")
-            }
-            return (
-                lm, tokenizer,
-                try ChatTemplate(
-                    source: text, origin: template, bosToken: own.bosToken, eosToken: own.eosToken, stopSequences: own.stopSequences), name
-            )
-        }
-        return (lm, tokenizer, try ChatTemplate.builtIn(template, bosToken: own.bosToken, eosToken: own.eosToken), name)
     }
 }
 

@@ -47,6 +47,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Longest prompt in tokens.") var maxPromptTokens = 4096
     @Option(help: "Most requests waiting for the model.") var maxQueue = 64
     @Option(help: "Activations in products with quantized weights: int8 or float32.") var activations: QuantizedMatrix.Activations = .int8
+    @Option(help: "A LoRA adapter folder (adapter_config.json + adapter_model.safetensors, as peft saves) to put on the model.")
+    var adapter: String?
     @Option(help: "Log level: debug, info, warning, error.") var logLevel = "info"
 
     func run() async throws {
@@ -58,7 +60,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         let store = AssetStore()
-        let (lm, tokenizer, chatTemplate, name) = try ModelLoader.loadChat(model, template: template, activations: activations)
+        let loaded = try ModelLoader.withTemplate(try ModelLoader.load(model, activations: activations, adapter: adapter), template)
+        let (lm, tokenizer, chatTemplate, name) = (loaded.model, loaded.tokenizer, loaded.template, loaded.name)
         let encoder = embeddings ?? (store.isPresent(.minilm) ? store.folder(.minilm) : nil)
         let modelHost = ModelHost(
             modelID: modelName ?? name, model: lm, tokenizer: tokenizer, template: chatTemplate,

@@ -140,7 +140,7 @@ public enum ClassificationData {
     }
 
     /// Offset of the first byte that breaks UTF-8.
-    static func firstInvalidUTF8(_ data: Data) -> Int? {
+    public static func firstInvalidUTF8(_ data: Data) -> Int? {
         var offset = 0
         var decoder = UTF8()
         var iterator = data.makeIterator()
@@ -249,7 +249,11 @@ public enum ClassificationData {
         return out
     }
 
-    static func parseDelimited(_ text: String, separator: Character, source: String) throws(DataError) -> [(line: Int, fields: [String])] {
+    /// The records of CSV/TSV text (RFC 4180 quoting; quoted fields may span lines), each with the
+    /// line it starts on. `source` names the file in errors.
+    public static func parseDelimited(_ text: String, separator: Character, source: String) throws(DataError) -> [(
+        line: Int, fields: [String]
+    )] {
         var records: [(line: Int, fields: [String])] = []
         var fields: [String] = [], field = "", quoted = false, afterQuote = false
         var line = 1, recordLine = 1
