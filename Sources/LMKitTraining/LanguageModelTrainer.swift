@@ -1,5 +1,6 @@
 import Foundation
 import LMKitAssets
+import LMKitChat
 import LMKitModels
 import LMKitNN
 import LMKitPlot
@@ -7,15 +8,19 @@ import LMKitTensor
 import LMKitTokenizers
 
 /// Pretrains a language model on a text file (nanoGPT's `train.py`, in Swift): a GPT-2-architecture
-/// transformer, or a recurrent network (RNN, LSTM, GRU) with the same data, loop and files.
+/// transformer, or a recurrent network (RNN, LSTM, GRU) with the same data, loop and files. With
+/// ``TrainingConfig/fineTune`` set, it fine-tunes a pre-trained decoder instead, wholly or through
+/// LoRA / QLoRA adapters, on examples (``InstructionData``) with completion-only loss.
 ///
 /// The output folder holds:
 /// - `model/`: the best model so far (lowest validation loss) as a Hugging Face folder
 ///   (`config.json`, `model.safetensors`, tokenizer files) for `lmkit generate` and `transformers`;
+///   for LoRA and QLoRA, the best adapter as peft saves one (`adapter_config.json`,
+///   `adapter_model.safetensors`) for `--adapter` and peft's `PeftModel.from_pretrained`;
 /// - `checkpoint/`: the latest state (model, AdamW moments, step, every random generator, history),
 ///   replaced atomically, from which `resume` continues exactly as if never stopped;
 /// - `log.csv` (one row per evaluation) and `loss.svg` (training and validation loss);
-/// - `data/`: the tokenized corpus (`train.bin`, `val.bin`, `meta.json`).
+/// - `data/`: the tokenized corpus (`train.bin`, `val.bin`, `meta.json`; pretraining only).
 public final class LanguageModelTrainer {
     /// One evaluation's numbers (a row of `log.csv`).
     public struct Record: Codable, Sendable, Equatable {
@@ -55,6 +60,8 @@ public final class LanguageModelTrainer {
         public var steps: Int
         /// Number of scalars in the model's parameters.
         public var parameters: Int
+        /// Number of scalars trained: the model's parameters, or only its adapters'.
+        public var trainableParameters: Int
         /// Lowest validation loss of any evaluation (the saved model's), nats per token.
         public var bestValidationLoss: Double
         /// Training loss of the last evaluation (NaN if none ran).
@@ -77,6 +84,8 @@ public final class LanguageModelTrainer {
         var config: TrainingConfig
         var step: Int
         var dataGenerator: RandomGenerator
+        /// Epoch and position of example-based data (nil in checkpoints from before fine-tuning).
+        var dataEpoch: Int?, dataPosition: Int?
         var dropoutGenerators: [RandomGenerator]
         var bestValidationLoss: Double
         var evaluationsWithoutImprovement: Int
@@ -90,11 +99,16 @@ public final class LanguageModelTrainer {
     public let output: String
     /// Path of the UTF-8 text file trained on.
     public let corpus: String
-    /// The model being trained: a GPT-2 or a recurrent network, as `config.architecture` says.
+    /// The model being trained: a GPT-2 or a recurrent network, as `config.architecture` says, or
+    /// the pre-trained model being fine-tuned.
     public let model: any TrainableLanguageModel
-    /// The tokenizer `config.tokenizer` names; its files are saved with the model.
+    /// The LoRA adapters trained on the frozen model (nil: the model's own parameters train).
+    public let adapters: LoRAAdapters?
+    /// The tokenizer `config.tokenizer` names (or the fine-tuned model's); its files are saved with the model.
     public let tokenizer: Tokenizer
-    let data: TokenData
+    /// For fine-tuning: how the examples came out (nil when pretraining).
+    public let dataSummary: FineTuneDataSummary?
+    let data: any TrainingData
     let optimizer: Adam
     private var state: State
     private let tokenizerFiles: [(name: String, bytes: [UInt8])]
@@ -119,48 +133,45 @@ public final class LanguageModelTrainer {
             config = state.config
         }
         try config.validate()
-        self.config = config
         self.output = output
         self.corpus = corpus
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
 
-        // Tokenizer.
-        var files: [(String, [UInt8])] = []
-        if config.tokenizer == "char" {
-            if let folder = checkpoint, resume, let json = FileManager.default.contents(atPath: folder + "/tokenizer.json") {
-                tokenizer = try Tokenizer(jsonData: json)
-                files = [("tokenizer.json", Array(json))]
-            } else {
-                guard let raw = FileManager.default.contents(atPath: corpus), let text = String(validating: raw, as: UTF8.self) else {
-                    throw TrainingError("\(corpus): cannot read it as UTF-8 text")
-                }
-                let made = try TokenizerTrainer.characterLevel(text: text)
-                tokenizer = made.tokenizer
-                files = [("tokenizer.json", Array(made.json))]
+        // Tokenizer, data and model.
+        if let fineTune = config.fineTune {
+            let setup = try FineTuneSetup(fineTune, config: config, examples: corpus, assets: assets)
+            (tokenizer, tokenizerFiles, data) = (setup.loaded.tokenizer, setup.loaded.tokenizerFiles, setup.data)
+            (model, adapters, dataSummary) = (setup.model, setup.adapters, setup.summary)
+            if let epochs = fineTune.epochs, resumed == nil {
+                // Steps from epochs, once the examples are counted; warm-up stays below the total.
+                let perStep = Double(config.batchSize * config.gradientAccumulation)
+                config.maxSteps = max(1, Int((epochs * Double(setup.summary.trainExamples) / perStep).rounded(.up)))
+                config.warmupSteps = min(config.warmupSteps, config.maxSteps - 1)
+                config.evalInterval = min(config.evalInterval, config.maxSteps)
             }
         } else {
-            var path = config.tokenizer
-            if path == "gpt2" {
-                _ = try assets.path(.gpt2, "merges.txt")  // a missing asset is an error naming `scripts/fetch-assets`
-                path = assets.folder(.gpt2)
-            }
-            tokenizer = try Tokenizer(contentsOf: path)
-            files = LanguageModelTrainer.tokenizerFiles(at: path)
+            let (t, files) = try LanguageModelTrainer.pretrainingTokenizer(config, corpus: corpus, checkpoint: resume ? checkpoint : nil, assets: assets)
+            (tokenizer, tokenizerFiles) = (t, files)
+            data = try TokenData.prepare(
+                corpus: corpus, tokenizer: tokenizer, tokenizerName: config.tokenizer,
+                folder: output + "/data", validationFraction: config.validationFraction)
+            model = try LanguageModelTrainer.makeModel(config, vocabulary: tokenizer.vocabSize)
+            (adapters, dataSummary) = (nil, nil)
         }
-        tokenizerFiles = files
-        data = try TokenData.prepare(
-            corpus: corpus, tokenizer: tokenizer, tokenizerName: config.tokenizer,
-            folder: output + "/data", validationFraction: config.validationFraction)
+        self.config = config
 
-        // Model and optimizer.
-        model = try LanguageModelTrainer.makeModel(config, vocabulary: tokenizer.vocabSize)
+        // Optimizer.
         optimizer = Adam.adamW(
-            model.namedParameters(), learningRate: config.learningRate, beta1: config.beta1,
+            adapters?.namedParameters() ?? model.namedParameters(), learningRate: config.learningRate, beta1: config.beta1,
             beta2: config.beta2, weightDecay: config.weightDecay)
         if let resumed, let folder = checkpoint {
-            try model.load(contentsOf: folder + "/model.safetensors")
+            if let adapters {
+                try adapters.load(try SafetensorsFile(path: folder + "/adapter_model.safetensors").tensors())
+            } else {
+                try model.load(contentsOf: folder + "/model.safetensors")
+            }
             try optimizer.load(state: try SafetensorsFile(path: folder + "/optimizer.safetensors").tensors())
-            let drops = LanguageModelTrainer.dropouts(model)
+            let drops = LanguageModelTrainer.dropouts(model) + (adapters.map { LanguageModelTrainer.dropouts($0) } ?? [])
             guard drops.count == resumed.dropoutGenerators.count else {
                 throw TrainingError("\(folder): dropout state does not fit the model")
             }
@@ -171,6 +182,29 @@ public final class LanguageModelTrainer {
                 config: config, step: 0, dataGenerator: RandomGenerator(seed: config.seed &+ 1), dropoutGenerators: [],
                 bestValidationLoss: .infinity, evaluationsWithoutImprovement: 0, elapsedSeconds: 0, history: [])
         }
+    }
+
+    /// The tokenizer `config.tokenizer` names, and its files: a character vocabulary built from the
+    /// corpus (or read back from the checkpoint being resumed), the GPT-2 asset, or a path.
+    static func pretrainingTokenizer(_ config: TrainingConfig, corpus: String, checkpoint: String?, assets: AssetStore) throws
+        -> (Tokenizer, [(String, [UInt8])])
+    {
+        if config.tokenizer == "char" {
+            if let folder = checkpoint, let json = FileManager.default.contents(atPath: folder + "/tokenizer.json") {
+                return (try Tokenizer(jsonData: json), [("tokenizer.json", Array(json))])
+            }
+            guard let raw = FileManager.default.contents(atPath: corpus), let text = String(validating: raw, as: UTF8.self) else {
+                throw TrainingError("\(corpus): cannot read it as UTF-8 text")
+            }
+            let made = try TokenizerTrainer.characterLevel(text: text)
+            return (made.tokenizer, [("tokenizer.json", Array(made.json))])
+        }
+        var path = config.tokenizer
+        if path == "gpt2" {
+            _ = try assets.path(.gpt2, "merges.txt")  // a missing asset is an error naming `scripts/fetch-assets`
+            path = assets.folder(.gpt2)
+        }
+        return (try Tokenizer(contentsOf: path), LanguageModelTrainer.tokenizerFiles(at: path))
     }
 
     /// A fresh model of the configured architecture.
@@ -202,34 +236,40 @@ public final class LanguageModelTrainer {
     /// evaluation is what a resume continues from).
     public func run(stopAfter: Int? = nil, progress: (Progress) -> Void = { _ in }) throws -> Summary {
         let c = config
-        let tokensPerStep = Double(c.batchSize * c.gradientAccumulation * c.context)
+        var tokensSinceEvaluation = 0
         let start = Date()
         let elapsedBefore = state.elapsedSeconds
         var recentLosses: [Double] = []
-        var lastTime = Date(), lastStep = state.step
+        var lastTime = Date()
         var reason = "reached max steps \(c.maxSteps)"
         var stoppedEarly = false
-        model.train()
+        setTraining(true)
+        let trained = trainedParameters.map(\.parameter)
+        var cursor = DataCursor(seed: 0)
+        cursor.generator = state.dataGenerator
+        (cursor.epoch, cursor.position) = (state.dataEpoch ?? 0, state.dataPosition ?? 0)
         while state.step < c.maxSteps {
             let lr = schedule.learningRate(at: state.step)
             optimizer.learningRate = lr
-            model.zeroGradients()
+            for p in trained { p.zeroGradient() }
             var stepLoss = 0.0
             for _ in 0..<c.gradientAccumulation {
-                let (x, y) = data.batch(.train, size: c.batchSize, context: c.context, generator: &state.dataGenerator)
-                var loss = model.loss(x, targets: y)  // scalar
+                let batch = data.trainingBatch(size: c.batchSize, context: c.context, cursor: &cursor)
+                (state.dataGenerator, state.dataEpoch, state.dataPosition) = (cursor.generator, cursor.epoch, cursor.position)
+                tokensSinceEvaluation += batch.inputs.count
+                var loss = model.loss(batch.inputs, targets: batch.targets)  // scalar
                 if c.gradientAccumulation > 1 { loss = loss * Tensor(1 / Double(c.gradientAccumulation), dtype: loss.dtype) }
                 loss.backward()
                 stepLoss += loss.item()
             }
-            if c.gradientClip > 0 { _ = clipGradientNorm(model.parameters, maxNorm: c.gradientClip) }
+            if c.gradientClip > 0 { _ = clipGradientNorm(trained, maxNorm: c.gradientClip) }
             optimizer.step()
             state.step += 1
             recentLosses.append(stepLoss)
             if recentLosses.count > c.evalInterval { recentLosses.removeFirst() }
             let now = Date()
             let elapsed = elapsedBefore + now.timeIntervalSince(start)
-            let rate = Double(state.step - lastStep) * tokensPerStep / max(now.timeIntervalSince(lastTime), 1e-9)
+            let rate = Double(tokensSinceEvaluation) / max(now.timeIntervalSince(lastTime), 1e-9)
             var record: Record? = nil
             let timeUp = c.maxMinutes > 0 && elapsed >= c.maxMinutes * 60
             if state.step % c.evalInterval == 0 || state.step == c.maxSteps || timeUp {
@@ -250,7 +290,7 @@ public final class LanguageModelTrainer {
                 try saveCheckpoint()
                 try writeLog()
                 lastTime = Date()
-                lastStep = state.step
+                tokensSinceEvaluation = 0
                 if c.patience > 0 && state.evaluationsWithoutImprovement >= c.patience {
                     reason =
                         "validation loss did not improve for \(c.patience) evaluations (best \(String(format: "%.4f", state.bestValidationLoss)))"
@@ -265,35 +305,51 @@ public final class LanguageModelTrainer {
             if stoppedEarly { break }
             if let stopAfter, state.step >= stopAfter { reason = "stopped at step \(stopAfter)"; break }
         }
-        model.eval()
+        setTraining(false)
         let last = state.history.last
         return Summary(
-            steps: state.step, parameters: model.parameterCount, bestValidationLoss: state.bestValidationLoss,
+            steps: state.step, parameters: model.parameterCount, trainableParameters: adapters?.parameterCount ?? model.parameterCount,
+            bestValidationLoss: state.bestValidationLoss,
             finalTrainLoss: last?.trainLoss ?? .nan, finalValidationLoss: last?.validationLoss ?? .nan,
             seconds: state.elapsedSeconds, stoppedEarly: stoppedEarly, reason: reason,
             modelFolder: output + "/model", history: state.history)
     }
 
-    /// Mean validation loss over `evalBatches` batches drawn with a generator of their own (the same
-    /// batches at every evaluation, and the training stream is left untouched).
+    /// Mean validation loss per scored token over at most `evalBatches` batches, the same at every
+    /// evaluation (drawn with a generator of their own: the training stream is left untouched).
     func evaluate() -> Double {
-        model.eval()
-        defer { model.train() }
-        var g = RandomGenerator(seed: config.seed &+ 7919)
-        var total = 0.0
+        setTraining(false)
+        defer { setTraining(true) }
+        var total = 0.0, scored = 0
         GradMode.withoutGradient {
-            for _ in 0..<config.evalBatches {
-                let (x, y) = data.batch(.validation, size: config.batchSize, context: config.context, generator: &g)
-                total += model.loss(x, targets: y).item()
+            for batch in validationBatches where batch.scoredTokens > 0 {
+                total += model.loss(batch.inputs, targets: batch.targets).item() * Double(batch.scoredTokens)
+                scored += batch.scoredTokens
             }
         }
-        return total / Double(config.evalBatches)
+        return total / Double(max(scored, 1))
     }
+
+    /// The batches every evaluation scores.
+    private lazy var validationBatches: [TrainingBatch] = data.validationBatches(
+        size: config.batchSize, context: config.context, count: config.evalBatches, seed: config.seed &+ 7919)
+
+    /// The parameters the optimizer updates: the adapters', or the model's.
+    public var trainedParameters: [(name: String, parameter: Parameter)] { adapters?.namedParameters() ?? model.namedParameters() }
+
+    /// Training or evaluation mode (dropout on or off) for the model and its adapters.
+    func setTraining(_ on: Bool) {
+        model.train(on)
+        adapters?.train(on)
+    }
+
+    /// Every dropout layer of the model and adapters, in a fixed order (their streams are checkpointed).
+    var dropouts: [Dropout] { Self.dropouts(model) + (adapters.map { Self.dropouts($0) } ?? []) }
 
     // MARK: Files
 
     func saveModel(to folder: String) throws {
-        try model.save(folder: folder)
+        if let adapters { try adapters.save(folder: folder) } else { try model.save(folder: folder) }
         for (name, bytes) in tokenizerFiles { try AtomicFile.write(bytes, to: folder + "/" + name) }
     }
 
@@ -304,11 +360,15 @@ public final class LanguageModelTrainer {
         let fm = FileManager.default
         try? fm.removeItem(atPath: fresh)
         try fm.createDirectory(atPath: fresh, withIntermediateDirectories: true)
-        try model.save(to: fresh + "/model.safetensors")
+        if let adapters {
+            try SafetensorsFile.write(adapters.stateDict(), metadata: ["format": "pt"], to: fresh + "/adapter_model.safetensors")
+        } else {
+            try model.save(to: fresh + "/model.safetensors")
+        }
         try SafetensorsFile.write(optimizer.stateDict(), metadata: ["format": "lmkit-adamw"], to: fresh + "/optimizer.safetensors")
         for (name, bytes) in tokenizerFiles { try AtomicFile.write(bytes, to: fresh + "/" + name) }
         var s = state
-        s.dropoutGenerators = LanguageModelTrainer.dropouts(model).map(\.generator)
+        s.dropoutGenerators = dropouts.map(\.generator)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -335,8 +395,11 @@ public final class LanguageModelTrainer {
                 "\(r.step),\(r.trainLoss),\(r.validationLoss),\(r.learningRate),\(Int(r.tokensPerSecond)),\(String(format: "%.1f", r.elapsedSeconds))\n"
         }
         try AtomicFile.write(Array(csv.utf8), to: output + "/log.csv")
+        let what =
+            config.fineTune.map { "\($0.method == .full ? "full" : $0.method.rawValue.uppercased()) fine-tuning of \(($0.model as NSString).lastPathComponent)" }
+            ?? "\(config.architecture.uppercased()) training"
         let plot = LinePlot(
-            title: "\(config.architecture.uppercased()) training on \((corpus as NSString).lastPathComponent)", xLabel: "step",
+            title: "\(what) on \((corpus as NSString).lastPathComponent)", xLabel: "step",
             yLabel: "loss (nats/token)",
             series: [
                 .init(name: "train", points: state.history.map { (Double($0.step), $0.trainLoss) }),

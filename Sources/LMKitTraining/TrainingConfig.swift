@@ -60,13 +60,19 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Seed of the weight initialization, and of the batch and dropout random streams.
     public var seed: UInt64 = 1337
 
+    // Fine-tuning.
+    /// Set when the run fine-tunes a pre-trained model on examples instead of pretraining a new one
+    /// on a corpus; the model fields above (architecture, layers, width, heads, dropout, tokenizer)
+    /// are then the loaded model's, and `context` is the longest example in tokens.
+    public var fineTune: FineTuneConfig?
+
     enum CodingKeys: String, CodingKey {
         case architecture, layers, width, heads, context, dropout, tokenizer, forgetBias = "forget_bias"
         case batchSize = "batch_size", gradientAccumulation = "gradient_accumulation", learningRate = "learning_rate"
         case minLearningRate = "min_learning_rate", warmupSteps = "warmup_steps", maxSteps = "max_steps"
         case weightDecay = "weight_decay", beta1, beta2, gradientClip = "gradient_clip"
         case evalInterval = "eval_interval", evalBatches = "eval_batches", patience, maxMinutes = "max_minutes"
-        case validationFraction = "validation_fraction", seed
+        case validationFraction = "validation_fraction", seed, fineTune = "fine_tune"
     }
 
     /// The defaults: a 4-layer, 256-wide character-level GPT with 128 tokens of context.
@@ -88,15 +94,22 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try read(.gradientClip, &d.gradientClip); try read(.evalInterval, &d.evalInterval); try read(.evalBatches, &d.evalBatches)
         try read(.patience, &d.patience); try read(.maxMinutes, &d.maxMinutes); try read(.validationFraction, &d.validationFraction)
         try read(.seed, &d.seed)
+        d.fineTune = try c.decodeIfPresent(FineTuneConfig.self, forKey: .fineTune)
         self = d
     }
 
     /// Checks the values before anything is built.
     public func validate() throws(TrainingError) {
         func need(_ ok: Bool, _ what: String) throws(TrainingError) { if !ok { throw TrainingError(what) } }
-        try need(layers > 0 && width > 0 && heads > 0 && context > 1, "layers, width, heads must be positive and context at least 2")
-        try need(["gpt", "rnn", "lstm", "gru"].contains(architecture), "architecture \"\(architecture)\" is not gpt, rnn, lstm or gru")
-        try need(architecture != "gpt" || width % heads == 0, "width \(width) is not a multiple of heads \(heads)")
+        try need(context > 1, "context must be at least 2")
+        if let fineTune {
+            try need((fineTune.method == .full) == (fineTune.lora == nil), "LoRA settings go with the lora and qlora methods only")
+            do { try fineTune.lora?.validate() } catch { throw TrainingError(error.description) }
+        } else {
+            try need(layers > 0 && width > 0 && heads > 0, "layers, width, heads must be positive")
+            try need(["gpt", "rnn", "lstm", "gru"].contains(architecture), "architecture \"\(architecture)\" is not gpt, rnn, lstm or gru")
+            try need(architecture != "gpt" || width % heads == 0, "width \(width) is not a multiple of heads \(heads)")
+        }
         try need(dropout >= 0 && dropout < 1, "dropout \(dropout) must be in [0, 1)")
         try need(batchSize > 0 && gradientAccumulation > 0, "batch size and gradient accumulation must be positive")
         try need(

@@ -8,8 +8,8 @@ import LMKitTour
 struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
-        abstract: "Fine-tune a pre-trained encoder for a task (transfer learning).",
-        subcommands: [Classifier.self]
+        abstract: "Fine-tune a pre-trained model: a language model (full, LoRA, QLoRA) or an encoder classifier.",
+        subcommands: [LanguageModel.self, Classifier.self]
     )
 
     struct Classifier: ParsableCommand {

@@ -137,27 +137,34 @@ struct TrainingOptions: ParsableArguments {
                 "training on \(path): batch \(t.batchSize)×\(t.gradientAccumulation), learning rate \(t.learningRate) → \(t.minLearningRate), \(t.maxSteps) steps\(resume ? ", resuming at step \(trainer.step)" : "")"
             )
         }
-        let bar = isatty(2) != 0 && !quiet
-        let summary = try trainer.run { p in
-            if bar {
-                let width = 24, filled = min(width, width * p.step / max(p.maxSteps, 1))
-                let eta = p.tokensPerSecond > 0 ? Double(p.maxSteps - p.step) * p.elapsedSeconds / Double(max(p.step, 1)) : 0
-                writeStandardError(
-                    "\r  step \(p.step)/\(p.maxSteps) [\(String(repeating: "█", count: filled))\(String(repeating: " ", count: width - filled))] loss \(String(format: "%.3f", p.loss))  \(Int(p.tokensPerSecond)) tok/s  ETA \(Int(eta))s   "
-                )
-            }
-            if let r = p.evaluation, !quiet {
-                if bar { writeStandardError("\r\u{1B}[K") }
-                print(
-                    "step \(r.step): train \(String(format: "%.4f", r.trainLoss))  val \(String(format: "%.4f", r.validationLoss))  lr \(String(format: "%.2e", r.learningRate))  \(Int(r.tokensPerSecond)) tok/s  \(Int(r.elapsedSeconds)) s"
-                )
-            }
-        }
-        if bar { writeStandardError("\n") }
+        let summary = try runWithProgress(trainer, quiet: quiet)
         if json { try printJSON(summary); return }
         print(
             "done: \(summary.reason); best validation loss \(String(format: "%.4f", summary.bestValidationLoss)) after \(Int(summary.seconds)) s"
         )
         print("model: \(summary.modelFolder)   log: \(out)/log.csv   curve: \(out)/loss.svg")
     }
+}
+
+/// Runs `trainer` with a progress line on a terminal (step, loss, tokens/s, ETA) and a line per
+/// evaluation unless `quiet`.
+func runWithProgress(_ trainer: LanguageModelTrainer, quiet: Bool) throws -> LanguageModelTrainer.Summary {
+    let bar = isatty(2) != 0 && !quiet
+    let summary = try trainer.run { p in
+        if bar {
+        let width = 24, filled = min(width, width * p.step / max(p.maxSteps, 1))
+        let eta = p.tokensPerSecond > 0 ? Double(p.maxSteps - p.step) * p.elapsedSeconds / Double(max(p.step, 1)) : 0
+        writeStandardError(
+            "\r  step \(p.step)/\(p.maxSteps) [\(String(repeating: "█", count: filled))\(String(repeating: " ", count: width - filled))] loss \(String(format: "%.3f", p.loss))  \(Int(p.tokensPerSecond)) tok/s  ETA \(Int(eta))s   "
+        )
+        }
+        if let r = p.evaluation, !quiet {
+        if bar { writeStandardError("\r\u{1B}[K") }
+        print(
+            "step \(r.step): train \(String(format: "%.4f", r.trainLoss))  val \(String(format: "%.4f", r.validationLoss))  lr \(String(format: "%.2e", r.learningRate))  \(Int(r.tokensPerSecond)) tok/s  \(Int(r.elapsedSeconds)) s"
+        )
+        }
+    }
+    if bar { writeStandardError("\n") }
+    return summary
 }
