@@ -150,7 +150,8 @@ public final class LanguageModelTrainer {
                 config.evalInterval = min(config.evalInterval, config.maxSteps)
             }
         } else {
-            let (t, files) = try LanguageModelTrainer.pretrainingTokenizer(config, corpus: corpus, checkpoint: resume ? checkpoint : nil, assets: assets)
+            let (t, files) = try LanguageModelTrainer.pretrainingTokenizer(
+                config, corpus: corpus, checkpoint: resume ? checkpoint : nil, assets: assets)
             (tokenizer, tokenizerFiles) = (t, files)
             data = try TokenData.prepare(
                 corpus: corpus, tokenizer: tokenizer, tokenizerName: config.tokenizer,
@@ -396,7 +397,9 @@ public final class LanguageModelTrainer {
         }
         try AtomicFile.write(Array(csv.utf8), to: output + "/log.csv")
         let what =
-            config.fineTune.map { "\($0.method == .full ? "full" : $0.method.rawValue.uppercased()) fine-tuning of \(($0.model as NSString).lastPathComponent)" }
+            config.fineTune.map {
+                "\($0.method == .full ? "full" : $0.method.rawValue.uppercased()) fine-tuning of \(($0.model as NSString).lastPathComponent)"
+            }
             ?? "\(config.architecture.uppercased()) training"
         let plot = LinePlot(
             title: "\(what) on \((corpus as NSString).lastPathComponent)", xLabel: "step",

@@ -139,7 +139,9 @@ extension FinetuneCommand {
             print(
                 "done: \(summary.reason); best validation loss \(String(format: "%.4f", summary.bestValidationLoss)) after \(Int(summary.seconds)) s"
             )
-            let use = trainer.adapters != nil ? "--model \(c.fineTune?.model ?? model) --adapter \(summary.modelFolder)" : "--model \(summary.modelFolder)"
+            let use =
+                trainer.adapters != nil
+                ? "--model \(c.fineTune?.model ?? model) --adapter \(summary.modelFolder)" : "--model \(summary.modelFolder)"
             print("model: \(summary.modelFolder) (use: lmkit chat \(use))   log: \(out)/log.csv   curve: \(out)/loss.svg")
         }
     }

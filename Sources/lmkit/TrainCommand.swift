@@ -152,17 +152,17 @@ func runWithProgress(_ trainer: LanguageModelTrainer, quiet: Bool) throws -> Lan
     let bar = isatty(2) != 0 && !quiet
     let summary = try trainer.run { p in
         if bar {
-        let width = 24, filled = min(width, width * p.step / max(p.maxSteps, 1))
-        let eta = p.tokensPerSecond > 0 ? Double(p.maxSteps - p.step) * p.elapsedSeconds / Double(max(p.step, 1)) : 0
-        writeStandardError(
-            "\r  step \(p.step)/\(p.maxSteps) [\(String(repeating: "█", count: filled))\(String(repeating: " ", count: width - filled))] loss \(String(format: "%.3f", p.loss))  \(Int(p.tokensPerSecond)) tok/s  ETA \(Int(eta))s   "
-        )
+            let width = 24, filled = min(width, width * p.step / max(p.maxSteps, 1))
+            let eta = p.tokensPerSecond > 0 ? Double(p.maxSteps - p.step) * p.elapsedSeconds / Double(max(p.step, 1)) : 0
+            writeStandardError(
+                "\r  step \(p.step)/\(p.maxSteps) [\(String(repeating: "█", count: filled))\(String(repeating: " ", count: width - filled))] loss \(String(format: "%.3f", p.loss))  \(Int(p.tokensPerSecond)) tok/s  ETA \(Int(eta))s   "
+            )
         }
         if let r = p.evaluation, !quiet {
-        if bar { writeStandardError("\r\u{1B}[K") }
-        print(
-            "step \(r.step): train \(String(format: "%.4f", r.trainLoss))  val \(String(format: "%.4f", r.validationLoss))  lr \(String(format: "%.2e", r.learningRate))  \(Int(r.tokensPerSecond)) tok/s  \(Int(r.elapsedSeconds)) s"
-        )
+            if bar { writeStandardError("\r\u{1B}[K") }
+            print(
+                "step \(r.step): train \(String(format: "%.4f", r.trainLoss))  val \(String(format: "%.4f", r.validationLoss))  lr \(String(format: "%.2e", r.learningRate))  \(Int(r.tokensPerSecond)) tok/s  \(Int(r.elapsedSeconds)) s"
+            )
         }
     }
     if bar { writeStandardError("\n") }

@@ -32,6 +32,11 @@ Keys, for P in {llama, gemma3, gpt2, qlora}:
   P.losses [10], P.grad_norms [10], P.final.<key>
   __metadata__: P.config (model config JSON), P.lora (LoraConfig as peft writes it), versions.
 
+Folders, for P in {llama, gpt2} (the interop fixtures): Tests/Fixtures/decoders/peft/P-base/ is the
+base model as transformers' save_pretrained writes it (config.json, model.safetensors), and
+Tests/Fixtures/decoders/peft/P-adapter/ the initial adapter as peft's save_pretrained writes it
+(adapter_config.json, adapter_model.safetensors): loaded together they give P.logits.
+
 Run with the reference venv (seconds):
     PY=$(scripts/reference-venv | tail -1)/bin/python
     "$PY" Tools/golden/lora_training.py [--out PATH]
@@ -62,6 +67,7 @@ from safetensors_header import canonicalize_header  # noqa: E402
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_OUT = os.path.join(REPO_ROOT, "Tests", "Fixtures", "decoders", "lora_parity.safetensors")
+FOLDERS = os.path.join(REPO_ROOT, "Tests", "Fixtures", "decoders", "peft")
 STEPS = 10
 VOCAB = 13
 LAYER_LINEARS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -103,13 +109,16 @@ def saved_key(name):
     return name.replace(".default.", ".")
 
 
-def make(prefix, cls, config, lora):
+def make(prefix, cls, config, lora, folders):
+    config_json = config.to_json_string(use_diff=False)  # before save_pretrained adds to it
     torch.manual_seed(TRAIN["init_seed"])
     model = cls(config)
     init_params(model, [n for n, _ in model.named_parameters()])
     out = quantize_layers(prefix, model) if prefix == "qlora" else {}
     out.update({f"{prefix}.base.{k}": v.detach().clone().contiguous() for k, v in model.state_dict().items()
                 if not k.endswith((".attn.bias", ".attn.masked_bias"))})
+    if prefix in ("llama", "gpt2") and folders:
+        model.save_pretrained(os.path.join(folders, f"{prefix}-base"), safe_serialization=True)
     model = peft.get_peft_model(model, lora)
     model.train()
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
@@ -129,6 +138,10 @@ def make(prefix, cls, config, lora):
     attention_mask = (torch.arange(LENGTH)[None, :] < lengths[:, None]).to(torch.int64)
     targets[attention_mask == 0] = -1
     out.update({f"{prefix}.idx": idx, f"{prefix}.targets": targets, f"{prefix}.attention_mask": attention_mask})
+    if prefix in ("llama", "gpt2") and folders:
+        folder = os.path.join(folders, f"{prefix}-adapter")
+        model.save_pretrained(folder, safe_serialization=True)
+        os.remove(os.path.join(folder, "README.md"))  # peft's model-card template
 
     named = dict(model.named_parameters())
     params = [named[n] for n in trainable]
@@ -155,12 +168,13 @@ def make(prefix, cls, config, lora):
     out.update({f"{prefix}.final.{saved_key(n)}": named[n].detach().clone().contiguous() for n in trainable})
     saved = set(peft.get_peft_model_state_dict(model).keys())
     assert saved == {saved_key(n) for n in trainable}, sorted(saved ^ {saved_key(n) for n in trainable})
-    return out, config.to_json_string(use_diff=False), json.dumps(lora.to_dict(), sort_keys=True, default=list)
+    return out, config_json, json.dumps(lora.to_dict(), sort_keys=True, default=sorted)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--folders", default=FOLDERS, help="where the base and adapter folders go ('' for none)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -170,7 +184,7 @@ def main():
         "transformers": transformers.__version__, "gguf": "0.19.0", "train.config": json.dumps(TRAIN, sort_keys=True),
     }
     for prefix, (cls, config, lora) in models().items():
-        out, config_json, lora_json = make(prefix, cls, config, lora)
+        out, config_json, lora_json = make(prefix, cls, config, lora, args.folders)
         tensors.update(out)
         metadata[f"{prefix}.config"] = config_json
         metadata[f"{prefix}.lora"] = lora_json

@@ -68,13 +68,18 @@ struct FineTuneSetup {
         }
         let fittedTrain = InstructionBatches.fit(train, context: config.context)
         let fittedValidation = InstructionBatches.fit(validation, context: config.context)
-        guard !fittedTrain.kept.isEmpty else { throw TrainingError("\(path): no example has a token to train on within \(config.context) tokens") }
-        guard !fittedValidation.kept.isEmpty else { throw TrainingError("no validation example has a token to train on within \(config.context) tokens") }
+        guard !fittedTrain.kept.isEmpty else {
+            throw TrainingError("\(path): no example has a token to train on within \(config.context) tokens")
+        }
+        guard !fittedValidation.kept.isEmpty else {
+            throw TrainingError("no validation example has a token to train on within \(config.context) tokens")
+        }
         data = InstructionBatches(train: fittedTrain.kept, validation: fittedValidation.kept)
         summary = FineTuneDataSummary(
             trainExamples: fittedTrain.kept.count, validationExamples: fittedValidation.kept.count,
             truncated: fittedTrain.truncated + fittedValidation.truncated, dropped: fittedTrain.dropped + fittedValidation.dropped,
-            trainTokens: fittedTrain.kept.reduce(0) { $0 + $1.ids.count }, trainedTokens: fittedTrain.kept.reduce(0) { $0 + $1.trainedCount })
+            trainTokens: fittedTrain.kept.reduce(0) { $0 + $1.ids.count },
+            trainedTokens: fittedTrain.kept.reduce(0) { $0 + $1.trainedCount })
     }
 
     /// The id that ends a completion: the template's end-of-sequence token, or a known spelling.

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import LMKitAssets
+import LMKitChat
+import LMKitModels
+import LMKitNN
+import LMKitTensor
+
+/// `lmkit lora`: LoRA adapters as files.
+struct LoRACommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lora",
+        abstract: "Work with LoRA adapters (peft's adapter_config.json + adapter_model.safetensors).",
+        subcommands: [Merge.self]
+    )
+
+    struct Merge: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Merge a LoRA adapter into its base model and save the result as a Hugging Face folder.",
+            discussion: """
+                Each adapted weight becomes W + scaling · B·A, so the merged model computes what the base with the
+                adapter computed, at the base's cost, and loads anywhere a model folder loads (transformers, vLLM,
+                llama.cpp's convert script). --model is a model folder; the folder's tokenizer and chat template
+                files are copied. A GGUF base cannot be merged yet: the merged weights would need a GGUF writer
+                (an HF folder has no tokenizer to take from a GGUF file).
+
+                --json prints {"out": String, "layers": Int, "parameters": Int}.
+                """)
+
+        @Option(help: "The base model folder the adapter was trained on.") var model: String
+        @Option(help: "The adapter folder.") var adapter: String
+        @Option(help: "Folder to write the merged model into.") var out: String
+        @Flag(help: "Print JSON.") var json = false
+
+        struct Output: Encodable { let out: String; let layers: Int; let parameters: Int }
+
+        func run() throws {
+            if model == "gemma" || model.lowercased().hasSuffix(".gguf") {
+                throw ValidationError(
+                    "--model \(model): merging into a GGUF base needs a GGUF writer, which LMKit does not have yet; merge into a model folder"
+                )
+            }
+            let loaded = try ModelLoader.load(model, keepQuantized: false, adapter: adapter, mergeAdapter: false)
+            guard let lora = loaded.adapter, let module = loaded.model as? Module else {
+                throw ValidationError("--adapter \(adapter): no adapter was attached")
+            }
+            let layers = lora.layers.count
+            try lora.merge()
+            try loaded.model.save(folder: out)
+            for (name, bytes) in loaded.tokenizerFiles { try AtomicFile.write(bytes, to: out + "/" + name) }
+            if json { try printJSON(Output(out: out, layers: layers, parameters: module.parameterCount)); return }
+            print("merged \(layers) adapted layers of \(adapter) into \(model): \(out) (\(module.parameterCount) parameters)")
+        }
+    }
+}
