@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark LMKit against reference implementations on this machine.",
-        subcommands: [Engine.self, Tokenizers.self, GPT.self, Encoders.self, Decoders.self]
+        subcommands: [Engine.self, Tokenizers.self, GPT.self, Encoders.self, Decoders.self, FineTune.self]
     )
 
     struct Engine: ParsableCommand {
@@ -258,6 +258,49 @@ extension BenchCommand {
             print(
                 "weights read per token: \(Format.fixed(Double(row.weight_bytes) / 1_048_576, 1)) MiB; peak RSS \(Format.fixed(Double(row.peak_rss_bytes) / 1_048_576, 1)) MiB (file \(Format.fixed(Double(row.file_bytes) / 1_048_576, 1)) MiB); \(row.threads) threads, \(row.activations) activations (\(row.isa)), OpenBLAS \(row.blas_core) kernels"
             )
+        }
+    }
+}
+
+extension BenchCommand {
+    struct FineTune: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "finetune",
+            abstract: "LoRA / QLoRA training speed and memory on a GGUF decoder (benchmarks/finetune runs it beside PyTorch + peft).",
+            discussion: """
+                Loads --model (a GGUF file, or `gemma`), expanded to float32 for LoRA or kept in its blocks for --qlora,
+                puts rank --rank adapters (alpha --alpha, no dropout) on --targets (default: every linear layer but
+                lm_head), and times training steps on random ids [--batch-size, --length]: forward, cross-entropy on
+                every position, backward, clipping at 1, AdamW on the adapters. Threads: LMKIT_THREADS.
+
+                --json prints one JSON object per line:
+                  {"name": "train_tokens_per_s" | "peak_rss_bytes" | "trainable_parameters" | "load_seconds",
+                   "value": Double, "threads": Int}
+                """
+        )
+
+        @Option(help: "A GGUF file, or `gemma`.") var model = "gemma"
+        @Flag(help: "Keep the base quantized (QLoRA).") var qlora = false
+        @Option var rank = 16
+        @Option var alpha = 32.0
+        @Option(help: "Comma-separated layer names (default: all linear layers but lm_head).") var targets: String?
+        @Option var batchSize = 4
+        @Option var length = 256
+        @Option(help: "Timed steps (the median is reported).") var steps = 5
+        @Option(help: "Untimed steps first.") var warmup = 1
+        @Flag(help: "One JSON object per line.") var json = false
+
+        func run() throws {
+            var bench = FineTuneBenchmark(model: model == "gemma" ? try AssetStore().path(.gemma) : model)
+            bench.quantizedBase = qlora
+            (bench.rank, bench.alpha, bench.batchSize, bench.length, bench.steps, bench.warmup) = (
+                rank, alpha, batchSize, length, steps, warmup
+            )
+            bench.targets = targets.map { $0.split(separator: ",").map(String.init) } ?? []
+            let quiet = json
+            let rows = try bench.run { if !quiet { print("  " + $0) } }
+            if json { for r in rows { try printJSON(r) }; return }
+            for r in rows { print("\(r.name.padding(24)) \(Format.fixed(r.value, 1))") }
         }
     }
 }
