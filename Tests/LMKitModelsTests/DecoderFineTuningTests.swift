@@ -198,3 +198,64 @@ import TestSupport
         }
     }
 }
+
+/// The fused output layer and cross-entropy of ``CausalDecoder/loss(_:targets:)`` against the plain
+/// logits-then-cross-entropy: the same loss and the same gradients, for an untied float head (full
+/// training: the head's gradient too), a tied embedding (its gradient from both uses), and a quantized
+/// output matrix under LoRA adapters; chunk boundaries that split the batch unevenly.
+@Suite struct FusedOutputLossTests {
+    func compareGradients(_ model: Module, _ a: () -> Tensor, _ b: () -> Tensor) throws {
+        model.zeroGradients()
+        let la = a()
+        la.backward()
+        let ga = model.namedParameters().compactMap { n, p in p.gradient.map { (n, $0) } }
+        model.zeroGradients()
+        let lb = b()
+        lb.backward()
+        let gb = Dictionary(uniqueKeysWithValues: model.namedParameters().compactMap { n, p in p.gradient.map { (n, $0) } })
+        #expect(abs(la.item() - lb.item()) < 1e-5 * abs(lb.item()), "loss \(la.item()) vs \(lb.item())")
+        #expect(!ga.isEmpty && ga.count == gb.count)
+        for (name, g) in ga {
+            let c = compare(g, try #require(gb[name]), rtol: 1e-4, atol: 1e-6)
+            #expect(c.withinTolerance, "\(name): \(c)")
+        }
+    }
+
+    func ids(_ vocab: Int) -> (Tensor, Tensor) {
+        var g = RandomGenerator(seed: 4)
+        let x = Tensor(indices: (0..<21).map { _ in Int(g.next() % UInt64(vocab)) }, shape: [3, 7])
+        var t = (0..<21).map { _ in Int(g.next() % UInt64(vocab)) }
+        t[5] = -100; t[20] = -100
+        return (x, Tensor(indices: t, shape: [3, 7]))
+    }
+
+    @Test func untiedAndTiedFloatHeads() throws {
+        for tied in [false, true] {
+            var c = LlamaConfig()
+            (c.vocabSize, c.width, c.layers, c.heads, c.kvHeads, c.headSize, c.intermediateSize) = (50, 16, 1, 2, 1, 8, 24)
+            c.tieWordEmbeddings = tied
+            let model = try LlamaForCausalLM(c, seed: 1)
+            let (x, t) = ids(50)
+            try compareGradients(model, { model.loss(x, targets: t) }, { model(x).crossEntropy(targets: t) })
+            let h = model.hiddenStates(x).reshaped([21, 16])
+            let matrix = try #require(model.fusedOutputMatrix)
+            let small = GradMode.withoutGradient { Tensor.linearCrossEntropy(h, matrix, targets: t.indexValues, chunkRows: 4) }
+            #expect(abs(small.item() - GradMode.withoutGradient { model(x).crossEntropy(targets: t) }.item()) < 1e-5)
+        }
+    }
+
+    @Test func quantizedOutputUnderAdapters() throws {
+        let model = try ModelRegistry.load(gguf: GGUFFile(path: fixturePath("llama/tiny-llama-q8_0.gguf")), activations: .float32)
+        let decoder = try #require(model as? LlamaForCausalLM)
+        guard case .quantized = try #require(decoder.fusedOutputMatrix) else { Issue.record("lm_head should be quantized"); return }
+        var config = LoRAConfig(targets: .names(["q_proj", "down_proj"]))
+        config.dropout = 0
+        let lora = try LoRAAdapters(attachingTo: decoder, config: config, seed: 2)
+        var g = RandomGenerator(seed: 3)
+        for (_, _, adapter) in lora.layers {
+            adapter.b.weight.assign(Tensor.randomNormal(adapter.b.weight.value.shape, generator: &g) * 0.1)
+        }
+        let (x, t) = ids(96)
+        try compareGradients(lora, { decoder.loss(x, targets: t) }, { decoder(x).crossEntropy(targets: t) })
+    }
+}

@@ -100,6 +100,26 @@ extension CausalDecoder: QuantizedDecoder {
             chunkedNLL(hidden: hiddenStates(Tensor(indices: ids, shape: [1, ids.count])), targets: targets, output: output)
         }
     }
-    /// Mean next-token cross-entropy of ids `[B, T]` against `targets` `[B, T]`.
-    public func loss(_ ids: Tensor, targets: Tensor) -> Tensor { self(ids).crossEntropy(targets: targets) }
+    /// Mean next-token cross-entropy of ids `[B, T]` against `targets` `[B, T]` (−100: not scored).
+    /// The output layer and the cross-entropy run fused, a few rows at a time
+    /// (``Tensor/linearCrossEntropy(_:_:targets:ignoreIndex:chunkRows:)``): the logits of the whole
+    /// batch (1 MB per position for Gemma 3) are never all in memory.
+    public func loss(_ ids: Tensor, targets: Tensor) -> Tensor {
+        let h = hiddenStates(ids)  // (B, T, C)
+        guard let matrix = fusedOutputMatrix, h.dtype == .float32 else { return output(h).crossEntropy(targets: targets) }
+        return Tensor.linearCrossEntropy(h.reshaped([-1, config.width]), matrix, targets: targets.indexValues)
+    }
+
+    /// The output layer as one matrix, when nothing else is in it (no bias, no adapter).
+    public var fusedOutputMatrix: OutputMatrix? {
+        switch lmHead {
+        case let head as Linear where head.bias == nil && head.adapter == nil: return .float(head.weight.value)
+        case let head as QuantizedLinear where head.bias == nil && head.adapter == nil: return .quantized(head.matrix)
+        case nil:
+            if let e = embedding as? Embedding { return .float(e.weight.value) }
+            if let e = embedding as? QuantizedEmbedding { return .quantized(e.matrix) }
+            return nil
+        default: return nil
+        }
+    }
 }

@@ -21,6 +21,9 @@ enum GradRule {
     case linear(x: Tensor, weight: Tensor, hasBias: Bool)
     /// `x · Wᵀ` with W in its GGUF blocks: the gradient reaches `x` only (the weights are constants).
     case quantizedLinear(matrix: QuantizedMatrix)
+    /// A scalar loss whose input gradients were computed with it (the fused output layer and
+    /// cross-entropy): backward scales them by the output gradient.
+    case precomputed(gradients: [Tensor?])
     case gatherRows(tableShape: [Int], indices: [Int])
     case scatterRows(indices: [Int], width: Int)
     case softmax(y: Tensor)
@@ -49,6 +52,7 @@ enum GradRule {
         case .matmul: return "matmul"
         case .linear: return "linear"
         case .quantizedLinear: return "quantizedLinear"
+        case .precomputed: return "precomputed"
         case .gatherRows: return "gatherRows"
         case .scatterRows: return "scatterRows"
         case .softmax: return "softmax"
@@ -186,6 +190,10 @@ enum GradientRules {
 
         case let .quantizedLinear(matrix):
             return [matrix.inputGradient(g)]
+
+        case let .precomputed(gradients):
+            let scale = g.item()
+            return gradients.enumerated().map { i, d in need(i) ? d.map { scale == 1 ? $0 : $0 * scale } : nil }
 
         case let .gatherRows(tableShape, indices):
             return [Tensor.scatterAddingRows(g.reshaped([-1, tableShape[1]]), indices: indices, rows: tableShape[0])]

@@ -186,8 +186,22 @@ public struct InstructionTokenizer {
             try append(prompt, false, addSpecial: true)
             try append(completion, true)
             appendEnd()
-        case .chat(let messages):
+        case .chat(var messages):
+            // As `lmkit chat` sends them: the template's default system prompt (a base model's preamble)
+            // when the example has none.
+            if let preamble = template?.defaultSystemPrompt, !messages.contains(where: { $0.role == "system" }) {
+                messages.insert(ChatMessage(role: "system", content: preamble), at: 0)
+            }
             for (text, train) in try chatSegments(messages, source: example.source) { try append(text, train) }
+            // A template without an end-of-turn token (the plain one) ends the reply here: the model
+            // learns to stop after answering.
+            if messages.last?.role == "assistant", let eos = endOfSequence, let spelling = tokenizer.token(of: eos),
+                let text = try? template?.render(messages, addGenerationPrompt: false, now: Date(timeIntervalSince1970: 0)),
+                !text.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix(spelling),
+                template?.stopSequences.contains(where: { text.trimmingCharacters(in: .newlines).hasSuffix($0) }) != true
+            {
+                appendEnd()
+            }
         }
         return TokenizedExample(ids: ids, trained: trained)
     }
