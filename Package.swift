@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(name: "LMKitEmbeddingsTests", dependencies: ["LMKitEmbeddings", "LMKitPlot", "TestSupport"]),
         .testTarget(name: "LMKitTokenizersTests", dependencies: ["LMKitTokenizers", "TestSupport"]),
         .testTarget(name: "LMKitExperimentsTests", dependencies: ["LMKitExperiments", "LMKitModels"]),
-        .testTarget(name: "LMKitGenerationTests", dependencies: ["LMKitGeneration", "TestSupport"]),
+        .testTarget(name: "LMKitGenerationTests", dependencies: ["LMKitGeneration", "LMKitAssets", "TestSupport"]),
         .testTarget(name: "LMKitModelsTests", dependencies: ["LMKitModels", "LMKitGeneration", "LMKitTraining", "LMKitChat", "LMKitEncoders", "TestSupport"]),
         .testTarget(name: "LMKitEncodersTests", dependencies: ["LMKitEncoders", "LMKitModels", "TestSupport"]),
         .testTarget(name: "LMKitChatTests", dependencies: ["LMKitChat", "LMKitModels", "LMKitTokenizers", "LMKitGeneration", "LMKitAssets", "TestSupport"]),

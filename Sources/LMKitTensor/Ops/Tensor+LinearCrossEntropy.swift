@@ -6,6 +6,8 @@
 /// a gradient is being recorded, its gradients (hidden states, and the matrix when it trains) are
 /// computed right away and the chunk's logits dropped (the approach of Liger Kernel's fused linear
 /// cross-entropy). Backward then only scales the stored gradients by the loss's output gradient.
+/// Rows whose target is ignored (prompts under completion-only loss, padding) never go through the
+/// output matrix: their loss and gradient are zero.
 /// The result equals `Tensor.linear(h, weight: w, bias: nil).crossEntropy(targets:)` up to rounding.
 public enum OutputMatrix {
     /// A float matrix `[vocab, width]` (a parameter: its gradient is computed when it requires one).
@@ -31,7 +33,8 @@ extension Tensor {
             h.rank == 2 && h.dtype == .float32 && targets.count == h.shape[0],
             "linearCrossEntropy: h \(h.shape) \(h.dtype), \(targets.count) targets")
         let (n, width, vocab) = (h.shape[0], h.shape[1], w.rows)
-        let valid = targets.filter { $0 != ignoreIndex }.count
+        let scored = targets.indices.filter { targets[$0] != ignoreIndex }  // rows that count
+        let valid = scored.count
         let weight: Tensor? = { if case .float(let t) = w { return t } else { return nil } }()
         let recording = GradMode.isRecording && (h.requiresGradient || weight?.requiresGradient == true)
         let hc = h.contiguous().detached()
@@ -39,9 +42,10 @@ extension Tensor {
         var dw: Tensor? = recording && weight?.requiresGradient == true ? Tensor.zeros([vocab, width]) : nil
         var total = 0.0
         GradMode.withoutGradient {
-            for start in stride(from: 0, to: n, by: chunkRows) {
-                let end = min(start + chunkRows, n)
-                let rows = hc.sliced(axis: 0, range: start..<end).contiguous()
+            for start in stride(from: 0, to: valid, by: chunkRows) {
+                let end = min(start + chunkRows, valid)
+                let picked = Array(scored[start..<end])
+                let rows = hc.gatheringRows(Tensor(indices: picked, shape: [picked.count]))  // (rows, width)
                 let logits: Tensor
                 switch w {
                 case .float(let t): logits = Tensor.linear(rows, weight: t.detached(), bias: nil)
@@ -50,22 +54,18 @@ extension Tensor {
                 let logProbabilities = logits.logSoftmax()  // (rows, vocab)
                 guard recording else {
                     logProbabilities.withUnsafeScalars(Float.self) { p in
-                        for i in start..<end where targets[i] != ignoreIndex { total -= Double(p[(i - start) * vocab + targets[i]]) }
+                        for (r, i) in picked.enumerated() { total -= Double(p[r * vocab + targets[i]]) }
                     }
                     continue
                 }
-                // d loss / d logits = (softmax − one-hot) / valid on scored rows, 0 elsewhere.
+                // d loss / d logits = (softmax − one-hot) / valid.
                 let g = logProbabilities.exp().contiguous()
                 let scale = Float(1 / Double(Swift.max(valid, 1)))
                 logProbabilities.withUnsafeScalars(Float.self) { lp in
                     g.withUnsafeMutableScalars(Float.self) { p in
-                        for i in start..<end {
-                            let row = p.baseAddress! + (i - start) * vocab
-                            if targets[i] == ignoreIndex {
-                                row.update(repeating: 0, count: vocab)
-                                continue
-                            }
-                            total -= Double(lp[(i - start) * vocab + targets[i]])
+                        for (r, i) in picked.enumerated() {
+                            let row = p.baseAddress! + r * vocab
+                            total -= Double(lp[r * vocab + targets[i]])
                             row[targets[i]] -= 1
                             for j in 0..<vocab { row[j] *= scale }
                         }
@@ -77,7 +77,13 @@ extension Tensor {
                     case .float(let t): part = g.matmul(t.detached())  // (rows, width)
                     case .quantized(let m): part = m.inputGradient(g)
                     }
-                    dh?.write(part, axis: 0, at: start)
+                    dh?.withUnsafeMutableScalars(Float.self) { d in
+                        part.withUnsafeScalars(Float.self) { q in
+                            for (r, i) in picked.enumerated() {
+                                (d.baseAddress! + i * width).update(from: q.baseAddress! + r * width, count: width)
+                            }
+                        }
+                    }
                 }
                 if dw != nil { dw?.addInPlace(g.transposed().matmul(rows)) }  // (vocab, width)
             }
