@@ -2,7 +2,8 @@
 /// decoder with Gemma's 262,144-token vocabulary writes 1 MB of float32 logits per position, and a
 /// training batch of 1,000 positions would hold 1 GB of them, plus as much again for their gradient.
 ///
-/// Rows of hidden states go through the output matrix a chunk at a time; each chunk's loss and, when
+/// Rows of hidden states go through the output matrix a chunk at a time (128 rows: 128 MB of
+/// logits for Gemma 3); each chunk's loss and, when
 /// a gradient is being recorded, its gradients (hidden states, and the matrix when it trains) are
 /// computed right away and the chunk's logits dropped (the approach of Liger Kernel's fused linear
 /// cross-entropy). Backward then only scales the stored gradients by the loss's output gradient.
@@ -26,7 +27,7 @@ public enum OutputMatrix {
 extension Tensor {
     /// Mean cross-entropy of the logits `h · Wᵀ` (`h: [N, width]`, `W: [vocab, width]`) against
     /// `targets: [N]`, skipping `ignoreIndex`, computed `chunkRows` rows at a time (see ``OutputMatrix``).
-    public static func linearCrossEntropy(_ h: Tensor, _ w: OutputMatrix, targets: [Int], ignoreIndex: Int = -100, chunkRows: Int = 256)
+    public static func linearCrossEntropy(_ h: Tensor, _ w: OutputMatrix, targets: [Int], ignoreIndex: Int = -100, chunkRows: Int = 128)
         -> Tensor
     {
         precondition(
@@ -51,26 +52,36 @@ extension Tensor {
                 case .float(let t): logits = Tensor.linear(rows, weight: t.detached(), bias: nil)
                 case .quantized(let m): logits = m.linear(rows)
                 }
-                let logProbabilities = logits.logSoftmax()  // (rows, vocab)
-                guard recording else {
-                    logProbabilities.withUnsafeScalars(Float.self) { p in
-                        for (r, i) in picked.enumerated() { total -= Double(p[r * vocab + targets[i]]) }
-                    }
-                    continue
-                }
-                // d loss / d logits = (softmax − one-hot) / valid.
-                let g = logProbabilities.exp().contiguous()
+                // In place, one row at a time: the loss from the log-sum-exp, then the logits become
+                // d loss / d logits = (softmax − one-hot) / valid. One [rows, vocab] buffer in all.
+                let g = logits.contiguous()
                 let scale = Float(1 / Double(Swift.max(valid, 1)))
-                logProbabilities.withUnsafeScalars(Float.self) { lp in
-                    g.withUnsafeMutableScalars(Float.self) { p in
-                        for (r, i) in picked.enumerated() {
-                            let row = p.baseAddress! + r * vocab
-                            total -= Double(lp[r * vocab + targets[i]])
-                            row[targets[i]] -= 1
-                            for j in 0..<vocab { row[j] *= scale }
+                var losses = [Double](repeating: 0, count: picked.count)
+                g.withUnsafeMutableScalars(Float.self) { p in
+                    let base = p.baseAddress!
+                    losses.withUnsafeMutableBufferPointer { out in
+                        RowKernels.forRows(picked.count, vocab) { r in
+                            let row = base + r * vocab, target = targets[picked[r]]
+                            let m = ReduceKernels.max(UnsafePointer(row), vocab)
+                            let mv = SIMD8<Float>(repeating: m)
+                            var acc = SIMD8<Float>()
+                            var j = 0
+                            while j + 8 <= vocab { acc += Float.exp8(load8(UnsafePointer(row + j)) - mv); j += 8 }
+                            var sum = acc.sum()
+                            while j < vocab { sum += Float.exp(row[j] - m); j += 1 }
+                            let lse = m + Float.log(sum)
+                            out[r] = Double(lse - row[target])
+                            guard recording else { return }
+                            let lv = SIMD8<Float>(repeating: lse), sv = SIMD8<Float>(repeating: scale)
+                            j = 0
+                            while j + 8 <= vocab { store8(Float.exp8(load8(UnsafePointer(row + j)) - lv) * sv, row + j); j += 8 }
+                            while j < vocab { row[j] = Float.exp(row[j] - lse) * scale; j += 1 }
+                            row[target] -= scale
                         }
                     }
                 }
+                total += losses.reduce(0, +)
+                guard recording else { continue }
                 if dh != nil {
                     let part: Tensor
                     switch w {
