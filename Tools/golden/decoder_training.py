@@ -72,18 +72,25 @@ def configs():
     return {"llama": (transformers.LlamaForCausalLM, llama), "gemma3": (transformers.Gemma3ForCausalLM, gemma)}
 
 
-def make(prefix, cls, config):
-    torch.manual_seed(TRAIN["init_seed"])
-    model = cls(config)
-    model.train()
-    order = [n for n, _ in model.named_parameters()]
-    init_params(model, order)
+def padded_batch():
+    """Ids and targets [BATCH, LENGTH] from the data seed, right-padded to VALID lengths (mask 1/0,
+    targets -1 where padded); Tools/golden/lora_training.py trains on the same batch."""
     g = torch.Generator().manual_seed(TRAIN["data_seed"])
     idx = torch.randint(0, VOCAB, (BATCH, LENGTH), generator=g, dtype=torch.int64)
     targets = torch.randint(0, VOCAB, (BATCH, LENGTH), generator=g, dtype=torch.int64)
     lengths = torch.tensor(VALID, dtype=torch.int64)
     attention_mask = (torch.arange(LENGTH)[None, :] < lengths[:, None]).to(torch.int64)
     targets[attention_mask == 0] = -1
+    return idx, targets, attention_mask
+
+
+def make(prefix, cls, config):
+    torch.manual_seed(TRAIN["init_seed"])
+    model = cls(config)
+    model.train()
+    order = [n for n, _ in model.named_parameters()]
+    init_params(model, order)
+    idx, targets, attention_mask = padded_batch()
 
     def forward():
         logits = model(input_ids=idx, attention_mask=attention_mask).logits

@@ -61,7 +61,7 @@ import transformers
 from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from decoder_training import BATCH, LENGTH, VALID, configs  # noqa: E402
+from decoder_training import configs, padded_batch  # noqa: E402
 from engine_parity import TRAIN, init_params, make_optimizer, snapshot  # noqa: E402
 from safetensors_header import canonicalize_header  # noqa: E402
 
@@ -131,12 +131,7 @@ def make(prefix, cls, config, lora, folders):
         for n in trainable:
             named_now[n].copy_(torch.normal(0.0, std, size=named_now[n].shape))
 
-    g = torch.Generator().manual_seed(TRAIN["data_seed"])
-    idx = torch.randint(0, VOCAB, (BATCH, LENGTH), generator=g, dtype=torch.int64)
-    targets = torch.randint(0, VOCAB, (BATCH, LENGTH), generator=g, dtype=torch.int64)
-    lengths = torch.tensor(VALID, dtype=torch.int64)
-    attention_mask = (torch.arange(LENGTH)[None, :] < lengths[:, None]).to(torch.int64)
-    targets[attention_mask == 0] = -1
+    idx, targets, attention_mask = padded_batch()
     out.update({f"{prefix}.idx": idx, f"{prefix}.targets": targets, f"{prefix}.attention_mask": attention_mask})
     if prefix in ("llama", "gpt2") and folders:
         folder = os.path.join(folders, f"{prefix}-adapter")
