@@ -23,6 +23,8 @@ public struct FineTuneBenchmark {
     public var model: String
     /// LoRA on a float32 copy of the base (`false`) or QLoRA on its quantized blocks (`true`).
     public var quantizedBase = false
+    /// Recompute each layer's activations in backward (nil: as `lmkit finetune lm` does, on for QLoRA only).
+    public var gradientCheckpointing: Bool?
     /// Adapter rank, alpha (scaling alpha / rank) and target layer names (empty: all linear layers but lm_head).
     public var rank = 16, alpha = 32.0, targets: [String] = []
     /// Sequences per step, tokens per sequence, timed steps, untimed warm-up steps.
@@ -38,6 +40,7 @@ public struct FineTuneBenchmark {
         let file = try GGUFFile(path: model)
         let decoder = try ModelRegistry.load(gguf: file, activations: .float32, keepQuantized: quantizedBase)
         guard let module = decoder as? Module else { throw ModelError("\(model): not a trainable model") }
+        (decoder as? any GradientCheckpointing)?.gradientCheckpointing = gradientCheckpointing ?? quantizedBase
         var config = LoRAConfig(targets: targets.isEmpty ? .allLinear : .names(targets))
         (config.rank, config.alpha, config.dropout) = (rank, alpha, 0)
         let lora = try LoRAAdapters(attachingTo: module, config: config, seed: 1)

@@ -82,6 +82,16 @@ extension QuantizedDecoder {
 /// A language model that is also a module (parameters, train/eval mode): what the trainer trains.
 public typealias TrainableLanguageModel = Module & CausalLanguageModel
 
+/// A model that can recompute its blocks' activations in backward instead of keeping them
+/// (transformers' `gradient_checkpointing_enable()`): training memory falls from every block's
+/// intermediates to one block's, for one more forward pass of compute. GPT-2 and ``CausalDecoder``.
+public protocol GradientCheckpointing: AnyObject {
+    /// Whether training passes (recording, no cache) run each block through ``Module/checkpointed(_:_:)``.
+    var gradientCheckpointing: Bool { get set }
+}
+
+extension GPT2LMHeadModel: GradientCheckpointing {}
+
 extension GPT2LMHeadModel: CausalLanguageModel {
     /// Longest sequence, in positions (`n_positions`).
     public var contextLength: Int { config.contextLength }

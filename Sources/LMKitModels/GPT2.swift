@@ -181,6 +181,8 @@ public final class GPT2LMHeadModel: Module {
     public let config: GPT2Config
     /// Embeddings, blocks and final norm (`transformer.*` keys); the LM head is its `wte`.
     public let transformer: GPT2Transformer
+    /// Recompute each block's activations in backward instead of keeping them (``GradientCheckpointing``).
+    public var gradientCheckpointing = false
 
     /// A freshly initialized model (GPT-2's initialization: normal(0, 0.02) weights, residual
     /// projections scaled by 1/√(2·layers), zero biases).
@@ -218,7 +220,13 @@ public final class GPT2LMHeadModel: Module {
         let positions = Tensor(indices: Array(start..<(start + t)), shape: [t])
         var x = transformer.wte(ids) + transformer.wpe(positions)  // (B, T, C)
         x = transformer.embeddingDropout(x)
-        for (l, block) in transformer.blocks.enumerated() { x = block(x, cache: cache, layer: l) }
+        for (l, block) in transformer.blocks.enumerated() {
+            if gradientCheckpointing, cache == nil {
+                x = block.checkpointed(x) { block($0, cache: nil, layer: l) }
+            } else {
+                x = block(x, cache: cache, layer: l)
+            }
+        }
         x = transformer.lnF(x)  // (B, T, C)
         // Tied head: logits = x · wteᵀ
         return x.reshaped([b * t, config.width]).matmul(transformer.wte.weight.value.transposed())

@@ -160,6 +160,12 @@ public final class LanguageModelTrainer {
             (adapters, dataSummary) = (nil, nil)
         }
         self.config = config
+        if config.recomputesActivations {
+            guard let blocks = model as? any GradientCheckpointing else {
+                throw TrainingError("gradient checkpointing needs a transformer; a \(config.architecture) network has no blocks to recompute")
+            }
+            blocks.gradientCheckpointing = true
+        }
 
         // Optimizer.
         optimizer = Adam.adamW(

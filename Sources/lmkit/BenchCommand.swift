@@ -272,6 +272,8 @@ extension BenchCommand {
                 puts rank --rank adapters (alpha --alpha, no dropout) on --targets (default: every linear layer but
                 lm_head), and times training steps on random ids [--batch-size, --length]: forward, cross-entropy on
                 every position, backward, clipping at 1, AdamW on the adapters. Threads: LMKIT_THREADS.
+                --gradient-checkpointing recomputes each layer's activations in backward (default: on with --qlora, as
+                `lmkit finetune lm` does).
 
                 --json prints one JSON object per line:
                   {"name": "train_tokens_per_s" | "peak_rss_bytes" | "trainable_parameters" | "load_seconds",
@@ -281,6 +283,8 @@ extension BenchCommand {
 
         @Option(help: "A GGUF file, or `gemma`.") var model = "gemma"
         @Flag(help: "Keep the base quantized (QLoRA).") var qlora = false
+        @Flag(inversion: .prefixedNo, help: "Recompute activations in backward (default: on with --qlora).")
+        var gradientCheckpointing: Bool?
         @Option var rank = 16
         @Option var alpha = 32.0
         @Option(help: "Comma-separated layer names (default: all linear layers but lm_head).") var targets: String?
@@ -293,6 +297,7 @@ extension BenchCommand {
         func run() throws {
             var bench = FineTuneBenchmark(model: model == "gemma" ? try AssetStore().path(.gemma) : model)
             bench.quantizedBase = qlora
+            bench.gradientCheckpointing = gradientCheckpointing
             (bench.rank, bench.alpha, bench.batchSize, bench.length, bench.steps, bench.warmup) = (
                 rank, alpha, batchSize, length, steps, warmup
             )

@@ -91,6 +91,8 @@ struct TrainingOptions: ParsableArguments {
     @Option var maxSteps: Int?
     @Option var weightDecay: Double?
     @Option var gradientClip: Double?
+    @Flag(inversion: .prefixedNo, help: "Recompute each block's activations in backward instead of keeping them (transformers only).")
+    var gradientCheckpointing: Bool?
     @Option var evalInterval: Int?
     @Option var evalBatches: Int?
     @Option(help: "Evaluations without improvement before stopping (0: never).") var patience: Int?
@@ -116,6 +118,7 @@ struct TrainingOptions: ParsableArguments {
         if let learningRate { c.learningRate = learningRate }; if let minLearningRate { c.minLearningRate = minLearningRate }
         if let warmupSteps { c.warmupSteps = warmupSteps }; if let maxSteps { c.maxSteps = maxSteps }
         if let weightDecay { c.weightDecay = weightDecay }; if let gradientClip { c.gradientClip = gradientClip }
+        if let gradientCheckpointing { c.gradientCheckpointing = gradientCheckpointing }
         if let evalInterval { c.evalInterval = evalInterval }; if let evalBatches { c.evalBatches = evalBatches }
         if let patience { c.patience = patience }; if let maxMinutes { c.maxMinutes = maxMinutes }; if let seed { c.seed = seed }
         let path = try corpus ?? AssetStore().path(.shakespeare, "shakespeare.txt")

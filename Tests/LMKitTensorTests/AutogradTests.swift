@@ -19,6 +19,30 @@ import TestSupport
         #expect(x.gradient?.floats == [7])
     }
 
+    @Test func recomputedBlocksGiveTheSameGradients() {
+        let w = Tensor(shape: [2, 2], scalars: [0.5, -1, 2, 0.25] as [Float]).requiringGradient()
+        let x = Tensor(shape: [1, 2], scalars: [1.5, -2] as [Float])
+        func block(_ h: Tensor) -> Tensor { (h.matmul(w) * h).tanh().matmul(w) }
+        var calls = 0
+        for inputNeedsGradient in [true, false] {
+            let xs = inputNeedsGradient ? x.requiringGradient() : x
+            w.zeroGradient()
+            block(block(xs)).sum().backward()
+            let (gw, gx) = (w.gradient!.floats, xs.gradient?.floats)
+            let xr = inputNeedsGradient ? x.requiringGradient() : x
+            w.zeroGradient()
+            let y = Tensor.recomputingInBackward([xr]) { calls += 1; return block($0[0]) }
+            let z = Tensor.recomputingInBackward([y]) { calls += 1; return block($0[0]) }
+            #expect(z.requiresGradient)  // w inside the block needs its gradient even when x does not
+            z.sum().backward()
+            #expect(w.gradient!.floats == gw)
+            #expect(xr.gradient?.floats == gx)
+        }
+        #expect(calls == 8)  // each block ran twice: forward, then again in backward
+        let plain = GradMode.withoutGradient { Tensor.recomputingInBackward([x]) { block($0[0]) } }
+        #expect(!plain.requiresGradient && plain.floats == GradMode.withoutGradient { block(x) }.floats)
+    }
+
     @Test func noRecordingWithoutGradientMode() {
         let w = Tensor.ones([2]).requiringGradient()
         let y = GradMode.withoutGradient { w * 2 }

@@ -20,6 +20,8 @@ public final class CausalDecoder<Family: DecoderFamily>: Module {
     public let lmHead: (any Module & LinearMap)?
     /// The weights kept quantized, by Hugging Face name (empty for a float32 model).
     public let quantized: [String: QuantizedMatrix]
+    /// Recompute each layer's activations in backward instead of keeping them (``GradientCheckpointing``).
+    public var gradientCheckpointing = false
 
     /// A model with random weights (`seed`), or zeros when a checkpoint is loaded right after. The
     /// matrices in `quantized` (Hugging Face names) stay quantized and are not parameters; one the
@@ -58,7 +60,13 @@ public final class CausalDecoder<Family: DecoderFamily>: Module {
                 "padding \(p.shape) must be [batch, cached + new] = \([ids.shape[0], start + ids.shape[1]])")
             return Tensor.attentionMask(padding: p, dtype: x.dtype)  // (B, 1, 1, keys)
         }
-        for (i, layer) in layers.enumerated() { x = layer(x, start: start, mask: mask, cache: cache, layer: i) }
+        for (i, layer) in layers.enumerated() {
+            if gradientCheckpointing, cache == nil {
+                x = layer.checkpointed(x) { layer($0, start: start, mask: mask, cache: nil, layer: i) }
+            } else {
+                x = layer(x, start: start, mask: mask, cache: cache, layer: i)
+            }
+        }
         return norm(x)
     }
 
@@ -77,6 +85,8 @@ public final class CausalDecoder<Family: DecoderFamily>: Module {
         return out
     }
 }
+
+extension CausalDecoder: GradientCheckpointing {}
 
 extension CausalDecoder: QuantizedDecoder {
     /// Longest sequence the model attends over (`max_position_embeddings`).

@@ -24,6 +24,9 @@ enum GradRule {
     /// A scalar loss whose input gradients were computed with it (the fused output layer and
     /// cross-entropy): backward scales them by the output gradient.
     case precomputed(gradients: [Tensor?])
+    /// A block whose intermediates were not kept (``Tensor/recomputingInBackward(_:_:)``): backward
+    /// runs it again on the saved inputs, with recording on, and backpropagates through that.
+    case recompute(Recomputation)
     case gatherRows(tableShape: [Int], indices: [Int])
     case scatterRows(indices: [Int], width: Int)
     case softmax(y: Tensor)
@@ -53,6 +56,7 @@ enum GradRule {
         case .linear: return "linear"
         case .quantizedLinear: return "quantizedLinear"
         case .precomputed: return "precomputed"
+        case .recompute: return "recompute"
         case .gatherRows: return "gatherRows"
         case .scatterRows: return "scatterRows"
         case .softmax: return "softmax"
@@ -194,6 +198,9 @@ enum GradientRules {
         case let .precomputed(gradients):
             let scale = g.item()
             return gradients.enumerated().map { i, d in need(i) ? d.map { scale == 1 ? $0 : $0 * scale } : nil }
+
+        case let .recompute(block):
+            return block.inputGradients(outputGradient: g, needs: needs)
 
         case let .gatherRows(tableShape, indices):
             return [Tensor.scatterAddingRows(g.reshaped([-1, tableShape[1]]), indices: indices, rows: tableShape[0])]

@@ -39,7 +39,7 @@ extension Tensor {
         let weight: Tensor? = { if case .float(let t) = w { return t } else { return nil } }()
         let recording = GradMode.isRecording && (h.requiresGradient || weight?.requiresGradient == true)
         let hc = h.contiguous().detached()
-        var dh: Tensor? = recording && h.requiresGradient ? Tensor.zeros([n, width]) : nil
+        let dh: Tensor? = recording && h.requiresGradient ? Tensor.zeros([n, width]) : nil
         var dw: Tensor? = recording && weight?.requiresGradient == true ? Tensor.zeros([vocab, width]) : nil
         var total = 0.0
         GradMode.withoutGradient {
