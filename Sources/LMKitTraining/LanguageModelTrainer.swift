@@ -162,7 +162,8 @@ public final class LanguageModelTrainer {
         self.config = config
         if config.recomputesActivations {
             guard let blocks = model as? any GradientCheckpointing else {
-                throw TrainingError("gradient checkpointing needs a transformer; a \(config.architecture) network has no blocks to recompute")
+                throw TrainingError(
+                    "gradient checkpointing needs a transformer; a \(config.architecture) network has no blocks to recompute")
             }
             blocks.gradientCheckpointing = true
         }

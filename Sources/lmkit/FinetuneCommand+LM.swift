@@ -74,7 +74,8 @@ extension FinetuneCommand {
         @Option var gradientClip = 1.0
         @Flag(
             inversion: .prefixedNo,
-            help: "Recompute each layer's activations in backward instead of keeping them: less memory, ~1/3 more compute (default: on for --qlora only)."
+            help:
+                "Recompute each layer's activations in backward instead of keeping them: less memory, ~1/3 more compute (default: on for --qlora only)."
         ) var gradientCheckpointing: Bool?
         @Option(help: "Steps between validations (and checkpoints).") var evalInterval = 25
         @Option(help: "Validation batches per evaluation.") var evalBatches = 50

@@ -67,7 +67,8 @@ import TestSupport
 
     @Test func fullGPT2WithDropout() throws {
         func make(_ checkpointed: Bool) throws -> GPT2LMHeadModel {
-            let model = try GPT2LMHeadModel(GPT2Config(vocabSize: 50, contextLength: 16, width: 16, layers: 2, heads: 2, dropout: 0.2), seed: 4)
+            let model = try GPT2LMHeadModel(
+                GPT2Config(vocabSize: 50, contextLength: 16, width: 16, layers: 2, heads: 2, dropout: 0.2), seed: 4)
             model.gradientCheckpointing = checkpointed
             return model
         }

@@ -31,8 +31,12 @@ import TestSupport
             let (gw, gx) = (w.gradient!.floats, xs.gradient?.floats)
             let xr = inputNeedsGradient ? x.requiringGradient() : x
             w.zeroGradient()
-            let y = Tensor.recomputingInBackward([xr]) { calls += 1; return block($0[0]) }
-            let z = Tensor.recomputingInBackward([y]) { calls += 1; return block($0[0]) }
+            let y = Tensor.recomputingInBackward([xr]) {
+                calls += 1; return block($0[0])
+            }
+            let z = Tensor.recomputingInBackward([y]) {
+                calls += 1; return block($0[0])
+            }
             #expect(z.requiresGradient)  // w inside the block needs its gradient even when x does not
             z.sum().backward()
             #expect(w.gradient!.floats == gw)
