@@ -18,9 +18,11 @@ public struct LoadedModel {
     public let adapter: LoRAAdapters?
     /// The name `/v1/models` lists: the folder's or file's name, `gemma-3-270m` for the asset.
     public let name: String
-    /// Whether the model came from a GGUF file (its tokenizer has no files to copy).
+    /// Whether the model came from a GGUF file.
     public let isGGUF: Bool
-    /// The tokenizer and template files of a model folder, to save beside a model trained from it.
+    /// The tokenizer and template files to save beside a model made from this one: a folder's own
+    /// files, or for a GGUF file (when loaded with `exportTokenizer`) its tokenizer written as
+    /// `tokenizer.json` + `tokenizer_config.json` (``ModelLoader/tokenizerFiles(gguf:template:)``).
     public let tokenizerFiles: [(name: String, bytes: [UInt8])]
 }
 
@@ -37,10 +39,11 @@ public enum ModelLoader {
     /// Loads `path`. GGUF matrices stay quantized unless `keepQuantized` is false (float32, for full
     /// fine-tuning); `activations` applies to those kept quantized. `adapter` is a LoRA adapter
     /// folder: on a float model it is merged into the weights (no cost per token), on a quantized one
-    /// it runs beside the quantized matrices.
+    /// it runs beside the quantized matrices. `exportTokenizer`: for a GGUF file, also write its
+    /// tokenizer as files (``LoadedModel/tokenizerFiles``), for a model folder saved from it.
     public static func load(
         _ path: String, activations: QuantizedMatrix.Activations = .int8, keepQuantized: Bool = true, adapter: String? = nil,
-        mergeAdapter: Bool = true, assets: AssetStore = AssetStore()
+        mergeAdapter: Bool = true, exportTokenizer: Bool = false, assets: AssetStore = AssetStore()
     ) throws -> LoadedModel {
         let model: any CausalLanguageModel, tokenizer: Tokenizer, template: ChatTemplate, name: String
         var files: [(String, [UInt8])] = []
@@ -50,6 +53,7 @@ public enum ModelLoader {
             model = try ModelRegistry.load(gguf: file, activations: activations, keepQuantized: keepQuantized)
             tokenizer = try Tokenizer.gguf(file)
             template = try ChatTemplate.forModel(gguf: file)
+            if exportTokenizer { files = try tokenizerFiles(gguf: file, template: template) }
             name = path == "gemma" ? "gemma-3-270m" : ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         } else {
             model = try ModelRegistry.load(folder: path)
@@ -74,6 +78,32 @@ public enum ModelLoader {
         }
         return LoadedModel(
             model: model, tokenizer: tokenizer, template: template, adapter: lora, name: name, isGGUF: isGGUF, tokenizerFiles: files)
+    }
+
+    /// A GGUF file's tokenizer as the files of a Hugging Face model folder: `tokenizer.json`
+    /// (``Tokenizer/huggingFaceJSON(gguf:)``) and `tokenizer_config.json` with the special tokens,
+    /// whether BOS/EOS are added, and `template` (the GGUF file's own, or the built-in one LMKit
+    /// chats and fine-tunes with), so transformers and LMKit tokenize and render chats as LMKit did.
+    public static func tokenizerFiles(gguf file: GGUFFile, template: ChatTemplate) throws -> [(name: String, bytes: [UInt8])] {
+        let json = try Tokenizer.huggingFaceJSON(gguf: file)
+        let tokens = file["tokenizer.ggml.tokens"]?.strings ?? []
+        func token(_ key: String) -> String? {
+            file["tokenizer.ggml.\(key)"]?.int.flatMap { tokens.indices.contains($0) ? tokens[$0] : nil }
+        }
+        var config: [String: Any] = [
+            "tokenizer_class": "PreTrainedTokenizerFast", "chat_template": template.source, "clean_up_tokenization_spaces": false,
+            "add_bos_token": file["tokenizer.ggml.add_bos_token"]?.bool ?? true,
+            "add_eos_token": file["tokenizer.ggml.add_eos_token"]?.bool ?? false,
+        ]
+        if let n = file["\(file["general.architecture"]?.string ?? "").context_length"]?.int { config["model_max_length"] = n }
+        for (key, id) in [
+            ("bos_token", "bos_token_id"), ("eos_token", "eos_token_id"), ("unk_token", "unknown_token_id"),
+            ("pad_token", "padding_token_id"),
+        ] {
+            if let t = token(id) { config[key] = t }
+        }
+        let data = try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+        return [("tokenizer.json", Array(json)), ("tokenizer_config.json", Array(data))]
     }
 
     /// `loaded` with its chat template replaced by `template`: a built-in family (gemma, llama3,

@@ -140,7 +140,7 @@ public final class LanguageModelTrainer {
         // Tokenizer, data and model.
         if let fineTune = config.fineTune {
             let setup = try FineTuneSetup(fineTune, config: config, examples: corpus, assets: assets)
-            (tokenizer, tokenizerFiles, data) = (setup.loaded.tokenizer, setup.loaded.tokenizerFiles, setup.data)
+            (tokenizer, tokenizerFiles, data) = (setup.loaded.tokenizer, setup.tokenizerFiles, setup.data)
             (model, adapters, dataSummary) = (setup.model, setup.adapters, setup.summary)
             if let epochs = fineTune.epochs, resumed == nil {
                 // Steps from epochs, once the examples are counted; warm-up stays below the total.

@@ -20,14 +20,14 @@ struct LoRACommand: ParsableCommand {
             discussion: """
                 Each adapted weight becomes W + scaling · B·A, so the merged model computes what the base with the
                 adapter computed, at the base's cost, and loads anywhere a model folder loads (transformers, vLLM,
-                llama.cpp's convert script). --model is a model folder; the folder's tokenizer and chat template
-                files are copied. A GGUF base cannot be merged yet: the merged weights would need a GGUF writer
-                (an HF folder has no tokenizer to take from a GGUF file).
+                llama.cpp's convert script). --model is a model folder, whose tokenizer and chat template files are
+                copied, or a GGUF file (or `gemma`), expanded to float32, whose tokenizer is written as tokenizer.json
+                and tokenizer_config.json (with its chat template) for transformers and LMKit.
 
                 --json prints {"out": String, "layers": Int, "parameters": Int}.
                 """)
 
-        @Option(help: "The base model folder the adapter was trained on.") var model: String
+        @Option(help: "The base model the adapter was trained on: a folder, a GGUF file, or `gemma`.") var model: String
         @Option(help: "The adapter folder.") var adapter: String
         @Option(help: "Folder to write the merged model into.") var out: String
         @Flag(help: "Print JSON.") var json = false
@@ -35,12 +35,7 @@ struct LoRACommand: ParsableCommand {
         struct Output: Encodable { let out: String; let layers: Int; let parameters: Int }
 
         func run() throws {
-            if model == "gemma" || model.lowercased().hasSuffix(".gguf") {
-                throw ValidationError(
-                    "--model \(model): merging into a GGUF base needs a GGUF writer, which LMKit does not have yet; merge into a model folder"
-                )
-            }
-            let loaded = try ModelLoader.load(model, keepQuantized: false, adapter: adapter, mergeAdapter: false)
+            let loaded = try ModelLoader.load(model, keepQuantized: false, adapter: adapter, mergeAdapter: false, exportTokenizer: true)
             guard let lora = loaded.adapter, let module = loaded.model as? Module else {
                 throw ValidationError("--adapter \(adapter): no adapter was attached")
             }

@@ -157,8 +157,8 @@ enum TokenizerChoice {
 struct TokenizerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenizer",
-        abstract: "Train tokenizers.",
-        subcommands: [Train.self]
+        abstract: "Train tokenizers, or write a GGUF file's tokenizer as Hugging Face files.",
+        subcommands: [Train.self, Export.self]
     )
 
     struct Train: ParsableCommand {

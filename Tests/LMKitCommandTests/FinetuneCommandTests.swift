@@ -60,11 +60,55 @@ extension CommandTests {
         #expect(bad.status != 0 && bad.stderr.contains("bad.jsonl:1"), "\(bad.stderr)")
         let wrongBase = try lmkit(arguments: ["generate", "--model", merged, "--adapter", folder.path, "x"])
         #expect(wrongBase.status != 0 && wrongBase.stderr.contains("adapter_config.json"), "\(wrongBase.stderr)")
-        let noGGUFMerge = try lmkit(arguments: [
+        let wrongMerge = try lmkit(arguments: [
             "lora", "merge", "--model", "gemma", "--adapter", out + "/model", "--out", folder.path + "/g",
         ])
-        #expect(noGGUFMerge.status != 0 && noGGUFMerge.stderr.contains("GGUF"))
+        #expect(
+            wrongMerge.status != 0 && !FileManager.default.fileExists(atPath: folder.path + "/g/model.safetensors"), "\(wrongMerge.stderr)")
         let summarize = try lmkit(arguments: ["summarize", "--model", base, "Some text.", "--eval", "x.jsonl"])
         #expect(summarize.status != 0 && summarize.stderr.contains("--eval"))
+    }
+
+    /// QLoRA on the Gemma GGUF asset, merged into a Hugging Face folder: the folder carries the GGUF
+    /// tokenizer as tokenizer.json + tokenizer_config.json, tokenizes as the GGUF file does, and
+    /// generates what the adapter on the GGUF base generates with float32 products.
+    @Test func ggufBaseMergesIntoAFolderWithItsTokenizer() throws {
+        guard TestAssets.available(.gemma) else { return }
+        let folder = TemporaryFolder(prefix: "lmkit-cli-gguf-merge")
+        let data = folder.path + "/pairs.jsonl"
+        let lines = (0..<6).map { #"{"prompt": "Q\#($0): the colour of the sky?", "completion": " blue \#($0)"}"# }
+        try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: data))
+        let out = folder.path + "/run"
+        let train = try lmkit(arguments: [
+            "finetune", "lm", data, "--model", "gemma", "--qlora", "--out", out, "--lora-targets", "q_proj,v_proj", "--lora-rank", "4",
+            "--context", "32", "--batch-size", "2", "--max-steps", "2", "--eval-interval", "2", "--eval-batches", "1",
+            "--learning-rate", "1e-2", "--json",
+        ])
+        #expect(train.status == 0, "\(train.stderr)")
+        let merged = folder.path + "/merged"
+        let merge = try lmkit(arguments: ["lora", "merge", "--model", "gemma", "--adapter", out + "/model", "--out", merged, "--json"])
+        #expect(merge.status == 0, "\(merge.stderr)")
+        #expect(try json(merge.stdout)["layers"] as? Int == 36)
+        for file in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+            #expect(FileManager.default.fileExists(atPath: merged + "/" + file), "\(file) is missing")
+        }
+        let text = "Hello <start_of_turn>user\n  naïve café; e\u{301}t\u{37E} 12345 🙂\n"
+        let fromGGUF = try lmkit(arguments: ["tokenize", "--tokenizer", "gemma", "--add-special", "--special", "allow", text, "--json"])
+        let fromFolder = try lmkit(arguments: ["tokenize", "--tokenizer", merged, "--add-special", "--special", "allow", text, "--json"])
+        #expect(fromGGUF.status == 0 && fromFolder.status == 0, "\(fromGGUF.stderr) \(fromFolder.stderr)")
+        let ids = try #require(json(fromGGUF.stdout)["ids"] as? [Int])
+        #expect(try ids.first == 2 && ids.contains(105) && json(fromFolder.stdout)["ids"] as? [Int] == ids)
+        let config = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: merged + "/tokenizer_config.json")))
+                as? [String: Any])
+        #expect(config["bos_token"] as? String == "<bos>" && config["eos_token"] as? String == "<eos>" && config["chat_template"] is String)
+        let prompt = "Q1: the colour of the sky?"
+        let adapted = try lmkit(arguments: [
+            "generate", "--model", "gemma", "--adapter", out + "/model", "--activations", "float32", prompt, "--max-tokens", "6",
+            "--temperature", "0", "--json",
+        ])
+        let plain = try lmkit(arguments: ["generate", "--model", merged, prompt, "--max-tokens", "6", "--temperature", "0", "--json"])
+        #expect(adapted.status == 0 && plain.status == 0, "\(adapted.stderr) \(plain.stderr)")
+        #expect(try json(adapted.stdout)["text"] as? String == json(plain.stdout)["text"] as? String)
     }
 }

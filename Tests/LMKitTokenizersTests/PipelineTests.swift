@@ -44,6 +44,26 @@ import TestSupport
         }
     }
 
+    /// Canonically equivalent spellings are different tokens: Swift's `String` equality (and so a
+    /// `[String: Any]` from Foundation's JSON parser) would make ";" and U+037E, or "é" and "e" + U+0301,
+    /// one key. Gemma's vocabulary has such pairs. Ids are compared, not strings, for the same reason.
+    @Test func canonicallyEquivalentTokensStayApart() throws {
+        // ids: ";" 0, U+037E 1, U+00E9 2, "e" 3, U+0301 4, "e"+U+0301 5 (a merge), "x" 6, `{["` 7.
+        let json = #"""
+            {"model": {"type": "BPE", "merges": [["e", "\u0301"]], "unk_token": null, "vocab":
+              {";": 0, "\u037e": 1, "\u00e9": 2, "e": 3, "\u0301": 4, "e\u0301": 5, "x": 6, "{[\"": 7}},
+             "pre_tokenizer": {"type": "Split", "pattern": {"String": " "}, "behavior": "Removed", "invert": false}}
+            """#
+        let tok = try Tokenizer(jsonData: Data(json.utf8))
+        #expect(tok.vocabSize == 8 && tok.id(of: "{[\"") == 7)  // a key with brackets and an escape, read past by the scanner
+        let cases: [(String, [Int])] = [
+            (";", [0]), ("\u{37E}", [1]), ("\u{E9}", [2]), ("e\u{301}", [5]), ("\u{301}", [4]), ("x;\u{37E}", [6, 0, 1]),
+        ]
+        for (text, ids) in cases {
+            #expect(try tok.encode(text).ids == ids, "\(text.unicodeScalars.map { String($0.value, radix: 16) })")
+        }
+    }
+
     @Test func unknownComponentsAreClearErrors() throws {
         let folder = TemporaryFolder(prefix: "lmkit-pipeline")
         let bad: [(String, String)] = [

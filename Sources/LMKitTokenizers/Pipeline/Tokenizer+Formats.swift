@@ -41,17 +41,18 @@ extension Tokenizer {
         let parsed: Any
         do { parsed = try JSONText.parse(data) } catch { throw TokenizerError("\(vocab): \(error.description)") }
         let tokens: [String]
-        do { tokens = try vocabularyArray(try JSONObject(parsed, path: "vocab")) } catch {
+        do {
+            let members = try JSONMemberScanner.integerMembers(data, at: [], name: "vocab")
+            tokens = try vocabularyArray(try JSONObject(parsed, path: "vocab"), members: members)
+        } catch {
             throw TokenizerError("\(vocab): \(error.description)")
         }
-        var ids: [String: Int32] = [:]
-        for (i, t) in tokens.enumerated() where !t.isEmpty { ids[t] = Int32(i) }
+        let ids = ByteStringTable.vocabulary(tokens).table  // by bytes, not by canonical equivalence
         var list: [(a: Int32, b: Int32, priority: Float, merged: Int32)] = []
         for (n, line) in try readLines(merges).enumerated() {
             if line.hasPrefix("#version") || line.isEmpty { continue }
-            let parts = line.split(separator: " ")
-            guard parts.count == 2, let a = ids[String(parts[0])], let b = ids[String(parts[1])],
-                let m = ids[String(parts[0]) + String(parts[1])]
+            let parts = line.utf8.split(separator: 0x20).map(Array.init)
+            guard parts.count == 2, let a = ids.lookup(parts[0]), let b = ids.lookup(parts[1]), let m = ids.lookup(parts[0] + parts[1])
             else {
                 throw TokenizerError("\(merges):\(n + 1): \"\(line)\" is not a merge of two vocabulary tokens")
             }
@@ -60,7 +61,7 @@ extension Tokenizer {
         var options = BPEModel.Options()
         options.byteLevel = true
         let model = try BPEModel(tokens: tokens, merges: list, options: options)
-        let eot = ids["<|endoftext|>"].map { [AddedToken(id: Int($0), content: "<|endoftext|>")] } ?? []
+        let eot = ids.lookup(Array("<|endoftext|>".utf8)).map { [AddedToken(id: Int($0), content: "<|endoftext|>")] } ?? []
         return Tokenizer(
             normalizer: nil, preTokenizer: ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true), model: model,
             postProcessor: nil, decoder: ByteLevelDecoder(), addedTokens: eot,

@@ -115,13 +115,11 @@ extension Tokenizer {
             guard let mergeLines = file["tokenizer.ggml.merges"]?.strings else {
                 throw TokenizerError("\(path): tokenizer.ggml.merges is missing")
             }
-            var ids: [String: Int32] = [:]
-            for (i, t) in tokens.enumerated() { ids[t] = Int32(i) }
+            let ids = ByteStringTable.vocabulary(tokens).table  // by bytes, not by canonical equivalence
             var merges: [(a: Int32, b: Int32, priority: Float, merged: Int32)] = []
             for (n, line) in mergeLines.enumerated() {
-                let parts = line.split(separator: " ")
-                guard parts.count == 2, let a = ids[String(parts[0])], let b = ids[String(parts[1])],
-                    let m = ids[String(parts[0]) + String(parts[1])]
+                let parts = line.utf8.split(separator: 0x20).map(Array.init)
+                guard parts.count == 2, let a = ids.lookup(parts[0]), let b = ids.lookup(parts[1]), let m = ids.lookup(parts[0] + parts[1])
                 else {
                     throw TokenizerError("\(path): tokenizer.ggml.merges[\(n)] \"\(line)\" is not a merge of two tokens")
                 }

@@ -33,7 +33,8 @@ extension Tokenizer {
         let decoderJSON = root.has("decoder") ? try root.object("decoder") : nil
         let decoder = try decoderJSON.map { (o) throws(TokenizerError) in try DecoderType.make(o) }
         let byteLevel = Tokenizer.mentions("ByteLevel", preTokenizerJSON?.dict) || decoderJSON?.type == "ByteLevel"
-        let (model, summary) = try Tokenizer.makeModel(try root.object("model"), byteLevel: byteLevel)
+        let vocabulary = try JSONMemberScanner.integerMembers(jsonData, at: ["model", "vocab"], name: "tokenizer.model.vocab")
+        let (model, summary) = try Tokenizer.makeModel(try root.object("model"), vocabulary: vocabulary, byteLevel: byteLevel)
         let post = root.has("post_processor") ? try TemplatePostProcessor.make(try root.object("post_processor")) : nil
         self.init(
             normalizer: normalizer, preTokenizer: preTokenizer, model: model, postProcessor: post, decoder: decoder,
@@ -74,7 +75,11 @@ extension Tokenizer {
         return false
     }
 
-    static func makeModel(_ o: JSONObject, byteLevel: Bool) throws(TokenizerError) -> (any TokenizerModel, String) {
+    /// The `model` of a tokenizer.json; `vocabulary` is its `vocab` object's members as written (see
+    /// ``JSONMemberScanner``), nil when `vocab` is not an object.
+    static func makeModel(_ o: JSONObject, vocabulary: [(key: String, value: Int)]?, byteLevel: Bool) throws(TokenizerError) -> (
+        any TokenizerModel, String
+    ) {
         let typeName = o.type ?? (o.has("merges") ? "BPE" : o.has("continuing_subword_prefix") ? "WordPiece" : nil)
         guard let name = typeName, let type = ModelType(rawValue: name) else {
             throw o.unsupported("model type \(o.type.map { "\"\($0)\"" } ?? "(none)")")
@@ -84,7 +89,7 @@ extension Tokenizer {
             if let dropout = try o.double("dropout", default: nil), dropout > 0 {
                 throw o.unsupported("BPE dropout \(dropout) (a training-time regularizer; set it to null for inference)")
             }
-            let tokens = try vocabularyArray(try o.object("vocab"))
+            let tokens = try vocabularyArray(try o.object("vocab"), members: vocabulary)
             var options = BPEModel.Options()
             options.byteLevel = byteLevel
             options.byteFallback = try o.bool("byte_fallback", default: false)
@@ -92,26 +97,26 @@ extension Tokenizer {
             options.ignoreMerges = try o.bool("ignore_merges", default: false)
             options.continuingSubwordPrefix = try o.string("continuing_subword_prefix", default: nil)
             options.endOfWordSuffix = try o.string("end_of_word_suffix", default: nil)
-            var ids: [String: Int32] = [:]
-            ids.reserveCapacity(tokens.count)
-            for (i, t) in tokens.enumerated() where !t.isEmpty { ids[t] = Int32(i) }
-            if let unk = try o.string("unk_token", default: nil) { options.unkID = ids[unk] }
+            let ids = ByteStringTable.vocabulary(tokens).table  // by bytes: "é" and "e\u{301}" are two tokens
+            if let unk = try o.string("unk_token", default: nil) { options.unkID = ids.lookup(Array(unk.utf8)) }
             var merges: [(a: Int32, b: Int32, priority: Float, merged: Int32)] = []
             for (rank, m) in try o.array("merges").enumerated() {
-                let a: String, b: String
+                let a: [UInt8], b: [UInt8]
                 if let s = m as? String {
-                    let parts = s.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
-                    guard parts.count == 2 else {
+                    // At the first space byte: a space followed by a combining mark is one Character.
+                    let bytes = Array(s.utf8)
+                    guard let space = bytes.firstIndex(of: 0x20) else {
                         throw TokenizerError("\(o.path).merges[\(rank)]: \"\(s)\" is not two tokens separated by a space")
                     }
-                    a = String(parts[0]); b = String(parts[1])
+                    a = Array(bytes[..<space]); b = Array(bytes[(space + 1)...])
                 } else if let p = m as? [String], p.count == 2 {
-                    a = p[0]; b = p[1]
+                    a = Array(p[0].utf8); b = Array(p[1].utf8)
                 } else {
                     throw TokenizerError("\(o.path).merges[\(rank)]: expected \"a b\" or [\"a\", \"b\"]")
                 }
-                let prefixLength = options.continuingSubwordPrefix.map { b.hasPrefix($0) ? $0.count : 0 } ?? 0
-                guard let ia = ids[a], let ib = ids[b], let im = ids[a + String(b.dropFirst(prefixLength))] else {
+                let prefix = options.continuingSubwordPrefix.map { Array($0.utf8) } ?? []
+                let prefixLength = !prefix.isEmpty && b.starts(with: prefix) ? prefix.count : 0
+                guard let ia = ids.lookup(a), let ib = ids.lookup(b), let im = ids.lookup(a + b.dropFirst(prefixLength)) else {
                     throw TokenizerError("\(o.path).merges[\(rank)]: \"\(a) \(b)\" uses or makes a token missing from the vocabulary")
                 }
                 merges.append((ia, ib, Float(rank), im))
@@ -119,7 +124,7 @@ extension Tokenizer {
             let model = try BPEModel(tokens: tokens, merges: merges, options: options)
             return (model, "\(byteLevel ? "byte-level " : "")BPE, \(tokens.count) tokens, \(merges.count) merges")
         case .wordPiece:
-            let tokens = try vocabularyArray(try o.object("vocab"))
+            let tokens = try vocabularyArray(try o.object("vocab"), members: vocabulary)
             let model = try WordPieceModel(
                 tokens: tokens, unkToken: try o.string("unk_token", default: "[UNK]")!,
                 continuingSubwordPrefix: try o.string("continuing_subword_prefix", default: "##")!,
@@ -138,22 +143,26 @@ extension Tokenizer {
                 byteFallback: try o.bool("byte_fallback", default: false))
             return (model, "Unigram, \(tokens.count) pieces")
         case .wordLevel:
-            let tokens = try vocabularyArray(try o.object("vocab"))
+            let tokens = try vocabularyArray(try o.object("vocab"), members: vocabulary)
             return (WordLevelModel(tokens: tokens, unkToken: try o.string("unk_token", default: nil)), "word level, \(tokens.count) tokens")
         }
     }
 
     /// A `{"token": id}` map as an array indexed by id; ids must be unique, non-negative, and not absurdly sparse.
-    static func vocabularyArray(_ o: JSONObject) throws(TokenizerError) -> [String] {
-        var entries: [(String, Int)] = []
-        entries.reserveCapacity(o.dict.count)
-        for (t, v) in o.dict {
-            guard let n = v as? Int, n >= 0 else { throw TokenizerError("\(o.path)[\"\(t)\"]: expected a non-negative integer id") }
-            entries.append((t, n))
+    /// `members`: the object's members read from the bytes (``JSONMemberScanner``), which keep keys
+    /// that `o.dict` merges as canonically equivalent.
+    static func vocabularyArray(_ o: JSONObject, members: [(key: String, value: Int)]? = nil) throws(TokenizerError) -> [String] {
+        var entries: [(String, Int)] = members ?? []
+        if members == nil {
+            entries.reserveCapacity(o.dict.count)
+            for (t, v) in o.dict {
+                guard let n = v as? Int, n >= 0 else { throw TokenizerError("\(o.path)[\"\(t)\"]: expected a non-negative integer id") }
+                entries.append((t, n))
+            }
         }
         let maxID = entries.map(\.1).max() ?? -1
-        guard maxID < max(16, o.dict.count * 4) else {
-            throw TokenizerError("\(o.path): id \(maxID) is far beyond the \(o.dict.count) entries")
+        guard maxID < max(16, entries.count * 4) else {
+            throw TokenizerError("\(o.path): id \(maxID) is far beyond the \(entries.count) entries")
         }
         var tokens = [String](repeating: "", count: maxID + 1)
         for (t, n) in entries {

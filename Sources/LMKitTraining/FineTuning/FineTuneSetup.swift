@@ -19,6 +19,9 @@ public struct FineTuneDataSummary: Codable, Sendable, Equatable {
 /// The pre-trained model, adapters and batches of a fine-tuning run, built from its config.
 struct FineTuneSetup {
     let loaded: LoadedModel
+    /// The tokenizer files saved with the model: the base folder's (a GGUF base's exported for full
+    /// fine-tuning), and `chat_template.jinja` when a template replaces the model's own.
+    let tokenizerFiles: [(name: String, bytes: [UInt8])]
     let model: any TrainableLanguageModel
     let adapters: LoRAAdapters?
     let data: InstructionBatches
@@ -26,8 +29,13 @@ struct FineTuneSetup {
 
     init(_ f: FineTuneConfig, config: TrainingConfig, examples path: String, assets: AssetStore) throws {
         // QLoRA keeps the GGUF blocks; training reads them with float32 activations (exact products).
-        var loaded = try ModelLoader.load(f.model, activations: .float32, keepQuantized: f.method == .qlora, assets: assets)
+        var loaded = try ModelLoader.load(
+            f.model, activations: .float32, keepQuantized: f.method == .qlora, exportTokenizer: f.method == .full, assets: assets)
         loaded = try ModelLoader.withTemplate(loaded, f.template)
+        // The template trained with goes with the model (chat_template.jinja wins over tokenizer_config.json's).
+        tokenizerFiles =
+            loaded.tokenizerFiles.filter { $0.name != "chat_template.jinja" }
+            + (f.template == nil || loaded.tokenizerFiles.isEmpty ? [] : [("chat_template.jinja", Array(loaded.template.source.utf8))])
         guard let model = loaded.model as? any TrainableLanguageModel else {
             throw TrainingError("\(f.model): this model cannot be trained")
         }
