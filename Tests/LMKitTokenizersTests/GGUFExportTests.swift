@@ -36,7 +36,8 @@ import TestSupport
                 if mismatches <= 3 { Issue.record("\(Golden.excerpt(text)): \(Golden.firstDifference(ids, c["ids"] as! [Int]))") }
             }
             #expect(try exported.decode(ids) == gguf.decode(ids))
-            #expect(try exported.encode(text, options: .init(addSpecialTokens: true, specialTokens: .text)).ids == [2] + ids)  // BOS, as the GGUF file says to add it
+            // BOS, as the GGUF file says to add it.
+            #expect(try exported.encode(text, options: .init(addSpecialTokens: true, specialTokens: .text)).ids == [2] + ids)
         }
         #expect(mismatches == 0, "\(mismatches) of \(cases.count) texts differ from sentencepiece")
         for special in ["<start_of_turn>", "<end_of_turn>", "<eos>", "<bos>"] { #expect(exported.id(of: special) == gguf.id(of: special)) }
