@@ -425,7 +425,7 @@ public final class LanguageModelTrainer {
             let name = path.hasSuffix(".json") ? "tokenizer.json" : (path as NSString).lastPathComponent
             return FileManager.default.contents(atPath: path).map { [(name, Array($0))] } ?? []
         }
-        return ["tokenizer.json", "vocab.json", "merges.txt", "vocab.txt", "tokenizer_config.json"].compactMap { name in
+        return ModelLoader.tokenizerFileNames.compactMap { name in
             FileManager.default.contents(atPath: path + "/" + name).map { (name, Array($0)) }
         }
     }

@@ -140,7 +140,7 @@ extension FinetuneCommand {
                     )
                 }
                 print(
-                    "batch \(c.batchSize)×\(c.gradientAccumulation), learning rate \(c.learningRate) → \(c.minLearningRate), \(c.maxSteps) steps\(c.recomputesActivations ? ", gradient checkpointing" : "")\(resume ? ", resuming at step \(trainer.step)" : "")"
+                    "batch \(c.batchSize)×\(c.gradientAccumulation), learning rate \(String(format: "%.3g", c.learningRate)) → \(String(format: "%.3g", c.minLearningRate)), \(c.maxSteps) steps\(c.recomputesActivations ? ", gradient checkpointing" : "")\(resume ? ", resuming at step \(trainer.step)" : "")"
                 )
             }
             let summary = try runWithProgress(trainer, quiet: json)

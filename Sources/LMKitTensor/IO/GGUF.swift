@@ -97,6 +97,9 @@ public final class GGUFFile: @unchecked Sendable {
     public let version: UInt32
     /// Metadata in file order.
     public let metadata: [(key: String, value: Value)]
+    /// The GGUF type code of each metadata value (0 u8 … 12 f64; 9 arrays with their element type),
+    /// which ``Value`` folds together: what a writer needs to copy a key exactly.
+    public let metadataTypes: [String: (type: UInt32, elementType: UInt32?)]
     /// The tensor table, in file order.
     public let tensors: [TensorInfo]
     /// Alignment of tensor data in bytes (`general.alignment`, default 32; a power of two).
@@ -127,14 +130,22 @@ public final class GGUFFile: @unchecked Sendable {
         let kvCount = try r.count("metadata count", elementSize: 12)
         var metadata: [(String, Value)] = []
         var index: [String: Int] = [:]
+        var types: [String: (UInt32, UInt32?)] = [:]
         for i in 0..<kvCount {
             let key = try r.string("metadata key #\(i)")
             let type = try r.u32("type of \(key)")
+            var elementType: UInt32? = nil
+            if type == 9 {
+                var peek = r
+                elementType = try peek.u32("element type of \(key)")
+            }
             let value = try r.value(type: type, what: key, depth: 0)
             index[key] = metadata.count
             metadata.append((key, value))
+            types[key] = (type, elementType)
         }
         self.metadata = metadata
+        metadataTypes = types
         self.index = index
         var alignment = 32
         if let a = index["general.alignment"].map({ metadata[$0].1 }) {

@@ -1,0 +1,81 @@
+import Foundation
+import LMKitTensor
+import Testing
+import TestSupport
+
+/// LMKit's GGUF writer and ggml quantizers against gguf-py (Tools/golden/ggml_quants.py): each type's
+/// blocks equal to gguf-py's bit for bit on rows with ties, subnormals, zeros and outliers; a file
+/// copied key by key and tensor by tensor comes out byte-identical to the one gguf-py wrote.
+@Suite struct GGUFWriterTests {
+    let golden = fixturePath("quant/gguf_quants.gguf")
+
+    @Test(arguments: [GGMLType.f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1])
+    func blocksEqualGGUFPy(type: GGMLType) throws {
+        let file = try GGUFFile(path: golden)
+        let x = try file.floats("x")
+        let expected = Array(try file.data("x.\(String(describing: type))").bytes)
+        let got = x.withUnsafeScalars(Float.self) { GGMLQuantizer.quantize($0, as: type) }
+        #expect(got.count == expected.count)
+        let differing = zip(got, expected).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
+        #expect(
+            differing.isEmpty,
+            "\(type): \(differing.count) bytes differ, first at \(differing.first ?? -1) (block \((differing.first ?? 0) / type.blockBytes))"
+        )
+    }
+
+    @Test func aCopyIsByteIdentical() throws {
+        let file = try GGUFFile(path: golden)
+        var writer = GGUFWriter()
+        for (key, value) in file.metadata {
+            let t = try #require(file.metadataTypes[key])
+            writer.metadata.append((key, try #require(GGUFValue(value, type: t.type, elementType: t.elementType), "\(key)")))
+        }
+        for info in file.tensors {
+            let d = try file.data(info)
+            writer.addTensor(info.name, shape: d.shape, type: d.type) { Array(d.bytes) }
+        }
+        let folder = TemporaryFolder(prefix: "lmkit-gguf")
+        let copy = folder.path + "/copy.gguf"
+        try writer.write(to: copy)
+        let a = try Data(contentsOf: URL(fileURLWithPath: golden)), b = try Data(contentsOf: URL(fileURLWithPath: copy))
+        #expect(a == b, "\(a.count) vs \(b.count) bytes")
+        let back = try GGUFFile(path: copy)
+        #expect(back["test.string"]?.string == "naïve ▁ 🙂" && back["test.u64"]?.double == Double(UInt64(1) << 63 + 5))
+    }
+
+    @Test func malformedTensorsAreErrorsAndLeaveNoFile() throws {
+        let folder = TemporaryFolder(prefix: "lmkit-gguf-bad")
+        var writer = GGUFWriter()
+        writer.addTensor("w", shape: [2, 30], type: .q8_0) { [] }  // rows of 30 do not fill 32-wide blocks
+        #expect(throws: FileError.self) { try writer.write(to: folder.path + "/a.gguf") }
+        var short = GGUFWriter()
+        short.addTensor("w", shape: [1, 32], type: .q8_0) { [UInt8](repeating: 0, count: 10) }
+        let error = #expect(throws: FileError.self) { try short.write(to: folder.path + "/b.gguf") }
+        #expect(error?.reason.contains("tensor w") == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+        var mixed = GGUFWriter()
+        mixed.metadata.append(("k", .array(elementType: 5, [.int32(1), .string("x")])))
+        #expect(throws: FileError.self) { try mixed.write(to: folder.path + "/c.gguf") }
+    }
+
+    @Test func dequantizingWhatWasWrittenComesBack() throws {
+        var g = RandomGenerator(seed: 7)
+        let x = Tensor.randomNormal([4, 64], generator: &g)
+        let folder = TemporaryFolder(prefix: "lmkit-gguf-rt")
+        var writer = GGUFWriter()
+        for type in GGMLQuantizer.writable {
+            writer.addTensor("x.\(type)", shape: [4, 64], type: type) {
+                x.withUnsafeScalars(Float.self) { GGMLQuantizer.quantize($0, as: type) }
+            }
+        }
+        try writer.write(to: folder.path + "/x.gguf")
+        let file = try GGUFFile(path: folder.path + "/x.gguf")
+        // Error bounds: half a level of each type's step, relative to the block's range.
+        let bounds: [GGMLType: Double] = [.f32: 0, .f16: 1e-3, .bf16: 8e-3, .q8_0: 0.01, .q4_0: 0.2, .q4_1: 0.2, .q5_0: 0.1, .q5_1: 0.1]
+        for type in GGMLQuantizer.writable {
+            let back = try file.floats("x.\(type)")
+            let c = compare(back, x, rtol: 0, atol: bounds[type]! * 4)
+            #expect(c.withinTolerance, "\(type): \(c)")
+        }
+    }
+}
