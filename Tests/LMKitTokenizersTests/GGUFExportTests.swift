@@ -111,4 +111,47 @@ import TestSupport
             #expect(ids.count == cases.count && failures == 0, "\(name): \(failures) of \(cases.count) texts differ in transformers")
         }
     }
+
+    /// The way back: the exported tokenizer.json written as GGUF metadata (``Tokenizer/ggufMetadata(tokenizerJSON:config:source:)``)
+    /// tokenizes as the GGUF file it came from, special tokens added, on llama.cpp's texts and Gemma's.
+    @Test(arguments: vocabularies + ["gemma"]) func tokenizerJSONBackToGGUF(name: String) throws {
+        let path: String
+        var texts: [String]
+        if name == "gemma" {
+            guard let p = Golden.asset(.gemma, "gemma-3-270m-q4_k_m.gguf") else { return }
+            (path, texts) = (p, Golden.cases("gemma").map { $0["text"] as! String })
+        } else {
+            guard TestAssets.available(.llamaCpp) else { return }
+            path = TestAssets.store.folder(.llamaCpp) + "/vocab/ggml-vocab-\(name).gguf"
+            texts = try llamaCppCases(path).map(\.text)
+        }
+        let file = try GGUFFile(path: path)
+        let original = try Tokenizer.gguf(file)
+        let tokens = try #require(file["tokenizer.ggml.tokens"]?.strings)
+        var config: [String: Any] = [:]
+        if let eos = file["tokenizer.ggml.eos_token_id"]?.int { config["eos_token"] = tokens[eos] }
+        if let bos = file["tokenizer.ggml.bos_token_id"]?.int { config["bos_token"] = tokens[bos] }
+        let metadata = try Tokenizer.ggufMetadata(
+            tokenizerJSON: try Tokenizer.huggingFaceJSON(gguf: file), config: try JSONSerialization.data(withJSONObject: config))
+        var writer = GGUFWriter()
+        writer.metadata = [("general.architecture", .string("llama"))] + metadata
+        let folder = TemporaryFolder(prefix: "lmkit-tok-gguf")
+        try writer.write(to: folder.path + "/t.gguf")
+        let back = try GGUFFile(path: folder.path + "/t.gguf")
+        let rebuilt = try Tokenizer.gguf(back)
+        #expect(rebuilt.vocabSize == original.vocabSize)
+        for key in ["tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"] {
+            #expect(back[key]?.description == file[key]?.description, "\(key)")
+        }
+        texts += ["<start_of_turn>user hi", "  two  spaces\n\n\tand tabs", "naïve e\u{301}t\u{37E}"]
+        var failures = 0
+        for text in texts {
+            let options = EncodeOptions(addSpecialTokens: true, specialTokens: .allow)
+            if try rebuilt.encode(text, options: options).ids != original.encode(text, options: options).ids {
+                failures += 1
+                if failures <= 3 { Issue.record("\(name) \(text.prefix(60).debugDescription) differs") }
+            }
+        }
+        #expect(failures == 0, "\(name): \(failures) of \(texts.count) texts differ")
+    }
 }
