@@ -88,6 +88,7 @@ let package = Package(
                            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: fastMath
         ),
+        .target(name: "LMKitOptimization", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitChat", "LMKitTensor", "LMKitAssets"], swiftSettings: fastMath),
         .target(name: "LMKitTraining", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitChat", "LMKitEncoders", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(
             name: "LMKitTour",
@@ -98,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "lmkit",
             dependencies: [
-                "LMKitTour", "LMKitBench", "LMKitChat", "LMKitServer", "LMKitAssets", "LMKitEmbeddings", "LMKitPlot", "LMKitTokenizers", "LMKitNN", "LMKitModels", "LMKitGeneration", "LMKitTraining", "LMKitExperiments", "LMKitEncoders",
+                "LMKitTour", "LMKitBench", "LMKitChat", "LMKitOptimization", "LMKitServer", "LMKitAssets", "LMKitEmbeddings", "LMKitPlot", "LMKitTokenizers", "LMKitNN", "LMKitModels", "LMKitGeneration", "LMKitTraining", "LMKitExperiments", "LMKitEncoders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -115,6 +116,7 @@ let package = Package(
         .testTarget(name: "LMKitModelsTests", dependencies: ["LMKitModels", "LMKitGeneration", "LMKitTraining", "LMKitChat", "LMKitEncoders", "TestSupport"]),
         .testTarget(name: "LMKitEncodersTests", dependencies: ["LMKitEncoders", "LMKitModels", "TestSupport"]),
         .testTarget(name: "LMKitChatTests", dependencies: ["LMKitChat", "LMKitModels", "LMKitTokenizers", "LMKitGeneration", "LMKitAssets", "TestSupport"]),
+        .testTarget(name: "LMKitOptimizationTests", dependencies: ["LMKitOptimization", "LMKitModels", "LMKitChat", "LMKitTokenizers", "TestSupport"]),
         .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "LMKitModels", "TestSupport"]),
         .testTarget(
             name: "LMKitServerTests",

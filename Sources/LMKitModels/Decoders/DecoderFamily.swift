@@ -39,6 +39,14 @@ public protocol DecoderFamily: Codable, Sendable, Equatable {
     func fromGGUF(_ tensor: Tensor, key: String) -> Tensor
     /// A matrix read from a GGUF file as the Hugging Face matrix `key` (llama.cpp permutes Llama's query and key rows).
     func fromGGUF(_ matrix: QuantizedMatrix, key: String) -> QuantizedMatrix
+
+    /// The `general.architecture` and hyperparameter metadata of a GGUF file of this configuration,
+    /// as llama.cpp reads them; an error when llama.cpp would build a different model from it.
+    func ggufMetadata() throws(ModelError) -> [(key: String, value: GGUFValue)]
+    /// The float32 Hugging Face tensor `key` as a GGUF file stores it (the inverse of ``fromGGUF(_:key:)-(Tensor,_)``).
+    func toGGUF(_ tensor: Tensor, key: String) -> Tensor
+    /// Tensors a GGUF file of this configuration carries beyond the weights (Llama 3's `rope_freqs.weight`).
+    func ggufExtraTensors() -> [(name: String, tensor: Tensor)]
 }
 
 extension DecoderFamily {
@@ -46,6 +54,10 @@ extension DecoderFamily {
     public func fromGGUF(_ tensor: Tensor, key: String) -> Tensor { tensor }
     /// By default a GGUF matrix is used as stored.
     public func fromGGUF(_ matrix: QuantizedMatrix, key: String) -> QuantizedMatrix { matrix }
+    /// By default a tensor is stored as it is.
+    public func toGGUF(_ tensor: Tensor, key: String) -> Tensor { tensor }
+    /// By default nothing beyond the weights.
+    public func ggufExtraTensors() -> [(name: String, tensor: Tensor)] { [] }
 
     /// Reads a `config.json`; `source` names it in errors, which name the key at fault.
     public init(json data: Data, source: String) throws(ModelError) {

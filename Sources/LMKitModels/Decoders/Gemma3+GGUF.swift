@@ -48,3 +48,28 @@ extension Gemma3Config {
     /// llama.cpp's converter stores every Gemma norm weight as 1 + w.
     public func fromGGUF(_ tensor: Tensor, key: String) -> Tensor { key.hasSuffix("norm.weight") ? tensor - 1 : tensor }
 }
+
+extension Gemma3Config {
+    /// `gemma3` metadata. llama.cpp fixes what the file does not say (every 6th layer global, local
+    /// rotary base 10,000, queries scaled by head size^(−1/2)): a configuration that differs is an error.
+    public func ggufMetadata() throws(ModelError) -> [(key: String, value: GGUFValue)] {
+        guard globalLayers == (0..<layers).map({ ($0 + 1) % 6 == 0 }), ropeLocalBase == 10_000, queryPreAttentionScalar == Double(headSize)
+        else {
+            throw ModelError(
+                "this Gemma 3 configuration (global layers, local rotary base or query scale) differs from what llama.cpp assumes for gemma3 files"
+            )
+        }
+        return [
+            ("general.architecture", .string("gemma3")),
+            ("gemma3.context_length", .uint32(UInt32(contextLength))), ("gemma3.embedding_length", .uint32(UInt32(width))),
+            ("gemma3.block_count", .uint32(UInt32(layers))), ("gemma3.feed_forward_length", .uint32(UInt32(intermediateSize))),
+            ("gemma3.attention.head_count", .uint32(UInt32(heads))), ("gemma3.attention.head_count_kv", .uint32(UInt32(kvHeads))),
+            ("gemma3.attention.key_length", .uint32(UInt32(headSize))), ("gemma3.attention.value_length", .uint32(UInt32(headSize))),
+            ("gemma3.rope.freq_base", .float32(Float(ropeBase))), ("gemma3.attention.sliding_window", .uint32(UInt32(slidingWindow))),
+            ("gemma3.attention.layer_norm_rms_epsilon", .float32(Float(rmsNormEpsilon))),
+        ]
+    }
+
+    /// Norm weights stored as 1 + w, as llama.cpp's converter does.
+    public func toGGUF(_ tensor: Tensor, key: String) -> Tensor { key.hasSuffix("norm.weight") ? tensor + 1 : tensor }
+}

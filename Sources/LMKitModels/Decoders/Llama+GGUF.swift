@@ -74,7 +74,7 @@ extension LlamaConfig {
     }
 
     /// The query/key row order of `key` in a `llama` file (nil: stored as transformers has it).
-    private func ggufRowOrder(_ key: String) -> [Int]? {
+    func ggufRowOrder(_ key: String) -> [Int]? {
         guard modelType == "llama" else { return nil }
         if key.contains(".self_attn.q_proj.") { return Self.unpermutedRows(heads: heads, headSize: headSize) }
         if key.contains(".self_attn.k_proj.") { return Self.unpermutedRows(heads: kvHeads, headSize: headSize) }
@@ -91,5 +91,47 @@ extension LlamaConfig {
         guard let order = ggufRowOrder(key) else { return tensor }
         let v = tensor.scalars(as: Float.self)
         return Tensor(shape: tensor.shape, scalars: order.map { v[$0] })
+    }
+}
+
+extension LlamaConfig {
+    /// `llama` (Llama, Mistral, SmolLM) or `qwen2` metadata: sizes, norm epsilon, rotary base.
+    public func ggufMetadata() throws(ModelError) -> [(key: String, value: GGUFValue)] {
+        let arch = modelType == "qwen2" ? "qwen2" : "llama"
+        guard arch == "llama" || !attentionBias || queryKeyValueBias else {
+            throw ModelError("\(modelType): attention biases GGUF cannot hold")
+        }
+        var m: [(key: String, value: GGUFValue)] = [
+            ("general.architecture", .string(arch)),
+            ("\(arch).context_length", .uint32(UInt32(contextLength))), ("\(arch).embedding_length", .uint32(UInt32(width))),
+            ("\(arch).block_count", .uint32(UInt32(layers))), ("\(arch).feed_forward_length", .uint32(UInt32(intermediateSize))),
+            ("\(arch).attention.head_count", .uint32(UInt32(heads))), ("\(arch).attention.head_count_kv", .uint32(UInt32(kvHeads))),
+            ("\(arch).attention.key_length", .uint32(UInt32(headSize))), ("\(arch).attention.value_length", .uint32(UInt32(headSize))),
+            ("\(arch).rope.dimension_count", .uint32(UInt32(headSize))), ("\(arch).rope.freq_base", .float32(Float(ropeBase))),
+            ("\(arch).attention.layer_norm_rms_epsilon", .float32(Float(rmsNormEpsilon))),
+            ("\(arch).vocab_size", .uint32(UInt32(vocabSize))),
+        ]
+        if let w = slidingWindow { m.append(("\(arch).attention.sliding_window", .uint32(UInt32(w)))) }
+        return m
+    }
+
+    /// Query and key rows permuted back to llama.cpp's interleaved rotary layout (`llama` files).
+    public func toGGUF(_ tensor: Tensor, key: String) -> Tensor {
+        guard let order = ggufRowOrder(key) else { return tensor }
+        var inverse = [Int](repeating: 0, count: order.count)
+        for (k, r) in order.enumerated() { inverse[r] = k }
+        let rows = tensor.shape[0], columns = tensor.count / rows
+        let v = tensor.contiguous().scalars(as: Float.self)
+        var out = [Float](repeating: 0, count: v.count)
+        for r in 0..<rows { out[(r * columns)..<((r + 1) * columns)] = v[(inverse[r] * columns)..<((inverse[r] + 1) * columns)] }
+        return Tensor(shape: tensor.shape, scalars: out)
+    }
+
+    /// Llama 3's rotary rescaling as the divisors llama.cpp reads (`rope_freqs.weight`).
+    public func ggufExtraTensors() -> [(name: String, tensor: Tensor)] {
+        guard ropeFrequencyFactors != nil || llama3Scaling != nil else { return [] }
+        let base = RotaryEmbedding.defaultFrequencies(headSize: headSize, base: ropeBase)
+        let factors = zip(base, rotaryFrequencies).map { $0 / $1 }
+        return [("rope_freqs.weight", Tensor(shape: [factors.count], scalars: factors))]
     }
 }
