@@ -4,6 +4,7 @@ import LMKitAssets
 import LMKitChat
 import LMKitModels
 import LMKitNN
+import LMKitOptimization
 import LMKitTensor
 
 /// `lmkit lora`: LoRA adapters as files.
@@ -24,23 +25,36 @@ struct LoRACommand: ParsableCommand {
                 copied, or a GGUF file (or `gemma`), expanded to float32, whose tokenizer is written as tokenizer.json
                 and tokenizer_config.json (with its chat template) for transformers and LMKit.
 
+                --out FILE.gguf writes a GGUF file instead (llama.cpp, Ollama), in --type (default f16; see `lmkit
+                quantize --help` for the types), with the base's tokenizer and chat template.
+
                 --json prints {"out": String, "layers": Int, "parameters": Int}.
                 """)
 
         @Option(help: "The base model the adapter was trained on: a folder, a GGUF file, or `gemma`.") var model: String
         @Option(help: "The adapter folder.") var adapter: String
-        @Option(help: "Folder to write the merged model into.") var out: String
+        @Option(help: "Folder to write the merged model into, or a .gguf file.") var out: String
+        @Option(help: "Weight type of a .gguf output (f32, f16, bf16, q8_0, q5_0, q5_1, q4_0, q4_1).") var type: GGMLType = .f16
         @Flag(help: "Print JSON.") var json = false
 
         struct Output: Encodable { let out: String; let layers: Int; let parameters: Int }
 
         func run() throws {
-            let loaded = try ModelLoader.load(model, keepQuantized: false, adapter: adapter, mergeAdapter: false, exportTokenizer: true)
+            let loaded = try ModelLoader.load(
+                model, keepQuantized: false, adapter: adapter, mergeAdapter: false, exportTokenizer: !out.lowercased().hasSuffix(".gguf"))
             guard let lora = loaded.adapter, let module = loaded.model as? Module else {
                 throw ValidationError("--adapter \(adapter): no adapter was attached")
             }
             let layers = lora.layers.count
             try lora.merge()
+            if out.lowercased().hasSuffix(".gguf") {
+                let summary = try GGUFExport(type: type).write(loaded, source: model, to: out)
+                if json { try printJSON(Output(out: out, layers: layers, parameters: module.parameterCount)); return }
+                print(
+                    "merged \(layers) adapted layers of \(adapter) into \(model): \(out) (\(summary.type), \(summary.bytes / 1_000_000) MB)"
+                )
+                return
+            }
             try loaded.model.save(folder: out)
             for (name, bytes) in loaded.tokenizerFiles { try AtomicFile.write(bytes, to: out + "/" + name) }
             if json { try printJSON(Output(out: out, layers: layers, parameters: module.parameterCount)); return }

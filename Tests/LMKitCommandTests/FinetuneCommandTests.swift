@@ -110,5 +110,16 @@ extension CommandTests {
         let plain = try lmkit(arguments: ["generate", "--model", merged, prompt, "--max-tokens", "6", "--temperature", "0", "--json"])
         #expect(adapted.status == 0 && plain.status == 0, "\(adapted.stderr) \(plain.stderr)")
         #expect(try json(adapted.stdout)["text"] as? String == json(plain.stdout)["text"] as? String)
+        // The same merge as a GGUF file (float32 weights, so the same text), with the GGUF base's tokenizer.
+        let ggufOut = folder.path + "/merged.gguf"
+        let toGGUF = try lmkit(arguments: [
+            "lora", "merge", "--model", "gemma", "--adapter", out + "/model", "--out", ggufOut, "--type", "f32", "--json",
+        ])
+        #expect(toGGUF.status == 0, "\(toGGUF.stderr)")
+        let fromMergedGGUF = try lmkit(arguments: [
+            "generate", "--model", ggufOut, "--activations", "float32", prompt, "--max-tokens", "6", "--temperature", "0", "--json",
+        ])
+        #expect(fromMergedGGUF.status == 0, "\(fromMergedGGUF.stderr)")
+        #expect(try json(fromMergedGGUF.stdout)["text"] as? String == json(plain.stdout)["text"] as? String)
     }
 }

@@ -61,10 +61,21 @@ public struct GGUFExport {
     /// Writes `model` (a model folder, a GGUF file, or `gemma`) to `out`.
     public func write(model path: String, to out: String) throws -> Summary {
         let start = Date()
+        try checkTypes()
+        let loaded = try ModelLoader.load(path, activations: .float32, keepQuantized: false)
+        return try write(loaded, source: path, to: out, start: start)
+    }
+
+    func checkTypes() throws {
         for t in [type, outputType, embeddingType].compactMap({ $0 }) + overrides.map(\.type) where !GGMLQuantizer.writable.contains(t) {
             throw ModelError("LMKit writes \(GGMLQuantizer.writable.map(\.name).joined(separator: ", ")), not \(t.name)")
         }
-        let loaded = try ModelLoader.load(path, activations: .float32, keepQuantized: false)
+    }
+
+    /// Writes a loaded model (float weights: loaded with `keepQuantized: false`, adapters merged)
+    /// to `out`; `source` is the path it was loaded from, whose tokenizer goes into the file.
+    public func write(_ loaded: LoadedModel, source path: String, to out: String, start: Date = Date()) throws -> Summary {
+        try checkTypes()
         guard let model = loaded.model as? any GGUFWritableModel else {
             throw ModelError("\(path): LMKit writes GGUF files of the Llama family and Gemma 3, not this model")
         }
