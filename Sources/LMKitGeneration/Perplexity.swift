@@ -28,10 +28,20 @@ public enum Perplexity {
     /// windows unless asked otherwise.
     public static let defaultMaximumWindow = 2048
 
+    /// How a text longer than the window is cut.
+    public enum Method: String, Codable, Sendable, CaseIterable {
+        /// Windows overlapping by half, every token scored once (the default).
+        case sliding
+        /// llama.cpp's `llama-perplexity`: the tokens cut into consecutive chunks of the window (the rest
+        /// dropped), each chunk starting with BOS in place of its first token, and only the second half
+        /// of each chunk scored. Numbers comparable with llama.cpp's on the same file.
+        case llamaCpp = "llama.cpp"
+    }
+
     /// Scores `text` in windows of `context` tokens (nil: the model's context, at most ``defaultMaximumWindow``).
     /// `progress` receives the targets covered so far and their total after each window.
     public static func evaluate(
-        model: any CausalLanguageModel, tokenizer: Tokenizer, text: String, context: Int? = nil,
+        model: any CausalLanguageModel, tokenizer: Tokenizer, text: String, context: Int? = nil, method: Method = .sliding,
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> Result {
         let start = Date()
@@ -44,9 +54,32 @@ public enum Perplexity {
         }
         let window = min(context ?? min(model.contextLength, defaultMaximumWindow), model.contextLength)
         guard window >= 2 else { throw GenerationError("a perplexity window needs at least 2 tokens, got \(window)") }
-        let stride = max(1, window / 2)
         var total = 0.0
         var scored = 0
+        if method == .llamaCpp {
+            let chunks = ids.count / window
+            guard chunks > 0, window >= 4 else {
+                throw GenerationError("the text has \(ids.count) tokens: llama.cpp's method needs at least one chunk of \(window)")
+            }
+            let bos = try tokenizer.encode("", options: .init(addSpecialTokens: true, specialTokens: .text)).ids.first
+            let first = window / 2
+            for c in 0..<chunks {
+                var input = Array(ids[(c * window)..<((c + 1) * window)])
+                if let bos { input[0] = bos }
+                let targets = (0..<window).map { j in j >= first && j < window - 1 ? ids[c * window + j + 1] : -100 }
+                let (sum, count) = model.summedNLL(input, targets: targets)
+                total += sum
+                scored += count
+                progress((c + 1) * window, chunks * window)
+            }
+            let nll = total / Double(scored)
+            return Result(
+                // Per character: the per-token rate times the text's tokens per character.
+                tokens: scored, nllPerToken: nll, perplexity: Foundation.exp(nll),
+                nllPerCharacter: nll * Double(ids.count) / Double(max(1, text.count)),
+                seconds: Date().timeIntervalSince(start))
+        }
+        let stride = max(1, window / 2)
         var begin = 0
         var previousEnd = 0
         while true {

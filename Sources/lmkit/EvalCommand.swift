@@ -22,6 +22,10 @@ struct EvalCommand: ParsableCommand {
                 with at least half a window before it). Models with a large vocabulary (Gemma 3, Llama) run
                 their output layer 32 positions at a time, so memory stays bounded.
 
+                --method llama.cpp scores as llama.cpp's llama-perplexity does (consecutive chunks of --context
+                tokens, each starting with BOS, only each chunk's second half scored; the tokens past the last
+                whole chunk dropped), for numbers comparable with llama.cpp's on the same file.
+
                 --json prints one JSON object:
                   {"tokens": Int, "nllPerToken": Double, "perplexity": Double, "nllPerCharacter": Double, "seconds": Double}
                 """
@@ -30,6 +34,7 @@ struct EvalCommand: ParsableCommand {
         @Option(help: "Model folder.") var model: String
         @Argument(help: "UTF-8 text file.") var file: String
         @Option(help: "Window length (default: the model's context, at most 2048).") var context: Int?
+        @Option(help: "sliding (windows overlapping by half) or llama.cpp (its chunks).") var method: Perplexity.Method = .sliding
         @Option(help: "A LoRA adapter folder (adapter_config.json + adapter_model.safetensors, as peft saves) to put on the model.")
         var adapter: String?
         @Option(help: "Activations in products with quantized (GGUF) weights: int8 or float32.")
@@ -42,7 +47,7 @@ struct EvalCommand: ParsableCommand {
             if let context, context < 2 { throw ValidationError("--context must be at least 2") }
             let loaded = try ModelLoader.load(model, activations: activations, adapter: adapter)
             let (lm, tokenizer) = (loaded.model, loaded.tokenizer)
-            let r = try Perplexity.evaluate(model: lm, tokenizer: tokenizer, text: text, context: context)
+            let r = try Perplexity.evaluate(model: lm, tokenizer: tokenizer, text: text, context: context, method: method)
             if json { try printJSON(r); return }
             print(
                 "perplexity \(String(format: "%.3f", r.perplexity))  (\(String(format: "%.4f", r.nllPerToken)) nats/token, \(String(format: "%.4f", r.nllPerCharacter)) nats/char, \(r.tokens) tokens, \(String(format: "%.1f", r.seconds)) s)"

@@ -72,3 +72,4 @@ struct GenerateCommand: ParsableCommand {
 }
 
 extension QuantizedMatrix.Activations: ExpressibleByArgument {}
+extension Perplexity.Method: ExpressibleByArgument {}

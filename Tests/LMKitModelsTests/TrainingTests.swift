@@ -75,6 +75,16 @@ import TestSupport
         let ppl = try Perplexity.evaluate(model: model, tokenizer: tokenizer, text: String(text.prefix(2000)))
         #expect(ppl.tokens == (try tokenizer.encodeIDs(String(text.prefix(2000)), specialTokens: .text)).count - 1)
         #expect(ppl.perplexity > 1 && ppl.perplexity < Double(tokenizer.vocabSize))
+        // llama.cpp's chunks: whole chunks of 64 only, the second half of each scored (31 targets per chunk).
+        let ids = try tokenizer.encodeIDs(String(text.prefix(2000)), specialTokens: .text)
+        let chunked = try Perplexity.evaluate(model: model, tokenizer: tokenizer, text: String(text.prefix(2000)), context: 64, method: .llamaCpp)
+        #expect(chunked.tokens == ids.count / 64 * 31)
+        var sum = 0.0  // no BOS in this tokenizer: each chunk as it is
+        for c in 0..<(ids.count / 64) {
+            sum += model.summedNLL(Array(ids[(c * 64)..<((c + 1) * 64)]), targets: (0..<64).map { $0 >= 32 && $0 < 63 ? ids[c * 64 + $0 + 1] : -100 }).sum
+        }
+        #expect(abs(chunked.nllPerToken - sum / Double(chunked.tokens)) < 1e-9)
+        #expect(chunked.perplexity > 1 && chunked.perplexity.isFinite)
     }
 
     @Test func resumeContinuesExactly() throws {
