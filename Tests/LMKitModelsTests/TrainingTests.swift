@@ -75,13 +75,17 @@ import TestSupport
         let ppl = try Perplexity.evaluate(model: model, tokenizer: tokenizer, text: String(text.prefix(2000)))
         #expect(ppl.tokens == (try tokenizer.encodeIDs(String(text.prefix(2000)), specialTokens: .text)).count - 1)
         #expect(ppl.perplexity > 1 && ppl.perplexity < Double(tokenizer.vocabSize))
-        // llama.cpp's chunks: whole chunks of 64 only, the second half of each scored (31 targets per chunk).
+        // llama.cpp's chunks (of the model's whole context, n): whole chunks only, the second half of
+        // each scored (n/2 − 1 targets per chunk).
         let ids = try tokenizer.encodeIDs(String(text.prefix(2000)), specialTokens: .text)
-        let chunked = try Perplexity.evaluate(model: model, tokenizer: tokenizer, text: String(text.prefix(2000)), context: 64, method: .llamaCpp)
-        #expect(chunked.tokens == ids.count / 64 * 31)
+        let n = model.contextLength
+        let chunked = try Perplexity.evaluate(
+            model: model, tokenizer: tokenizer, text: String(text.prefix(2000)), context: n, method: .llamaCpp)
+        #expect(chunked.tokens == ids.count / n * (n / 2 - 1))
         var sum = 0.0  // no BOS in this tokenizer: each chunk as it is
-        for c in 0..<(ids.count / 64) {
-            sum += model.summedNLL(Array(ids[(c * 64)..<((c + 1) * 64)]), targets: (0..<64).map { $0 >= 32 && $0 < 63 ? ids[c * 64 + $0 + 1] : -100 }).sum
+        for c in 0..<(ids.count / n) {
+            let targets = (0..<n).map { $0 >= n / 2 && $0 < n - 1 ? ids[c * n + $0 + 1] : -100 }
+            sum += model.summedNLL(Array(ids[(c * n)..<((c + 1) * n)]), targets: targets).sum
         }
         #expect(abs(chunked.nllPerToken - sum / Double(chunked.tokens)) < 1e-9)
         #expect(chunked.perplexity > 1 && chunked.perplexity.isFinite)

@@ -116,21 +116,27 @@ public struct GGUFExport {
             metadata.append((key, v))
         }
         let at = min(metadata.count, metadata.firstIndex { !$0.key.hasPrefix("general.") } ?? metadata.count)
-        metadata.insert(contentsOf: [("general.file_type", .uint32(Self.fileTypes[type] ?? 0)), ("general.quantization_version", .uint32(2))], at: at)
+        metadata.insert(
+            contentsOf: [("general.file_type", .uint32(Self.fileTypes[type] ?? 0)), ("general.quantization_version", .uint32(2))], at: at)
         var sources: [SourceTensor] = []
         for info in file.tensors {
             let data = try file.data(info)
-            guard data.type.isSupported else { throw ModelError("\(file.path): tensor \(info.name) is \(data.type.name), which LMKit cannot read") }
-            sources.append(SourceTensor(name: info.name, shape: data.shape, stored: (data.type, data.bytes), floats: { try file.floats(info.name) }))
+            guard data.type.isSupported else {
+                throw ModelError("\(file.path): tensor \(info.name) is \(data.type.name), which LMKit cannot read")
+            }
+            sources.append(
+                SourceTensor(name: info.name, shape: data.shape, stored: (data.type, data.bytes), floats: { try file.floats(info.name) }))
         }
         return try withExtendedLifetime(file) { try write(metadata: metadata, tensors: sources, source: file.path, to: out, start: start) }
     }
 
     /// Writes the tensors in their types (``storedType(_:shape:tied:)``), checking each is finite.
-    func write(metadata: [(key: String, value: GGUFValue)], tensors: [SourceTensor], source path: String, to out: String, start: Date) throws
+    func write(metadata: [(key: String, value: GGUFValue)], tensors: [SourceTensor], source path: String, to out: String, start: Date)
+        throws
         -> Summary
     {
-        let arch = metadata.first { $0.key == "general.architecture" }.flatMap { if case .string(let s) = $0.value { s } else { nil } } ?? "?"
+        let arch =
+            metadata.first { $0.key == "general.architecture" }.flatMap { if case .string(let s) = $0.value { s } else { nil } } ?? "?"
         var writer = GGUFWriter()
         writer.metadata = metadata
         var counts: [String: Int] = [:], fallbacks: [String] = [], parameters = 0
@@ -152,7 +158,8 @@ public struct GGUFExport {
                 }
                 if let stored = source.stored {
                     if stored.type == t { return Array(stored.bytes) }
-                    if stored.type == .f32 { return try quantize(stored.bytes.assumingMemoryBound(to: Float.self)) }  // in place, from the mapping
+                    // Float32 weights are read in place, from the mapping.
+                    if stored.type == .f32 { return try quantize(stored.bytes.assumingMemoryBound(to: Float.self)) }
                 }
                 return try source.floats().withUnsafeScalars(Float.self) { try quantize($0) }
             }
@@ -160,7 +167,8 @@ public struct GGUFExport {
         try writer.write(to: out)
         let bytes = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
         return Summary(
-            out: out, architecture: arch, type: type.name, tensorsByType: counts, fallbacks: fallbacks, parameters: parameters, bytes: bytes,
+            out: out, architecture: arch, type: type.name, tensorsByType: counts, fallbacks: fallbacks, parameters: parameters,
+            bytes: bytes,
             bitsPerWeight: parameters > 0 ? Double(bytes * 8) / Double(parameters) : 0, seconds: Date().timeIntervalSince(start))
     }
 
