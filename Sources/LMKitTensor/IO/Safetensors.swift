@@ -185,7 +185,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         let names = tensors.keys.sorted()
         var parts: [String] = []
         if !metadata.isEmpty {
-            let items = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+            let items = metadata.keys.sorted().map { "\(JSONLiteral.string($0)):\(JSONLiteral.string(metadata[$0]!))" }
             parts.append("\"__metadata__\":{\(items.joined(separator: ","))}")
         }
         var offset = 0
@@ -194,7 +194,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             let t = tensors[name]!.contiguous()
             let bytes = t.count * t.dtype.byteSize
             parts.append(
-                "\(jsonString(name)):{\"dtype\":\"\(Self.name(of: t.dtype))\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}"
+                "\(JSONLiteral.string(name)):{\"dtype\":\"\(Self.name(of: t.dtype))\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}"
             )
             offset += bytes
             ordered.append(t)
@@ -218,27 +218,6 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
     }
 
-    /// A JSON string literal.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
 }
 
 /// A safetensors file that cannot be read or written, with the path and what is wrong.

@@ -21,18 +21,8 @@ extension Tokenizer {
     /// The tokenizer in an already opened GGUF file's metadata; the path overload above lists what is supported.
     public static func gguf(_ file: GGUFFile) throws(TokenizerError) -> Tokenizer {
         let path = file.path
-        guard let kind = file["tokenizer.ggml.model"]?.string else {
-            throw TokenizerError("\(path): no tokenizer.ggml.model in the metadata")
-        }
-        guard let tokens = file["tokenizer.ggml.tokens"]?.strings, !tokens.isEmpty else {
-            throw TokenizerError("\(path): tokenizer.ggml.tokens is missing or not an array of strings")
-        }
-        let types = file["tokenizer.ggml.token_type"]?.ints.map { $0.map(Int.init) } ?? Array(repeating: 1, count: tokens.count)
-        guard types.count == tokens.count else { throw TokenizerError("\(path): \(types.count) token types for \(tokens.count) tokens") }
-        func id(_ key: String) -> Int? { file["tokenizer.ggml.\(key)"]?.int.flatMap { (0..<tokens.count).contains($0) ? $0 : nil } }
-        let bos = id("bos_token_id"), eos = id("eos_token_id"), unk = id("unknown_token_id")
-        let addBOS = file["tokenizer.ggml.add_bos_token"]?.bool ?? (kind == "llama")
-        let addEOS = file["tokenizer.ggml.add_eos_token"]?.bool ?? false
+        let f = try GGUFTokenizerFields(file)
+        let (kind, tokens, types, bos, eos, unk, addBOS, addEOS) = (f.kind, f.tokens, f.types, f.bos, f.eos, f.unk, f.addBOS, f.addEOS)
 
         // Control (3) and unknown (2) pieces are never produced from text except as special tokens.
         var added: [AddedToken] = []
@@ -138,5 +128,35 @@ extension Tokenizer {
         default:
             throw TokenizerError("\(path): GGUF tokenizer model \"\(kind)\" is not supported (LMKit reads \"llama\" and \"gpt2\")")
         }
+    }
+}
+
+/// The `tokenizer.ggml.*` fields every GGUF tokenizer has, checked: what reading one
+/// (``Tokenizer/gguf(_:)-(GGUFFile)``) and writing it as tokenizer.json start from.
+struct GGUFTokenizerFields {
+    /// `tokenizer.ggml.model`: "llama" (SentencePiece) or "gpt2" (byte-level BPE), or another kind.
+    let kind: String
+    let tokens: [String]
+    /// ggml token types: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte.
+    let types: [Int]
+    let bos: Int?, eos: Int?, unk: Int?
+    /// Whether BOS/EOS are added (by default BOS for SentencePiece files, as llama.cpp does).
+    let addBOS: Bool, addEOS: Bool
+
+    init(_ file: GGUFFile) throws(TokenizerError) {
+        let path = file.path
+        guard let kind = file["tokenizer.ggml.model"]?.string else {
+            throw TokenizerError("\(path): no tokenizer.ggml.model in the metadata")
+        }
+        guard let tokens = file["tokenizer.ggml.tokens"]?.strings, !tokens.isEmpty else {
+            throw TokenizerError("\(path): tokenizer.ggml.tokens is missing or not an array of strings")
+        }
+        let types = file["tokenizer.ggml.token_type"]?.ints.map { $0.map(Int.init) } ?? Array(repeating: 1, count: tokens.count)
+        guard types.count == tokens.count else { throw TokenizerError("\(path): \(types.count) token types for \(tokens.count) tokens") }
+        func id(_ key: String) -> Int? { file["tokenizer.ggml.\(key)"]?.int.flatMap { (0..<tokens.count).contains($0) ? $0 : nil } }
+        (self.kind, self.tokens, self.types) = (kind, tokens, types)
+        (bos, eos, unk) = (id("bos_token_id"), id("eos_token_id"), id("unknown_token_id"))
+        addBOS = file["tokenizer.ggml.add_bos_token"]?.bool ?? (kind == "llama")
+        addEOS = file["tokenizer.ggml.add_eos_token"]?.bool ?? false
     }
 }

@@ -22,22 +22,12 @@ extension Tokenizer {
     /// byte string: canonically equivalent pieces ("é" and "e" + U+0301) are different tokens.
     public static func huggingFaceJSON(gguf file: GGUFFile) throws(TokenizerError) -> Data {
         let path = file.path
-        guard let kind = file["tokenizer.ggml.model"]?.string else {
-            throw TokenizerError("\(path): no tokenizer.ggml.model in the metadata")
-        }
+        let f = try GGUFTokenizerFields(file)
+        let (kind, tokens, types, bos, eos, unk, addBOS, addEOS) = (f.kind, f.tokens, f.types, f.bos, f.eos, f.unk, f.addBOS, f.addEOS)
         guard kind == "llama" || kind == "gpt2" else {
             throw TokenizerError(
                 "\(path): writing tokenizer.json for a GGUF \"\(kind)\" tokenizer is not supported (LMKit writes \"llama\" and \"gpt2\")")
         }
-        guard let tokens = file["tokenizer.ggml.tokens"]?.strings, !tokens.isEmpty else {
-            throw TokenizerError("\(path): tokenizer.ggml.tokens is missing or not an array of strings")
-        }
-        let types = file["tokenizer.ggml.token_type"]?.ints.map { $0.map(Int.init) } ?? Array(repeating: 1, count: tokens.count)
-        guard types.count == tokens.count else { throw TokenizerError("\(path): \(types.count) token types for \(tokens.count) tokens") }
-        func id(_ key: String) -> Int? { file["tokenizer.ggml.\(key)"]?.int.flatMap { (0..<tokens.count).contains($0) ? $0 : nil } }
-        let bos = id("bos_token_id"), eos = id("eos_token_id"), unk = id("unknown_token_id")
-        let addBOS = file["tokenizer.ggml.add_bos_token"]?.bool ?? (kind == "llama")
-        let addEOS = file["tokenizer.ggml.add_eos_token"]?.bool ?? false
 
         let parts =
             kind == "llama"
@@ -95,10 +85,11 @@ extension Tokenizer {
         var seen = Set<[UInt8]>()
         var vocab: [String] = []
         for (i, t) in parts.spelled.enumerated() where !t.isEmpty && seen.insert(Array(t.utf8)).inserted {
-            vocab.append(jsonString(t) + ":" + String(i))
+            vocab.append(JSONLiteral.string(t) + ":" + String(i))
         }
         let vocabJSON = "{" + vocab.joined(separator: ",") + "}"
-        let mergesJSON = "[" + parts.merges.map { "[" + jsonString($0.a) + "," + jsonString($0.b) + "]" }.joined(separator: ",") + "]"
+        let mergesJSON =
+            "[" + parts.merges.map { "[" + JSONLiteral.string($0.a) + "," + JSONLiteral.string($0.b) + "]" }.joined(separator: ",") + "]"
         json = json.replacingOccurrences(of: "\"@VOCAB@\"", with: vocabJSON).replacingOccurrences(of: "\"@MERGES@\"", with: mergesJSON)
         return Data(json.utf8)
     }
@@ -194,22 +185,5 @@ extension Tokenizer {
             spelled: tokens, merges: merges, model: ["fuse_unk": false, "byte_fallback": false, "ignore_merges": pre.hasPrefix("llama")],
             normalizer: nil, preTokenizer: preTokenizer,
             decoder: ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true])
-    }
-
-    /// `s` as a JSON string literal, its code points kept as they are (no normalization).
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
     }
 }
