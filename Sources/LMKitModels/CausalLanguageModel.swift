@@ -43,6 +43,10 @@ public protocol CausalLanguageModel: AnyObject {
     func summedNLL(_ ids: [Int], targets: [Int]) -> (sum: Double, count: Int)
     /// Writes a model folder (`config.json`, `model.safetensors`) that loads back.
     func save(folder: String) throws
+    /// Next-token log-probabilities of `ids` (a batch of one), without gradient: one pass through the
+    /// model, then a function giving those of any range of positions, `[range.count, vocab]` (a few
+    /// positions at a time keeps a large vocabulary's logits out of memory).
+    func logProbabilities(_ ids: [Int]) -> (Range<Int>) -> Tensor
 }
 
 extension CausalLanguageModel {
@@ -55,6 +59,13 @@ extension CausalLanguageModel {
                 targets: Tensor(indices: targets, shape: [1, targets.count]))
         }
         return (loss.item() * Double(count), count)
+    }
+
+    /// All the logits at once, then sliced; models with a large vocabulary override this.
+    public func logProbabilities(_ ids: [Int]) -> (Range<Int>) -> Tensor {
+        let all: Tensor = GradMode.withoutGradient { self.logits(Tensor(indices: ids, shape: [1, ids.count]), cache: nil) }
+        let logits = all.reshaped([ids.count, -1])
+        return { range in GradMode.withoutGradient { logits.sliced(axis: 0, range: range).contiguous().logSoftmax() } }
     }
 
     /// Every position's logits, then the last one kept; models with a large vocabulary override this.

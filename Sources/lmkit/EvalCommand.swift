@@ -26,8 +26,16 @@ struct EvalCommand: ParsableCommand {
                 tokens, each starting with BOS, only each chunk's second half scored; the tokens past the last
                 whole chunk dropped), for numbers comparable with llama.cpp's on the same file.
 
+                --kl-divergence-base BASE runs BASE (the unquantized or unpruned model: a folder, a GGUF file, or
+                `gemma`) on the same windows and reports how far the model's next-token distributions are from
+                BASE's at every scored position, as llama.cpp's --kl-divergence does: KL(BASE ‖ model) mean, median,
+                99th percentile and maximum; the change of the probability of the right token; how often both rank
+                the same token first. Both models run with --activations (int8 by default, as llama.cpp does).
+
                 --json prints one JSON object:
-                  {"tokens": Int, "nllPerToken": Double, "perplexity": Double, "nllPerCharacter": Double, "seconds": Double}
+                  {"tokens": Int, "nllPerToken": Double, "perplexity": Double, "nllPerCharacter": Double, "seconds": Double,
+                   "divergence": {"basePerplexity", "meanKLD", "medianKLD", "p99KLD", "maxKLD", "meanDeltaP", "rmsDeltaP",
+                                  "sameTop": Double} (with --kl-divergence-base)}
                 """
         )
 
@@ -35,6 +43,7 @@ struct EvalCommand: ParsableCommand {
         @Argument(help: "UTF-8 text file.") var file: String
         @Option(help: "Window length (default: the model's context, at most 2048).") var context: Int?
         @Option(help: "sliding (windows overlapping by half) or llama.cpp (its chunks).") var method: Perplexity.Method = .sliding
+        @Option(help: "A base model to measure the KL divergence from (its folder, GGUF file, or gemma).") var klDivergenceBase: String?
         @Option(help: "A LoRA adapter folder (adapter_config.json + adapter_model.safetensors, as peft saves) to put on the model.")
         var adapter: String?
         @Option(help: "Activations in products with quantized (GGUF) weights: int8 or float32.")
@@ -47,11 +56,21 @@ struct EvalCommand: ParsableCommand {
             if let context, context < 2 { throw ValidationError("--context must be at least 2") }
             let loaded = try ModelLoader.load(model, activations: activations, adapter: adapter)
             let (lm, tokenizer) = (loaded.model, loaded.tokenizer)
-            let r = try Perplexity.evaluate(model: lm, tokenizer: tokenizer, text: text, context: context, method: method)
+            let base = try klDivergenceBase.map { try ModelLoader.load($0, activations: activations).model }
+            let r = try Perplexity.evaluate(model: lm, tokenizer: tokenizer, text: text, context: context, method: method, base: base)
             if json { try printJSON(r); return }
             print(
                 "perplexity \(String(format: "%.3f", r.perplexity))  (\(String(format: "%.4f", r.nllPerToken)) nats/token, \(String(format: "%.4f", r.nllPerCharacter)) nats/char, \(r.tokens) tokens, \(String(format: "%.1f", r.seconds)) s)"
             )
+            if let d = r.divergence {
+                func f(_ x: Double, _ digits: Int = 5) -> String { String(format: "%.\(digits)f", x) }
+                print(
+                    "base perplexity \(f(d.basePerplexity, 3)); KL divergence from the base: mean \(f(d.meanKLD)), median \(f(d.medianKLD)), 99% \(f(d.p99KLD)), max \(f(d.maxKLD))"
+                )
+                print(
+                    "right token's probability change: mean \(f(100 * d.meanDeltaP, 3))%, RMS \(f(100 * d.rmsDeltaP, 3))%; same top token \(f(100 * d.sameTop, 2))%"
+                )
+            }
         }
     }
 }

@@ -89,6 +89,36 @@ import TestSupport
         }
         #expect(abs(chunked.nllPerToken - sum / Double(chunked.tokens)) < 1e-9)
         #expect(chunked.perplexity > 1 && chunked.perplexity.isFinite)
+
+        // KL divergence from a base model: none from itself; from the untrained model, the mean of
+        // KL(base ‖ model) over the scored positions, checked against the whole logits.
+        let sample = String(text.prefix(2000))
+        let itself = try #require(
+            try Perplexity.evaluate(model: model, tokenizer: tokenizer, text: sample, context: n, method: .llamaCpp, base: model).divergence
+        )
+        #expect(itself.meanKLD < 1e-9 && itself.maxKLD < 1e-9 && itself.sameTop == 1 && itself.meanDeltaP == 0)
+        #expect(abs(itself.basePerplexity - chunked.perplexity) < 1e-6 * chunked.perplexity)
+        let untrained = try GPT2LMHeadModel(model.config, seed: 99)
+        untrained.eval()
+        let versus = try Perplexity.evaluate(
+            model: untrained, tokenizer: tokenizer, text: sample, context: n, method: .llamaCpp, base: model)
+        let d = try #require(versus.divergence)
+        var expected = 0.0, positions = 0
+        for c in 0..<(ids.count / n) {
+            let input = Tensor(indices: Array(ids[(c * n)..<((c + 1) * n)]), shape: [1, n])
+            let p = GradMode.withoutGradient { model(input).reshaped([n, -1]).logSoftmax() }.scalars(as: Float.self)
+            let q = GradMode.withoutGradient { untrained(input).reshaped([n, -1]).logSoftmax() }.scalars(as: Float.self)
+            let v = p.count / n
+            for j in (n / 2)..<(n - 1) {
+                expected += (0..<v).map { exp(Double(p[j * v + $0])) * Double(p[j * v + $0] - q[j * v + $0]) }.reduce(0, +)
+                positions += 1
+            }
+        }
+        #expect(
+            positions == versus.tokens && abs(d.meanKLD - expected / Double(positions)) < 1e-6 * d.meanKLD,
+            "\(d.meanKLD) vs \(expected / Double(positions))")
+        #expect(d.meanKLD > 0.01 && d.sameTop < 1 && abs(d.basePerplexity - chunked.perplexity) < 1e-6 * chunked.perplexity)
+        #expect(d.p99KLD >= d.medianKLD && d.maxKLD >= d.p99KLD)
     }
 
     @Test func resumeContinuesExactly() throws {

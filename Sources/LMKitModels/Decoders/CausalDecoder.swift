@@ -110,6 +110,11 @@ extension CausalDecoder: QuantizedDecoder {
             chunkedNLL(hidden: hiddenStates(Tensor(indices: ids, shape: [1, ids.count])), targets: targets, output: output)
         }
     }
+    /// One pass through the layers; the output layer runs on the positions asked for.
+    public func logProbabilities(_ ids: [Int]) -> (Range<Int>) -> Tensor {
+        let h = GradMode.withoutGradient { hiddenStates(Tensor(indices: ids, shape: [1, ids.count])).reshaped([ids.count, config.width]) }
+        return { range in GradMode.withoutGradient { self.output(h.sliced(axis: 0, range: range).contiguous()).logSoftmax() } }
+    }
     /// Mean next-token cross-entropy of ids `[B, T]` against `targets` `[B, T]` (−100: not scored).
     /// The output layer and the cross-entropy run fused, a few rows at a time
     /// (``Tensor/linearCrossEntropy(_:_:targets:ignoreIndex:chunkRows:)``): the logits of the whole
