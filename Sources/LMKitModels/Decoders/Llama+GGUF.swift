@@ -120,11 +120,10 @@ extension LlamaConfig {
         guard let order = ggufRowOrder(key) else { return tensor }
         var inverse = [Int](repeating: 0, count: order.count)
         for (k, r) in order.enumerated() { inverse[r] = k }
-        let rows = tensor.shape[0], columns = tensor.count / rows
-        let v = tensor.contiguous().scalars(as: Float.self)
-        var out = [Float](repeating: 0, count: v.count)
-        for r in 0..<rows { out[(r * columns)..<((r + 1) * columns)] = v[(inverse[r] * columns)..<((inverse[r] + 1) * columns)] }
-        return Tensor(shape: tensor.shape, scalars: out)
+        // Rows gathered as an embedding lookup does (a bias is a table of one-element rows).
+        return GradMode.withoutGradient {
+            tensor.reshaped([tensor.shape[0], -1]).gatheringRows(Tensor(indices: inverse, shape: [inverse.count])).reshaped(tensor.shape)
+        }
     }
 
     /// Llama 3's rotary rescaling as the divisors llama.cpp reads (`rope_freqs.weight`).
