@@ -3,9 +3,11 @@ import LMKitTensor
 import Testing
 import TestSupport
 
-/// LMKit's GGUF writer and ggml quantizers against gguf-py (Tools/golden/ggml_quants.py): each type's
-/// blocks equal to gguf-py's bit for bit on rows with ties, subnormals, zeros and outliers; a file
-/// copied key by key and tensor by tensor comes out byte-identical to the one gguf-py wrote.
+/// LMKit's GGUF writer and ggml quantizers against gguf-py (Tools/golden/ggml_quants.py) and, for
+/// the k-quants and importance-weighted types gguf-py does not write, llama.cpp's own
+/// `ggml_quantize_chunk` (Tools/golden/ggml_kquants.py): each type's blocks equal the reference's
+/// bit for bit on rows with ties, subnormals, zeros and outliers; a file copied key by key and tensor
+/// by tensor comes out byte-identical to the one gguf-py wrote.
 @Suite struct GGUFWriterTests {
     let golden = fixturePath("quant/gguf_quants.gguf")
 
@@ -15,6 +17,36 @@ import TestSupport
         let x = try file.floats("x")
         let expected = Array(try file.data("x.\(String(describing: type))").bytes)
         let got = x.withUnsafeScalars(Float.self) { GGMLQuantizer.quantize($0, as: type) }
+        #expect(got.count == expected.count)
+        let differing = zip(got, expected).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
+        #expect(
+            differing.isEmpty,
+            "\(type): \(differing.count) bytes differ, first at \(differing.first ?? -1) (block \((differing.first ?? 0) / type.blockBytes))"
+        )
+    }
+
+    @Test(arguments: [GGMLType.q4_K, .q5_K, .q6_K])
+    func kQuantsEqualLlamaCpp(type: GGMLType) throws {
+        let file = try GGUFFile(path: fixturePath("quant/ggml_kquants.gguf"))
+        let x = try file.floats("x")
+        let got = x.withUnsafeScalars(Float.self) { GGMLQuantizer.quantize($0, as: type) }
+        expectSameBlocks(got, Array(try file.data("x.\(String(describing: type).lowercased())").bytes), type)
+    }
+
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K])
+    func importanceWeightedBlocksEqualLlamaCpp(type: GGMLType) throws {
+        let file = try GGUFFile(path: fixturePath("quant/ggml_kquants.gguf"))
+        let y = try file.floats("y"), imatrix = try file.floats("imatrix")
+        let got = y.withUnsafeScalars(Float.self) { x in
+            imatrix.withUnsafeScalars(Float.self) { GGMLQuantizer.quantize(x, as: type, importance: $0) }
+        }
+        let expected = Array(try file.data("y.\(String(describing: type).lowercased())").bytes)
+        expectSameBlocks(got, expected, type)
+        let plain = y.withUnsafeScalars(Float.self) { GGMLQuantizer.quantize($0, as: type) }
+        #expect(plain != expected, "\(type): the importance matrix changed nothing")
+    }
+
+    func expectSameBlocks(_ got: [UInt8], _ expected: [UInt8], _ type: GGMLType) {
         #expect(got.count == expected.count)
         let differing = zip(got, expected).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
         #expect(
@@ -60,18 +92,21 @@ import TestSupport
 
     @Test func dequantizingWhatWasWrittenComesBack() throws {
         var g = RandomGenerator(seed: 7)
-        let x = Tensor.randomNormal([4, 64], generator: &g)
+        let x = Tensor.randomNormal([4, 256], generator: &g)
         let folder = TemporaryFolder(prefix: "lmkit-gguf-rt")
         var writer = GGUFWriter()
         for type in GGMLQuantizer.writable {
-            writer.addTensor("x.\(type)", shape: [4, 64], type: type) {
+            writer.addTensor("x.\(type)", shape: [4, 256], type: type) {
                 x.withUnsafeScalars(Float.self) { GGMLQuantizer.quantize($0, as: type) }
             }
         }
         try writer.write(to: folder.path + "/x.gguf")
         let file = try GGUFFile(path: folder.path + "/x.gguf")
         // Error bounds: half a level of each type's step, relative to the block's range.
-        let bounds: [GGMLType: Double] = [.f32: 0, .f16: 1e-3, .bf16: 8e-3, .q8_0: 0.01, .q4_0: 0.2, .q4_1: 0.2, .q5_0: 0.1, .q5_1: 0.1]
+        let bounds: [GGMLType: Double] = [
+            .f32: 0, .f16: 1e-3, .bf16: 8e-3, .q8_0: 0.01, .q4_0: 0.2, .q4_1: 0.2, .q5_0: 0.1, .q5_1: 0.1, .q4_K: 0.2, .q5_K: 0.1,
+            .q6_K: 0.05,
+        ]
         for type in GGMLQuantizer.writable {
             let back = try file.floats("x.\(type)")
             let c = compare(back, x, rtol: 0, atol: bounds[type]! * 4)

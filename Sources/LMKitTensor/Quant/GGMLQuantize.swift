@@ -2,20 +2,46 @@
 // gguf-py's `gguf.quants` compute them: the same scale per block, the same rounding, the same packing,
 // so the bytes are equal. Float32 throughout, no fused multiply-add (gguf-py's numpy has none).
 
-/// Writing ggml types: the float types and the legacy 32-element block types.
+/// Writing ggml types: the float types, the legacy 32-weight block types and the k-quants.
 public enum GGMLQuantizer {
     /// The types LMKit writes.
-    public static let writable: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1]
+    public static let writable: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K]
+
+    /// The types an importance matrix changes (llama.cpp ignores it for the float types and Q8_0).
+    public static let usesImportance: Set<GGMLType> = [.q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K]
 
     /// `x` (row-major; each row's length a multiple of the type's block size) as the bytes of `type`.
-    public static func quantize(_ x: UnsafeBufferPointer<Float>, as type: GGMLType) -> [UInt8] {
+    /// `importance`: an importance matrix's values for one row (its length is the row length), which
+    /// weigh each column's error as llama-quantize's `--imatrix` does.
+    public static func quantize(_ x: UnsafeBufferPointer<Float>, as type: GGMLType, importance: UnsafeBufferPointer<Float>? = nil)
+        -> [UInt8]
+    {
         precondition(writable.contains(type), "LMKit does not write \(type) blocks")
         precondition(x.count % type.blockSize == 0, "\(x.count) values do not fill \(type) blocks of \(type.blockSize)")
         let blocks = x.count / type.blockSize
         var out = [UInt8](repeating: 0, count: blocks * type.blockBytes)
+        if let importance, usesImportance.contains(type) {
+            let n = importance.count
+            precondition(n > 0 && n % type.blockSize == 0 && x.count % n == 0, "an importance matrix of \(n) values for rows of \(type)")
+            let rows = x.count / n, rowBytes = n / type.blockSize * type.blockBytes
+            out.withUnsafeMutableBufferPointer { o in
+                let src = x.baseAddress!, dst = o.baseAddress!, qw = importance.baseAddress!
+                Parallel.forRanges(rows, minChunk: max(1, 16384 / n)) { range in
+                    for r in range {
+                        let xs = src + r * n, ys = UnsafeMutableRawPointer(dst + r * rowBytes)
+                        if type.blockSize == 32 {
+                            legacyRow(xs, n, as: type, importance: qw, into: ys)
+                        } else {
+                            for b in 0..<n / 256 { superBlock(xs + 256 * b, ys + b * type.blockBytes, type, importance: qw + 256 * b) }
+                        }
+                    }
+                }
+            }
+            return out
+        }
         out.withUnsafeMutableBufferPointer { o in
             let src = x.baseAddress!, dst = o.baseAddress!
-            Parallel.forRanges(blocks, minChunk: 4096) { range in
+            Parallel.forRanges(blocks, minChunk: type.blockSize == 256 ? 64 : 4096) { range in
                 for b in range {
                     let xs = UnsafeBufferPointer(start: src + b * type.blockSize, count: type.blockSize)
                     let ys = UnsafeMutableRawPointer(dst + b * type.blockBytes)
@@ -28,12 +54,22 @@ public enum GGMLQuantizer {
                     case .q4_1: q4_1(xs, ys)
                     case .q5_0: q5_0(xs, ys)
                     case .q5_1: q5_1(xs, ys)
-                    default: preconditionFailure()
+                    default: superBlock(xs.baseAddress!, ys, type, importance: nil)
                     }
                 }
             }
         }
         return out
+    }
+
+    /// One 256-weight super-block of a k-quant type.
+    static func superBlock(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, _ type: GGMLType, importance: UnsafePointer<Float>?) {
+        switch type {
+        case .q4_K: q4_K(x, y, importance: importance)
+        case .q5_K: q5_K(x, y, importance: importance)
+        case .q6_K: q6_K(x, y, importance: importance)
+        default: preconditionFailure("\(type) is not a k-quant")
+        }
     }
 
     /// ggml's `GGML_FP32_TO_BF16`: NaN made quiet, otherwise rounded to nearest even.
