@@ -34,7 +34,7 @@ struct LoRACommand: ParsableCommand {
         @Option(help: "The base model the adapter was trained on: a folder, a GGUF file, or `gemma`.") var model: String
         @Option(help: "The adapter folder.") var adapter: String
         @Option(help: "Folder to write the merged model into, or a .gguf file.") var out: String
-        @Option(help: "Weight type of a .gguf output (f32, f16, bf16, q8_0, q5_0, q5_1, q4_0, q4_1).") var type: GGMLType = .f16
+        @Option(help: "Quantization type of a .gguf output (as lmkit quantize --type).") var type: QuantizationPreset = .init(name: "f16")!
         @Flag(help: "Print JSON.") var json = false
 
         struct Output: Encodable { let out: String; let layers: Int; let parameters: Int }
@@ -48,7 +48,7 @@ struct LoRACommand: ParsableCommand {
             let layers = lora.layers.count
             try lora.merge()
             if out.lowercased().hasSuffix(".gguf") {
-                let summary = try GGUFExport(type: type).write(loaded, source: model, to: out)
+                let summary = try GGUFExport(preset: type).write(loaded, source: model, to: out)
                 if json { try printJSON(Output(out: out, layers: layers, parameters: module.parameterCount)); return }
                 print(
                     "merged \(layers) adapted layers of \(adapter) into \(model): \(out) (\(summary.type), \(summary.bytes / 1_000_000) MB)"

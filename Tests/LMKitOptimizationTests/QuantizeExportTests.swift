@@ -16,8 +16,8 @@ import TestSupport
     func llamaFolder() throws -> String {
         let path = folder.path + "/llama"
         var c = LlamaConfig()
-        (c.vocabSize, c.width, c.layers, c.heads, c.kvHeads, c.headSize) = (400, 64, 2, 4, 2, 16)
-        (c.intermediateSize, c.contextLength) = (96, 512)
+        (c.vocabSize, c.width, c.layers, c.heads, c.kvHeads, c.headSize) = (400, 256, 2, 4, 2, 64)
+        (c.intermediateSize, c.contextLength) = (512, 512)
         c.llama3Scaling = Llama3RopeScaling(factor: 8, originalContext: 64)
         try LlamaForCausalLM(c, seed: 3).save(folder: path)
         try FileManager.default.copyItem(atPath: fixturePath("tokenizers/llama3-style/tokenizer.json"), toPath: path + "/tokenizer.json")
@@ -51,10 +51,13 @@ import TestSupport
             let error = zip(got, want).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +).squareRoot()
             let relative = error / want.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
             let bound: [GGMLType: Double] = [
-                .f32: 1e-6, .f16: 1e-3, .bf16: 1e-2, .q8_0: 1e-2, .q5_0: 0.06, .q5_1: 0.06, .q4_0: 0.12, .q4_1: 0.12,
+                .f32: 1e-6, .f16: 1e-3, .bf16: 1e-2, .q8_0: 1e-2, .q6_K: 0.03, .q5_0: 0.06, .q5_1: 0.06, .q5_K: 0.06, .q4_0: 0.12,
+                .q4_1: 0.12, .q4_K: 0.12,
             ]
             #expect(relative < bound[type]!, "\(type): relative RMS error \(relative)")
-            if type == .q4_0 { #expect(summary.tensorsByType == ["F32": 6, "Q4_0": 15, "Q8_0": 1]) }  // output layer at Q8_0
+            if type == .q4_0 { #expect(summary.tensorsByType == ["F32": 6, "Q4_0": 15, "Q6_K": 1]) }  // output layer at Q6_K
+            // Q4_K_M: attn_v and ffn_down of the last layer (of 2) at Q6_K, as llama.cpp's use_more_bits places them.
+            if type == .q4_K { #expect(summary.type == "Q4_K_M" && summary.tensorsByType == ["F32": 6, "Q4_K": 13, "Q6_K": 3]) }
         }
         #expect(sizes[.q8_0]! < sizes[.f16]! / 3 * 2 && sizes[.q4_0]! < sizes[.q8_0]!)
         // Re-quantizing a GGUF file keeps its tokenizer keys as they are.

@@ -8,9 +8,26 @@ import LMKitTensor
 public protocol GGUFWritableModel {
     /// The architecture's metadata and every tensor under its GGUF name, float32, in file order.
     func ggufContents() throws(ModelError) -> (metadata: [(key: String, value: GGUFValue)], tensors: [(name: String, tensor: Tensor)])
+    /// The GGUF name of the weight the model calls `parameter` (`model.layers.3.mlp.down_proj.weight`
+    /// → `blk.3.ffn_down.weight`), nil for one a GGUF file does not hold under a name of its own.
+    func ggufName(of parameter: String) -> String?
 }
 
 extension CausalDecoder: GGUFWritableModel {
+    public func ggufName(of parameter: String) -> String? {
+        switch parameter {
+        case "model.embed_tokens.weight": return "token_embd.weight"
+        case "model.norm.weight": return "output_norm.weight"
+        case "lm_head.weight": return "output.weight"
+        default: break
+        }
+        let parts = parameter.split(separator: ".", maxSplits: 3).map(String.init)
+        guard parts.count == 4, parts[0] == "model", parts[1] == "layers", let i = Int(parts[2]),
+            let gguf = Family.ggufLayerNames.first(where: { $0.hf == parts[3] })?.gguf
+        else { return nil }
+        return "blk.\(i).\(gguf)"
+    }
+
     /// Token embedding, layers in order, output norm and output layer (absent when tied), then what
     /// the family adds; every weight of the model must have a GGUF name.
     public func ggufContents() throws(ModelError) -> (

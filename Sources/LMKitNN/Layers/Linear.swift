@@ -8,6 +8,8 @@ public final class Linear: Module {
     public let bias: Parameter?
     /// A LoRA adapter whose update joins the output (nil: none); not one of the layer's parameters.
     public var adapter: LowRankAdapter?
+    /// Called with every input (calibration statistics: importance matrices, Wanda).
+    public var inputObserver: ((Tensor) -> Void)?
 
     /// PyTorch's default initialization: U(−1/√in, 1/√in) for weight and bias.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: inout RandomGenerator) {
@@ -38,9 +40,20 @@ public final class Linear: Module {
 
     /// `x: […, in]` → `[…, out]`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
+        inputObserver?(x)
         let y = Tensor.linear(x, weight: weight.value, bias: bias?.value)
         return adapter.map { y + $0(x) } ?? y
     }
 }
 
 extension Linear: AdaptableLinear {}
+
+/// A linear layer that reports its inputs: ``Linear`` and ``QuantizedLinear``. Calibration passes
+/// (an importance matrix's E[x²] per input column, Wanda's ‖X_j‖) set `inputObserver` for one run
+/// and clear it after.
+public protocol InputObservingLinear: AdaptableLinear {
+    var inputObserver: ((Tensor) -> Void)? { get set }
+}
+
+extension Linear: InputObservingLinear {}
+extension QuantizedLinear: InputObservingLinear {}

@@ -17,6 +17,8 @@ public final class QuantizedLinear: Module, AdaptableLinear {
     public let bias: Parameter?
     /// A LoRA adapter whose update joins the output (nil: none); not one of the layer's parameters.
     public var adapter: LowRankAdapter?
+    /// Called with every input (calibration statistics: importance matrices, Wanda).
+    public var inputObserver: ((Tensor) -> Void)?
 
     /// A layer over `matrix`; `bias: true` adds a zero bias `[out]` registered as `bias`.
     public init(_ matrix: QuantizedMatrix, bias: Bool = false) {
@@ -28,6 +30,7 @@ public final class QuantizedLinear: Module, AdaptableLinear {
 
     /// `x: […, in]` → `[…, out]`, multiplied in the quantized form.
     public func callAsFunction(_ x: Tensor) -> Tensor {
+        inputObserver?(x)
         var y = matrix.linear(x)
         if let bias { y = y + bias.value }
         return adapter.map { y + $0(x) } ?? y

@@ -1,7 +1,8 @@
 // `lmkit quantize`: a decoder LMKit loads (a Hugging Face or LMKit model folder, or a GGUF file to
 // re-quantize) written as a GGUF v3 file llama.cpp runs: llama.cpp's names and metadata, the
 // tokenizer (converted from tokenizer.json, or copied from the source GGUF), the chat template, and
-// each weight in the chosen type (ggml's reference quantizers, ``GGMLQuantizer``).
+// each weight in the type llama-quantize would choose for it under the preset (``QuantizationPreset``),
+// by ggml's reference quantizers (``GGMLQuantizer``), optionally weighted by an importance matrix.
 import Foundation
 import LMKitAssets
 import LMKitChat
@@ -11,16 +12,21 @@ import LMKitTokenizers
 
 /// Writes a model as a GGUF file in a chosen type.
 public struct GGUFExport {
-    /// The type of most matrices (`--type`).
-    public var type: GGMLType
-    /// The output layer's type (`--output-type`); nil: the type, or Q8_0 below 8 bits (llama.cpp
-    /// keeps the output layer at higher precision: it weighs most on quality).
+    /// The model's quantization type (`--type`): the main type and llama.cpp's mix around it.
+    public var preset: QuantizationPreset
+    /// Every matrix in the preset's main type, no mix (llama-quantize `--pure`).
+    public var pure = false
+    /// The output layer's type (`--output-type`); nil: llama.cpp's choice (Q6_K below 8 bits, Q8_0
+    /// when its rows do not fill 256-weight blocks: the output layer weighs most on quality).
     public var outputType: GGMLType?
-    /// The token embedding's type (`--embedding-type`); nil: the type, or the output layer's when the
-    /// two are tied (Gemma).
+    /// The token embedding's type (`--embedding-type`); nil: the main type, or the output layer's
+    /// when the two are tied (Gemma).
     public var embeddingType: GGMLType?
     /// Per-tensor types by regular expression on GGUF names, first match wins (`--tensor-type REGEX=TYPE`).
     public var overrides: [(pattern: String, type: GGMLType)] = []
+    /// An importance matrix whose E[x²] weigh each column's error (`--imatrix`); matrices without an
+    /// entry are quantized unweighted.
+    public var importance: ImportanceMatrix?
 
     /// What was written.
     public struct Summary: Codable, Sendable {
@@ -28,12 +34,15 @@ public struct GGUFExport {
         public let out: String
         /// `general.architecture`.
         public let architecture: String
-        /// The main type's name (`Q8_0`).
+        /// The preset's name (`Q4_K_M`).
         public let type: String
         /// Tensors per stored type name.
         public let tensorsByType: [String: Int]
-        /// Matrices whose rows do not fill the type's blocks, stored as F16 instead.
+        /// Matrices whose rows do not fill the chosen type's blocks, stored in another type (as llama.cpp
+        /// does: Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, then F16).
         public let fallbacks: [String]
+        /// Matrices quantized under the importance matrix.
+        public let weightedByImportance: Int
         /// Weights in the file.
         public let parameters: Int
         /// File size in bytes.
@@ -44,21 +53,24 @@ public struct GGUFExport {
         public let seconds: Double
     }
 
-    /// An export to `type`.
-    public init(type: GGMLType) { self.type = type }
+    /// An export under `preset`.
+    public init(preset: QuantizationPreset) { self.preset = preset }
 
-    /// llama.cpp's `general.file_type` (`llama_ftype`) of each main type.
-    static let fileTypes: [GGMLType: UInt32] = [.f32: 0, .f16: 1, .q4_0: 2, .q4_1: 3, .q8_0: 7, .q5_0: 8, .q5_1: 9, .bf16: 32]
+    /// An export whose main type is `type` (the medium mix for Q4_K and Q5_K).
+    public init(type: GGMLType) { preset = QuantizationPreset.all.first { $0.base == type }! }
 
-    /// The type `name` (a GGUF tensor name of `shape`) is stored in; `tied`: the token embedding is
-    /// also the output layer (no `output.weight`), and is kept as the output layer is.
-    func storedType(_ name: String, shape: [Int], tied: Bool) -> GGMLType {
-        if shape.count < 2 || name == "rope_freqs.weight" { return .f32 }
-        for (pattern, t) in overrides where name.range(of: pattern, options: .regularExpression) != nil { return t }
-        let output = outputType ?? ([.f32, .f16, .bf16, .q8_0].contains(type) ? type : .q8_0)
-        if name == "output.weight" { return output }
-        if name == "token_embd.weight" { return embeddingType ?? (tied ? output : type) }
-        return type
+    /// The plan that decides each tensor's type.
+    func plan(metadata: [(key: String, value: GGUFValue)]) -> TensorTypePlan {
+        func value(_ key: String) -> GGUFValue? { metadata.first { $0.key == key }?.value }
+        var plan = TensorTypePlan(preset: preset)
+        (plan.pure, plan.outputType, plan.embeddingType, plan.overrides) = (pure, outputType, embeddingType, overrides)
+        plan.hasImportance = importance != nil
+        if case .string("llama") = value("general.architecture"), case .uint32(80) = value("llama.block_count"),
+            case .uint32(let heads) = value("llama.attention.head_count"), case .uint32(let kv) = value("llama.attention.head_count_kv")
+        {
+            plan.isLlama70B = heads != kv
+        }
+        return plan
     }
 
     /// Writes `model` (a model folder, a GGUF file, or `gemma`) to `out`. A GGUF source is re-quantized
@@ -74,7 +86,8 @@ public struct GGUFExport {
     }
 
     func checkTypes() throws {
-        for t in [type, outputType, embeddingType].compactMap({ $0 }) + overrides.map(\.type) where !GGMLQuantizer.writable.contains(t) {
+        for t in [preset.base, outputType, embeddingType].compactMap({ $0 }) + overrides.map(\.type)
+        where !GGMLQuantizer.writable.contains(t) {
             throw ModelError("LMKit writes \(GGMLQuantizer.writable.map(\.name).joined(separator: ", ")), not \(t.name)")
         }
     }
@@ -98,7 +111,7 @@ public struct GGUFExport {
         let (architecture, tensors) = try model.ggufContents()
         var metadata = architecture
         metadata.insert(("general.name", .string(loaded.name)), at: 1)
-        metadata.insert(("general.file_type", .uint32(Self.fileTypes[type] ?? 0)), at: 2)
+        metadata.insert(("general.file_type", .uint32(preset.fileType)), at: 2)
         metadata.insert(("general.quantization_version", .uint32(2)), at: 3)
         metadata += try tokenizerMetadata(path, loaded: loaded)
         let sources = tensors.map { name, tensor in SourceTensor(name: name, shape: tensor.shape, stored: nil, floats: { tensor }) }
@@ -117,7 +130,7 @@ public struct GGUFExport {
         }
         let at = min(metadata.count, metadata.firstIndex { !$0.key.hasPrefix("general.") } ?? metadata.count)
         metadata.insert(
-            contentsOf: [("general.file_type", .uint32(Self.fileTypes[type] ?? 0)), ("general.quantization_version", .uint32(2))], at: at)
+            contentsOf: [("general.file_type", .uint32(preset.fileType)), ("general.quantization_version", .uint32(2))], at: at)
         var sources: [SourceTensor] = []
         for info in file.tensors {
             let data = try file.data(info)
@@ -130,7 +143,7 @@ public struct GGUFExport {
         return try withExtendedLifetime(file) { try write(metadata: metadata, tensors: sources, source: file.path, to: out, start: start) }
     }
 
-    /// Writes the tensors in their types (``storedType(_:shape:tied:)``), checking each is finite.
+    /// Writes the tensors in their planned types (``TensorTypePlan``), checking each is finite.
     func write(metadata: [(key: String, value: GGUFValue)], tensors: [SourceTensor], source path: String, to out: String, start: Date)
         throws
         -> Summary
@@ -139,22 +152,28 @@ public struct GGUFExport {
             metadata.first { $0.key == "general.architecture" }.flatMap { if case .string(let s) = $0.value { s } else { nil } } ?? "?"
         var writer = GGUFWriter()
         writer.metadata = metadata
-        var counts: [String: Int] = [:], fallbacks: [String] = [], parameters = 0
-        let tied = !tensors.contains { $0.name == "output.weight" }
+        var counts: [String: Int] = [:], parameters = 0, weighted = 0
+        let (types, fallbacks) = plan(metadata: metadata).types(for: tensors.map { ($0.name, $0.shape) })
         for source in tensors {
-            var t = storedType(source.name, shape: source.shape, tied: tied)
-            if source.shape.last! % t.blockSize != 0 {
-                fallbacks.append(source.name)
-                t = .f16
-            }
+            let t = types[source.name]!
             counts[t.name, default: 0] += 1
             parameters += source.shape.reduce(1, *)
+            var importance: [Float]? = nil
+            if GGMLQuantizer.usesImportance.contains(t), let values = self.importance?.values(for: source.name) {
+                guard values.count == source.shape.last! else {
+                    throw ModelError(
+                        "the importance matrix has \(values.count) values for \(source.name), whose rows have \(source.shape.last!)")
+                }
+                importance = values
+                weighted += 1
+            }
             writer.addTensor(source.name, shape: source.shape, type: t) {
                 func quantize(_ x: UnsafeBufferPointer<Float>) throws -> [UInt8] {
                     guard x.allSatisfy(\.isFinite) else {
                         throw ModelError("\(path): weight \(source.name) holds NaN or infinity; it cannot be quantized")
                     }
-                    return GGMLQuantizer.quantize(x, as: t)
+                    guard let importance else { return GGMLQuantizer.quantize(x, as: t) }
+                    return importance.withUnsafeBufferPointer { GGMLQuantizer.quantize(x, as: t, importance: $0) }
                 }
                 if let stored = source.stored {
                     if stored.type == t { return Array(stored.bytes) }
@@ -167,7 +186,8 @@ public struct GGUFExport {
         try writer.write(to: out)
         let bytes = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
         return Summary(
-            out: out, architecture: arch, type: type.name, tensorsByType: counts, fallbacks: fallbacks, parameters: parameters,
+            out: out, architecture: arch, type: preset.name + (pure ? " (pure)" : ""), tensorsByType: counts, fallbacks: fallbacks,
+            weightedByImportance: weighted, parameters: parameters,
             bytes: bytes,
             bitsPerWeight: parameters > 0 ? Double(bytes * 8) / Double(parameters) : 0, seconds: Date().timeIntervalSince(start))
     }
