@@ -2,8 +2,9 @@ import Foundation
 import Testing
 import TestSupport
 
-/// `lmkit quantize`, `lmkit tokenizer export` and `lmkit eval perplexity --kl-divergence-base` as a
-/// user runs them, on the tiny Llama folder (rows of 16 fall back to F16, and the summary says so)
+/// `lmkit quantize`, `lmkit imatrix`, `lmkit tokenizer export` and `lmkit eval perplexity
+/// --kl-divergence-base` as a user runs them, on the tiny Llama folder (rows of 16 fall back to F16,
+/// and the summary says so)
 /// and on llama.cpp's Llama 3 vocabulary file when the asset is there.
 extension CommandTests {
     @Test func quantizeExportAndCompare() throws {
@@ -27,8 +28,23 @@ extension CommandTests {
         let divergence = try #require(try json(compared.stdout)["divergence"] as? [String: Any])
         // F16 weights: nearly the base's distributions.
         #expect((divergence["meanKLD"] as? Double ?? 1) < 1e-3 && (divergence["sameTop"] as? Double ?? 0) > 0.9)
-        let badType = try lmkit(arguments: ["quantize", base, "--type", "q4_k", "--out", folder.path + "/x.gguf"])
-        #expect(badType.status != 0 && badType.stderr.contains("q8_0"), "\(badType.stderr)")
+        let badType = try lmkit(arguments: ["quantize", base, "--type", "q3_k", "--out", folder.path + "/x.gguf"])
+        #expect(badType.status != 0 && badType.stderr.contains("q4_k_m"), "\(badType.stderr)")
+        // An importance matrix from the same text, then Q4_K_M under it: rows of 16 fall back to F16,
+        // ffn_down (rows of 32) from Q4_K/Q6_K to Q5_0/Q8_0, the Q5_0 ones weighted by the matrix.
+        let imatrix = try lmkit(arguments: ["imatrix", base, "--text", text, "--context", "32", "--out", folder.path + "/m.gguf", "--json"])
+        #expect(imatrix.status == 0, "\(imatrix.stderr)")
+        let collected = try json(imatrix.stdout)
+        #expect(collected["entries"] as? Int == 14 && collected["chunkSize"] as? Int == 32, "\(collected)")
+        let weighted = try lmkit(arguments: [
+            "quantize", base, "--type", "q4_k", "--imatrix", folder.path + "/m.gguf", "--out", folder.path + "/w.gguf", "--json",
+        ])
+        #expect(weighted.status == 0, "\(weighted.stderr)")
+        let w = try json(weighted.stdout)
+        #expect(w["type"] as? String == "Q4_K_M" && w["weightedByImportance"] as? Int == 1, "\(w)")
+        #expect(w["tensorsByType"] as? [String: Int] == ["F16": 14, "F32": 5, "Q5_0": 1, "Q8_0": 1], "\(w)")
+        let notImatrix = try lmkit(arguments: ["quantize", base, "--type", "q4_0", "--imatrix", text, "--out", folder.path + "/x.gguf"])
+        #expect(notImatrix.status != 0 && notImatrix.stderr.contains(text), "\(notImatrix.stderr)")
         let badRule = try lmkit(arguments: [
             "quantize", base, "--type", "q8_0", "--tensor-type", "ffn_down", "--out", folder.path + "/x.gguf",
         ])

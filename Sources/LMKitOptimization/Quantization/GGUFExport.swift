@@ -152,6 +152,15 @@ public struct GGUFExport {
             metadata.first { $0.key == "general.architecture" }.flatMap { if case .string(let s) = $0.value { s } else { nil } } ?? "?"
         var writer = GGUFWriter()
         writer.metadata = metadata
+        if let importance {
+            // What llama-quantize records of its --imatrix.
+            if let path = importance.path { writer.metadata.append(("quantize.imatrix.file", .string(path))) }
+            if let dataset = importance.datasets.first { writer.metadata.append(("quantize.imatrix.dataset", .string(dataset))) }
+            writer.metadata.append(("quantize.imatrix.entries_count", .uint32(UInt32(importance.entries.count))))
+            if importance.chunkCount > 0 {
+                writer.metadata.append(("quantize.imatrix.chunks_count", .uint32(UInt32(importance.chunkCount))))
+            }
+        }
         var counts: [String: Int] = [:], parameters = 0, weighted = 0
         let (types, fallbacks) = plan(metadata: metadata).types(for: tensors.map { ($0.name, $0.shape) })
         for source in tensors {

@@ -16,6 +16,9 @@ public struct ImportanceMatrix: Sendable {
         public var sums: [Float]
         /// Tokens seen.
         public var count: Float
+
+        /// An entry of `sums` over `count` tokens.
+        public init(sums: [Float], count: Float) { (self.sums, self.count) = (sums, count) }
     }
 
     /// Entries by GGUF tensor name (`blk.0.attn_q.weight`).
@@ -24,6 +27,8 @@ public struct ImportanceMatrix: Sendable {
     public var datasets: [String]
     /// Chunks (windows) the text was split into, and tokens per chunk.
     public var chunkCount: Int, chunkSize: Int
+    /// The file it was read from (nil: collected here).
+    public var path: String?
 
     /// An importance matrix of `entries`.
     public init(entries: [String: Entry], datasets: [String], chunkCount: Int, chunkSize: Int) {
@@ -48,6 +53,7 @@ public struct ImportanceMatrix: Sendable {
         } else {
             try self.init(legacy: data, path: path)
         }
+        self.path = path
     }
 
     init(gguf file: GGUFFile) throws {
