@@ -33,6 +33,15 @@ import TestSupport
         expectSameBlocks(got, Array(try file.data("x.\(String(describing: type).lowercased())").bytes), type)
     }
 
+    /// Blocks of signed zeros (a pruned model's): the float16 scales keep the sign ggml's scans give.
+    @Test(arguments: [GGMLType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K])
+    func signedZerosEqualLlamaCpp(type: GGMLType) throws {
+        let file = try GGUFFile(path: fixturePath("quant/ggml_kquants.gguf"))
+        let z = try file.floats("z")
+        let got = z.withUnsafeScalars(Float.self) { GGMLQuantizer.quantize($0, as: type) }
+        expectSameBlocks(got, Array(try file.data("z.\(String(describing: type).lowercased())").bytes), type)
+    }
+
     @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K])
     func importanceWeightedBlocksEqualLlamaCpp(type: GGMLType) throws {
         let file = try GGUFFile(path: fixturePath("quant/ggml_kquants.gguf"))
@@ -53,6 +62,16 @@ import TestSupport
             differing.isEmpty,
             "\(type): \(differing.count) bytes differ, first at \(differing.first ?? -1) (block \((differing.first ?? 0) / type.blockBytes))"
         )
+    }
+
+    @Test func nonFiniteWeightsAreFoundAnywhere() {
+        var x = [Float](repeating: 0.5, count: 3 << 20)
+        #expect(x.withUnsafeBufferPointer { GGMLQuantizer.allFinite($0) })
+        for (i, bad) in [(0, Float.nan), (x.count - 1, .infinity), (1 << 20, -.infinity), (2_500_000, .signalingNaN)] {
+            x[i] = bad
+            #expect(!x.withUnsafeBufferPointer { GGMLQuantizer.allFinite($0) }, "\(bad) at \(i)")
+            x[i] = 0.5
+        }
     }
 
     @Test func aCopyIsByteIdentical() throws {

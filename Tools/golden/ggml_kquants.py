@@ -37,6 +37,21 @@ LIB = os.environ.get(
     os.path.join(os.environ.get("LMKIT_HOME", os.path.expanduser("~/.cache/lmkit")), "llama.cpp", "build-shared", "bin",
                  "libggml-base.so"))
 PLAIN = [T.Q4_K, T.Q5_K, T.Q6_K]
+ZEROS = [T.Q8_0, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q4_K, T.Q5_K, T.Q6_K]
+
+
+def signed_zeros():
+    rng = np.random.default_rng(20261205)
+    z = np.zeros((4, 256), dtype=np.float32)
+    z[0, ::2] = -0.0  # only zeros, alternating signs, +0 first
+    z[1, 1::2] = -0.0
+    z[1, 0] = -0.0  # -0 first
+    z[2] = np.abs(rng.standard_normal(256)).astype(np.float32)
+    z[2, 3::5] = -0.0  # non-negative values: the minimum is a zero
+    z[3] = -np.abs(rng.standard_normal(256)).astype(np.float32)
+    z[3, 7::9] = 0.0  # non-positive values: the maximum is a zero
+    z[3, 2::9] = -0.0
+    return z
 WEIGHTED = [T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q4_K, T.Q5_K, T.Q6_K]
 
 
@@ -68,6 +83,10 @@ def main():
     w.add_tensor("x", x)
     w.add_tensor("y", y)
     w.add_tensor("imatrix", imatrix)
+    z = signed_zeros()
+    w.add_tensor("z", z)
+    for t in ZEROS:
+        w.add_tensor(f"z.{t.name.lower()}", quantize(lib, z, t), raw_dtype=t)
     for t in PLAIN:
         w.add_tensor(f"x.{t.name.lower()}", quantize(lib, x, t), raw_dtype=t)
     for t in WEIGHTED:

@@ -178,7 +178,7 @@ public struct GGUFExport {
             }
             writer.addTensor(source.name, shape: source.shape, type: t) {
                 func quantize(_ x: UnsafeBufferPointer<Float>) throws -> [UInt8] {
-                    guard x.allSatisfy(\.isFinite) else {
+                    guard GGMLQuantizer.allFinite(x) else {
                         throw ModelError("\(path): weight \(source.name) holds NaN or infinity; it cannot be quantized")
                     }
                     guard let importance else { return GGMLQuantizer.quantize(x, as: t) }

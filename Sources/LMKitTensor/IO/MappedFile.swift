@@ -60,9 +60,11 @@ public enum AtomicFile {
             if !closed { close(fd); unlink(temp) }
         }
         try body { (chunk: UnsafeRawBufferPointer) throws in
+            // At most 1 MiB per call: one write of a 100 MB tensor runs at a fifth of the speed of the
+            // same bytes in 1 MiB writes here (measured with dd: 330 MB/s against 1.7 GB/s).
             var done = 0
             while done < chunk.count {
-                let n = Glibc.write(fd, chunk.baseAddress! + done, chunk.count - done)
+                let n = Glibc.write(fd, chunk.baseAddress! + done, min(chunk.count - done, 1 << 20))
                 if n < 0 {
                     if errno == EINTR { continue }
                     throw FileError(path: path, reason: "write failed: \(String(cString: strerror(errno)))")

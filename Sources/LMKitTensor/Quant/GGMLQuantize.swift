@@ -72,6 +72,22 @@ public enum GGMLQuantizer {
         }
     }
 
+    /// Whether every value is finite (what a quantizer needs), checked on all cores.
+    public static func allFinite(_ x: UnsafeBufferPointer<Float>) -> Bool {
+        let chunk = 1 << 20, chunks = (x.count + chunk - 1) / chunk
+        var finite = [Bool](repeating: true, count: chunks)
+        finite.withUnsafeMutableBufferPointer { f in
+            Parallel.forEach(chunks) { c in
+                // Infinity and NaN have an all-ones exponent.
+                for i in (c * chunk)..<min(x.count, (c + 1) * chunk) where x[i].bitPattern & 0x7f80_0000 == 0x7f80_0000 {
+                    f[c] = false
+                    break
+                }
+            }
+        }
+        return !finite.contains(false)
+    }
+
     /// ggml's `GGML_FP32_TO_BF16`: NaN made quiet, otherwise rounded to nearest even.
     static func bfloat16(_ x: Float) -> UInt16 {
         let u = x.bitPattern
@@ -103,7 +119,9 @@ public enum GGMLQuantizer {
         let d = amax / 127, id = inverse(d)
         y.storeBytes(of: half(d), as: UInt16.self)
         for j in 0..<32 {
-            let v = (x[j] * id).rounded(.toNearestOrAwayFromZero)
+            // Half away from zero: to nearest even through the mantissa (exact below 2²²), ties moved away.
+            let s = x[j] * id, r = (s + 12_582_912) - 12_582_912
+            let v = abs(s - r) == 0.5 ? s + (s < 0 ? -0.5 : 0.5) : r
             y.storeBytes(of: v.isNaN ? 0 : Int8(max(-128, min(127, v))), toByteOffset: 2 + j, as: Int8.self)
         }
     }
