@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "LMKitModelsTests", dependencies: ["LMKitModels", "LMKitGeneration", "LMKitTraining", "LMKitChat", "LMKitEncoders", "TestSupport"]),
         .testTarget(name: "LMKitEncodersTests", dependencies: ["LMKitEncoders", "LMKitModels", "TestSupport"]),
         .testTarget(name: "LMKitChatTests", dependencies: ["LMKitChat", "LMKitModels", "LMKitTokenizers", "LMKitGeneration", "LMKitAssets", "TestSupport"]),
-        .testTarget(name: "LMKitOptimizationTests", dependencies: ["LMKitOptimization", "LMKitModels", "LMKitNN", "LMKitChat", "LMKitTokenizers", "TestSupport"]),
+        .testTarget(name: "LMKitOptimizationTests", dependencies: ["LMKitOptimization", "LMKitModels", "LMKitNN", "LMKitChat", "LMKitGeneration", "LMKitTokenizers", "TestSupport"]),
         .testTarget(name: "LMKitCommandTests", dependencies: ["lmkit", "LMKitModels", "TestSupport"]),
         .testTarget(
             name: "LMKitServerTests",

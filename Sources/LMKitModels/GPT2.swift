@@ -29,7 +29,8 @@ public struct GPT2Config: Codable, Sendable, Equatable {
     public var embeddingDropout = 0.1
     /// Dropout on the attention probabilities (`attn_pdrop`); read and saved, but LMKit's attention does not apply it.
     public var attentionDropout = 0.1
-    /// Whether the LM head reuses the token embedding (`tie_word_embeddings`); LMKit's GPT-2 always ties.
+    /// Whether the LM head reuses the token embedding (`tie_word_embeddings`, GPT-2's way); without it
+    /// the model has an `lm_head` matrix of its own.
     public var tieWordEmbeddings = true
     /// Width of the MLP's hidden layer; nil: 4 × width.
     public var innerWidth: Int? = nil
@@ -179,8 +180,10 @@ public final class GPT2Transformer: Module {
 public final class GPT2LMHeadModel: Module {
     /// The configuration the model was built from.
     public let config: GPT2Config
-    /// Embeddings, blocks and final norm (`transformer.*` keys); the LM head is its `wte`.
+    /// Embeddings, blocks and final norm (`transformer.*` keys); the LM head is its `wte` when tied.
     public let transformer: GPT2Transformer
+    /// The untied LM head `[vocab, width]` (`lm_head`; nil when tied to `wte`).
+    public let lmHead: Linear?
     /// Recompute each block's activations in backward instead of keeping them (``GradientCheckpointing``).
     public var gradientCheckpointing = false
 
@@ -191,8 +194,10 @@ public final class GPT2LMHeadModel: Module {
         self.config = config
         var g = RandomGenerator(seed: seed)
         transformer = GPT2Transformer(config, generator: &g)
+        lmHead = config.tieWordEmbeddings ? nil : Linear(config.width, config.vocabSize, bias: false, generator: &g)
         super.init()
         register("transformer", transformer)
+        if let lmHead { register("lm_head", lmHead) }
         initializeWeights(generator: &g)
     }
 
@@ -228,6 +233,7 @@ public final class GPT2LMHeadModel: Module {
             }
         }
         x = transformer.lnF(x)  // (B, T, C)
+        if let lmHead { return lmHead(x) }  // (B, T, V)
         // Tied head: logits = x · wteᵀ
         return x.reshaped([b * t, config.width]).matmul(transformer.wte.weight.value.transposed())
             .reshaped([b, t, config.vocabSize])  // (B, T, V)

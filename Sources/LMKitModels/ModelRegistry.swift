@@ -48,7 +48,14 @@ public enum ModelRegistry {
 
     /// Every family LMKit loads.
     public static let entries: [Entry] = [
-        folders("GPT-2", ["gpt2"]) { try GPT2LMHeadModel(folder: $0) },
+        Entry(
+            name: "GPT-2", modelTypes: ["gpt2"], ggufArchitectures: ["gpt2"],
+            loadFolder: { folder in
+                let model = try GPT2LMHeadModel(folder: folder)
+                model.eval()
+                return model
+            },
+            loadGGUF: { file, _ throws(ModelError) in try GPT2LMHeadModel(gguf: file) }),
         decoder(LlamaConfig.self),
         decoder(Gemma3Config.self),
         folders("LMKit recurrent", ["lmkit_recurrent"]) { try RecurrentLanguageModel(folder: $0) },

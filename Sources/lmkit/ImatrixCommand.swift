@@ -10,7 +10,7 @@ struct ImatrixCommand: ParsableCommand {
         commandName: "imatrix",
         abstract: "Measure which weights matter on a calibration text: an importance matrix for quantize --imatrix.",
         discussion: """
-            Runs MODEL (a Llama-family or Gemma 3 folder, a GGUF file, or `gemma`) over FILE in chunks of --context tokens,
+            Runs MODEL (a GPT-2, Llama-family or Gemma 3 folder, a GGUF file, or `gemma`) over FILE in chunks of --context tokens,
             each starting with the BOS token, as llama-imatrix does, and records for every matrix inside the layers
             (blk.*) the sum over tokens of the square of each input column, E[x²] once divided by the token count.
             Quantizing with it (`lmkit quantize --imatrix FILE`) weighs each weight's rounding error by how large the

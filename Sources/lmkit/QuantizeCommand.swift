@@ -22,8 +22,9 @@ struct QuantizeCommand: ParsableCommand {
         commandName: "quantize",
         abstract: "Write a model as a GGUF file (llama.cpp's format) with its weights in a chosen type.",
         discussion: """
-            MODEL is a Llama-family or Gemma 3 model folder (Hugging Face, or one LMKit trained, fine-tuned or merged:
-            config.json, model.safetensors, tokenizer.json), a GGUF file to re-quantize, or `gemma`.
+            MODEL is a GPT-2, Llama-family or Gemma 3 model folder (Hugging Face, or one LMKit trained, fine-tuned or
+            merged: config.json, model.safetensors, tokenizer.json or GPT-2's vocab.json + merges.txt), a GGUF file to
+            re-quantize, or `gemma`.
 
             --type, as llama-quantize names them: f32, f16, bf16 (floats); q8_0 (8 bits + a scale per 32 weights,
             8.5 bits per weight); q5_0, q5_1, q4_0, q4_1 (5 or 4 bits with a scale, and for _1 a minimum, per 32
@@ -43,8 +44,8 @@ struct QuantizeCommand: ParsableCommand {
             (blk\\.[0-9]+\\.ffn_down\\.weight=q8_0). A matrix whose rows do not fill its type's blocks falls back
             as in llama.cpp (q4_k → q5_0, q5_k → q5_1, q6_k → q8_0, then f16).
 
-            The file carries llama.cpp's names and metadata for the architecture (llama, qwen2, gemma3), the tokenizer
-            (a folder's tokenizer.json converted to tokenizer.ggml.*, or a GGUF source's copied) and the chat template.
+            The file carries llama.cpp's names and metadata for the architecture (gpt2, llama, qwen2, gemma3), the
+            tokenizer (a folder's tokenizer files converted to tokenizer.ggml.*, or a GGUF source's copied) and the chat template.
             It is written atomically.
 
             --json prints {"out": String, "architecture": String, "type": String, "tensorsByType": {String: Int},

@@ -1,5 +1,6 @@
 import Foundation
 import LMKitChat
+import LMKitGeneration
 import LMKitModels
 import LMKitOptimization
 import LMKitTensor
@@ -109,6 +110,53 @@ import TestSupport
         }
         let cmp = compare(logits(back.model, ids), logits(base.model, ids), rtol: 0, atol: 1e-4)
         #expect(cmp.withinTolerance, "\(cmp)")
+    }
+
+    /// A tiny GPT-2 with GPT-2's own tokenizer files (vocab.json, merges.txt), tied and untied: the
+    /// F32 file gives the folder's logits, Q8_0 within its rounding, the same tokens; llama.cpp's
+    /// llama-perplexity (when built) scores the F32 file as `lmkit eval perplexity` does.
+    @Test func gpt2FolderRoundTripsAndRunsInLlamaCpp() throws {
+        guard TestAssets.available(.gpt2) else { return }
+        for tied in [true, false] {
+            let path = folder.path + "/gpt2-\(tied)"
+            var c = GPT2Config()
+            (c.width, c.layers, c.heads, c.contextLength, c.tieWordEmbeddings) = (64, 2, 4, 128, tied)
+            try GPT2LMHeadModel(c, seed: 9).save(folder: path)
+            for name in ["vocab.json", "merges.txt"] {
+                try FileManager.default.copyItem(atPath: TestAssets.store.folder(.gpt2) + "/" + name, toPath: path + "/" + name)
+            }
+            let base = try ModelLoader.load(path, activations: .float32)
+            let sample = "Hello world, naïve café! 12345\n\n  indeed"
+            let ids = try base.tokenizer.encode(sample).ids
+            let f32 = try GGUFExport(type: .f32).write(model: path, to: folder.path + "/gpt2-\(tied).gguf")
+            let file = try GGUFFile(path: f32.out)
+            #expect(f32.architecture == "gpt2" && file.tensors.contains { $0.name == "output.weight" } == !tied)
+            let back = try ModelLoader.load(f32.out, activations: .float32)
+            #expect(try back.tokenizer.encode(sample).ids == ids)
+            let cmp = compare(logits(back.model, ids), logits(base.model, ids), rtol: 0, atol: 1e-5)
+            #expect(cmp.withinTolerance, "tied \(tied): \(cmp)")
+            let q8 = try GGUFExport(type: .q8_0).write(model: path, to: folder.path + "/gpt2-q8-\(tied).gguf")
+            let got = logits(try ModelLoader.load(q8.out, activations: .float32).model, ids).scalars(as: Float.self)
+            let want = logits(base.model, ids).scalars(as: Float.self)
+            let error = zip(got, want).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +).squareRoot()
+            #expect(error / want.map { Double($0) * Double($0) }.reduce(0, +).squareRoot() < 1e-2)
+
+            guard tied, let perplexity = LlamaCppTools.path("llama-perplexity", for: "llama.cpp running LMKit's GPT-2 GGUF") else {
+                continue
+            }
+            let text = folder.path + "/text.txt"
+            try Data(String(repeating: "The quick brown fox jumps over the lazy dog; naïve café. ", count: 60).utf8)
+                .write(to: URL(fileURLWithPath: text))
+            let run = try LlamaCppTools.run(perplexity, ["-m", f32.out, "-f", text, "-c", "64", "-b", "64", "-t", "2"])
+            #expect(run.status == 0, "\(run.output.suffix(2000))")
+            let match = run.output.firstMatch(of: /Final estimate: PPL = ([0-9.]+)/)
+            let theirs = try #require(match.flatMap { Double($0.1) }, "\(run.output.suffix(1000))")
+            let ours = try Perplexity.evaluate(
+                model: back.model, tokenizer: back.tokenizer,
+                text: String(decoding: try Data(contentsOf: URL(fileURLWithPath: text)), as: UTF8.self),
+                context: 64, method: .llamaCpp)
+            #expect(abs(ours.perplexity / theirs - 1) < 1e-3, "LMKit \(ours.perplexity), llama.cpp \(theirs)")
+        }
     }
 
     /// gguf-py (the reference venv) reads what LMKit writes: the tensor table and the dequantized weights.

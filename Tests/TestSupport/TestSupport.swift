@@ -158,3 +158,32 @@ public enum ReferencePython {
         return Output(status: p.terminationStatus, stdout: data, stderr: errors)
     }
 }
+
+/// llama.cpp's tools as `scripts/llama-cpp-tools` builds them (benchmarks build them; CI does not):
+/// tests that run LMKit's files in llama.cpp print a SKIPPED line without them.
+public enum LlamaCppTools {
+    /// The tool's path, or nil after printing why `check` is skipped.
+    public static func path(_ tool: String, for check: String) -> String? {
+        let home = ProcessInfo.processInfo.environment["LMKIT_HOME"] ?? (NSHomeDirectory() + "/.cache/lmkit")
+        let path = home + "/llama.cpp/build-tools/bin/" + tool
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            print("◇ SKIPPED: \(check): no \(path) (scripts/llama-cpp-tools \(tool) builds it)")
+            return nil
+        }
+        return path
+    }
+
+    /// Runs `tool` with `arguments`: its exit status and its standard output and error together.
+    public static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}

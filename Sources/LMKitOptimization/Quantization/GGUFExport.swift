@@ -106,7 +106,7 @@ public struct GGUFExport {
     public func write(_ loaded: LoadedModel, source path: String, to out: String, start: Date = Date()) throws -> Summary {
         try checkTypes()
         guard let model = loaded.model as? any GGUFWritableModel else {
-            throw ModelError("\(path): LMKit writes GGUF files of the Llama family and Gemma 3, not this model")
+            throw ModelError("\(path): LMKit writes GGUF files of GPT-2, the Llama family and Gemma 3, not this model")
         }
         let (architecture, tensors) = try model.ggufContents()
         var metadata = architecture
@@ -201,6 +201,33 @@ public struct GGUFExport {
             bitsPerWeight: parameters > 0 ? Double(bytes * 8) / Double(parameters) : 0, seconds: Date().timeIntervalSince(start))
     }
 
+    /// GPT-2's original tokenizer files (`vocab.json`, `merges.txt`: what OpenAI's checkpoints and
+    /// `lmkit train gpt --tokenizer gpt2` folders hold) as the tokenizer.json transformers would make of
+    /// them (byte-level BPE, `<|endoftext|>` special), or nil without them. The vocabulary's bytes are
+    /// kept as they are; `config` gets GPT-2's BOS/EOS when the folder has no tokenizer_config.json.
+    func byteLevelJSON(_ path: String, config: inout Data?) throws -> Data? {
+        guard let vocab = FileManager.default.contents(atPath: path + "/vocab.json"),
+            let mergesData = FileManager.default.contents(atPath: path + "/merges.txt")
+        else { return nil }
+        guard let merges = String(validating: mergesData, as: UTF8.self) else { throw ModelError("\(path)/merges.txt: not valid UTF-8") }
+        let lines = merges.split(separator: "\n", omittingEmptySubsequences: true).map(String.init).filter { !$0.hasPrefix("#version") }
+        let endOfText = "<|endoftext|>"
+        guard let idRange = vocab.range(of: Data("\"\(endOfText)\":".utf8)),
+            let id = Int(
+                String(decoding: vocab[idRange.upperBound...].prefix { $0 == 0x20 || ($0 >= 0x30 && $0 <= 0x39) }, as: UTF8.self)
+                    .trimmingCharacters(in: .whitespaces))
+        else { throw ModelError("\(path)/vocab.json: no \(endOfText) (GPT-2's special token)") }
+        var json = Data(#"{"model": {"type": "BPE", "vocab": "#.utf8)
+        json += vocab
+        json += Data(#", "merges": "#.utf8)
+        json += try JSONSerialization.data(withJSONObject: lines)
+        json += Data(
+            #"}, "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}, "decoder": {"type": "ByteLevel"}, "added_tokens": [{"id": \#(id), "content": "\#(endOfText)", "special": true, "single_word": false, "lstrip": false, "rstrip": false, "normalized": true}]}"#
+                .utf8)
+        if config == nil { config = Data(#"{"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>"}"#.utf8) }
+        return json
+    }
+
     /// The tokenizer's `tokenizer.*` keys: copied with their types from a GGUF source; converted from
     /// a folder's tokenizer.json (``Tokenizer/ggufMetadata(tokenizerJSON:config:source:)``), with its
     /// chat template.
@@ -214,10 +241,11 @@ public struct GGUFExport {
                 return (key, v)
             }
         }
-        guard let json = FileManager.default.contents(atPath: path + "/tokenizer.json") else {
-            throw ModelError("\(path): no tokenizer.json (a GGUF file needs the tokenizer; LMKit converts tokenizer.json)")
+        var config = FileManager.default.contents(atPath: path + "/tokenizer_config.json")
+        guard let json = try FileManager.default.contents(atPath: path + "/tokenizer.json") ?? byteLevelJSON(path, config: &config) else {
+            throw ModelError(
+                "\(path): no tokenizer.json, nor GPT-2's vocab.json and merges.txt (a GGUF file needs the tokenizer; LMKit converts them)")
         }
-        let config = FileManager.default.contents(atPath: path + "/tokenizer_config.json")
         var out = try Tokenizer.ggufMetadata(tokenizerJSON: json, config: config, source: path + "/tokenizer.json")
         if let template = try ChatTemplate.load(folder: path) { out.append(("tokenizer.chat_template", .string(template.source))) }
         return out

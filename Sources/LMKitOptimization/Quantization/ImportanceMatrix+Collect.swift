@@ -48,7 +48,7 @@ extension ImportanceMatrix {
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> ImportanceMatrix {
         guard let module = model as? Module, let named = model as? any GGUFWritableModel else {
-            throw ModelError("an importance matrix is collected for the decoders LMKit writes as GGUF (Llama family, Gemma 3)")
+            throw ModelError("an importance matrix is collected for the decoders LMKit writes as GGUF (GPT-2, Llama family, Gemma 3)")
         }
         guard context >= 16 else { throw ModelError("a chunk of \(context) tokens is too short (llama.cpp skips products under 16 rows)") }
         guard context <= model.contextLength else {
