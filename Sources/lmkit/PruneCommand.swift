@@ -87,7 +87,8 @@ struct PruneCommand: ParsableCommand {
         if json {
             try printJSON(
                 Output(
-                    out: out, method: report.method, pattern: report.pattern, sparsity: report.sparsity, modelSparsity: report.modelSparsity,
+                    out: out, method: report.method, pattern: report.pattern, sparsity: report.sparsity,
+                    modelSparsity: report.modelSparsity,
                     seconds: report.seconds, layers: report.layers))
             return
         }

@@ -58,10 +58,26 @@ public struct ModelPruner {
     }
 
     /// Prunes `model` in place (float32 weights: a model loaded with `keepQuantized: false`). Wanda
-    /// needs `tokenizer` and `text`; `progress` receives the blocks done and their total.
+    /// calibrates on `text`: `chunks` chunks of `context` tokens from the start of its tokens.
+    /// `progress` receives the blocks done and their total.
     public func prune(
         _ model: any CausalLanguageModel, tokenizer: Tokenizer? = nil, text: String? = nil, progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> Report {
+        var calibration: [[Int]] = []
+        if method == .wanda {
+            guard let tokenizer, let text else { throw ModelError("Wanda needs a calibration text (--text)") }
+            let ids = try tokenizer.encode(text, options: .init(addSpecialTokens: true, specialTokens: .text)).ids
+            let count = min(chunks, ids.count / context)
+            guard count > 0 else { throw ModelError("the calibration text has \(ids.count) tokens: one chunk needs \(context)") }
+            calibration = (0..<count).map { Array(ids[($0 * context)..<(($0 + 1) * context)]) }
+        }
+        return try prune(model, calibration: calibration, progress: progress)
+    }
+
+    /// Prunes `model` in place; Wanda measures its inputs on the `calibration` sequences of token ids.
+    public func prune(_ model: any CausalLanguageModel, calibration: [[Int]], progress: (Int, Int) -> Void = { _, _ in }) throws
+        -> Report
+    {
         let start = Date()
         guard let module = model as? Module else { throw ModelError("this model has no linear layers LMKit can prune") }
         let blocks = Self.blocks(module)
@@ -73,16 +89,14 @@ public struct ModelPruner {
             }
         }
         if case .unstructured(let s) = pattern, !(s >= 0 && s < 1) { throw ModelError("sparsity \(s) must be at least 0 and below 1") }
-        var inputs: [Int] = []
         if method == .wanda {
-            guard let tokenizer, let text else { throw ModelError("Wanda needs a calibration text (--text)") }
-            let ids = try tokenizer.encode(text, options: .init(addSpecialTokens: true, specialTokens: .text)).ids
-            let count = min(chunks, ids.count / context)
-            guard count > 0 else { throw ModelError("the calibration text has \(ids.count) tokens: one chunk needs \(context)") }
-            guard context <= model.contextLength else {
-                throw ModelError("a chunk of \(context) tokens is longer than the model's context (\(model.contextLength))")
+            guard !calibration.isEmpty, calibration.allSatisfy({ !$0.isEmpty }) else { throw ModelError("Wanda needs calibration tokens") }
+            if let long = calibration.first(where: { $0.count > model.contextLength }) {
+                throw ModelError("a calibration chunk of \(long.count) tokens is longer than the model's context (\(model.contextLength))")
             }
-            inputs = Array(ids.prefix(count * context))
+            if let bad = calibration.joined().first(where: { $0 < 0 || $0 >= model.vocabSize }) {
+                throw ModelError("calibration token \(bad) is outside the model's vocabulary")
+            }
         }
         var layers: [Report.Layer] = []
         for (b, block) in blocks.enumerated() {
@@ -91,9 +105,8 @@ public struct ModelPruner {
                 let accumulators = block.map { ImportanceMatrix.Accumulator(columns: $0.layer.inFeatures) }
                 for (i, (_, layer)) in block.enumerated() { layer.inputObserver = { accumulators[i].add($0) } }
                 defer { for (_, layer) in block { layer.inputObserver = nil } }
-                for c in stride(from: 0, to: inputs.count, by: context) {
-                    let chunk = Array(inputs[c..<(c + context)])
-                    _ = GradMode.withoutGradient { model.lastLogits(Tensor(indices: chunk, shape: [1, context]), cache: nil) }
+                for chunk in calibration {
+                    _ = GradMode.withoutGradient { model.lastLogits(Tensor(indices: chunk, shape: [1, chunk.count]), cache: nil) }
                 }
                 for (i, (name, _)) in block.enumerated() { norms[name] = accumulators[i].sums.map { Float($0.squareRoot()) } }
             }
@@ -111,7 +124,9 @@ public struct ModelPruner {
             progress(b + 1, blocks.count)
         }
         let total = module.parameters.reduce(0) { $0 + $1.count }
-        let zeros = module.parameters.reduce(0) { n, p in n + p.value.converted(to: .float32).scalars(as: Float.self).reduce(0) { $0 + ($1 == 0 ? 1 : 0) } }
+        let zeros = module.parameters.reduce(0) { n, p in
+            n + p.value.converted(to: .float32).scalars(as: Float.self).reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+        }
         let pruned = layers.reduce(0) { $0 + $1.weights }, prunedZeros = layers.reduce(0) { $0 + $1.zeros }
         return Report(
             method: method.rawValue, pattern: pattern.description, layers: layers, sparsity: Double(prunedZeros) / Double(max(1, pruned)),

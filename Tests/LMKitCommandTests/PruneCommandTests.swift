@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `lmkit prune` as a user runs it on the tiny Llama folder: Wanda 2:4 with a calibration text, the
+/// pruned folder scored by `lmkit eval perplexity`, and the refusals.
+extension CommandTests {
+    @Test func pruneWandaAndEvaluate() throws {
+        let folder = TemporaryFolder(prefix: "lmkit-cli-prune")
+        let base = try ServeTests.tinyModelFolder(in: folder)
+        let text = folder.path + "/text.txt"
+        try Data(String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 40).utf8).write(to: URL(fileURLWithPath: text))
+        let out = folder.path + "/pruned"
+        let run = try lmkit(arguments: [
+            "prune", base, "--method", "wanda", "--sparsity", "2:4", "--text", text, "--chunks", "2", "--context", "32", "--out", out,
+            "--json",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try json(run.stdout)
+        #expect(report["pattern"] as? String == "2:4" && (report["sparsity"] as? Double ?? 0) == 0.5, "\(report)")
+        #expect((report["layers"] as? [[String: Any]])?.count == 14)
+        let scored = try lmkit(arguments: ["eval", "perplexity", "--model", out, text, "--context", "64", "--json"])
+        #expect(scored.status == 0, "\(scored.stderr)")
+        let perplexity = try json(scored.stdout)["perplexity"] as? Double
+        #expect(perplexity?.isFinite == true)
+        let magnitude = try lmkit(arguments: ["prune", base, "--method", "magnitude", "--sparsity", "30%", "--out", folder.path + "/m"])
+        #expect(
+            magnitude.status == 0 && magnitude.stdout.contains("magnitude 30% on 14 matrices"), "\(magnitude.stdout)\(magnitude.stderr)")
+
+        let noText = try lmkit(arguments: ["prune", base, "--method", "wanda", "--sparsity", "0.5", "--out", folder.path + "/x"])
+        #expect(noText.status != 0 && noText.stderr.contains("--text"), "\(noText.stderr)")
+        let badSparsity = try lmkit(arguments: ["prune", base, "--method", "magnitude", "--sparsity", "1.5", "--out", folder.path + "/x"])
+        #expect(badSparsity.status != 0 && badSparsity.stderr.contains("sparsity"), "\(badSparsity.stderr)")
+        let badPattern = try lmkit(arguments: ["prune", base, "--method", "magnitude", "--sparsity", "2:7", "--out", folder.path + "/x"])
+        #expect(badPattern.status != 0 && badPattern.stderr.contains("multiple of 7"), "\(badPattern.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.path + "/x"))
+    }
+}
