@@ -40,19 +40,32 @@ struct PruneCommand: ParsableCommand {
             No retraining: it needs a few forward passes, and at 50% it keeps far more of the model than magnitude.
 
             --sparsity: a fraction (0.5, or 50%) removed anywhere, or N:M (2:4: two of every four consecutive
-            weights of a row, the pattern sparse tensor cores run).
+            weights of a row, the pattern sparse tensor cores run). The zeros stay in the matrices.
 
-            The pruned model is written to --out as a model folder (config.json, model.safetensors with the zeros,
-            the tokenizer files) that `lmkit eval perplexity`, `generate`, `finetune lm` (recovery training) and
-            `quantize` take.
+            --neurons F and --heads F remove whole MLP neurons and query heads instead (structured pruning; the
+            Llama family and Gemma 3): in every layer the fraction F with the lowest scores, a neuron scored by the
+            norm of its output weights (times its activation's norm for wanda), a head by the sum over its columns
+            of the output projection, the same number in every key/value group. The matrices shrink: the model
+            written has a smaller intermediate_size / num_attention_heads, is smaller on disk and faster, and loads
+            in transformers and llama.cpp as any model of its family. With --sparsity too, the smaller model is then
+            pruned unstructured.
 
-            --json prints {"out": String, "method": String, "pattern": String, "sparsity": Double,
-            "modelSparsity": Double, "seconds": Double, "layers": [{"name": String, "weights": Int, "zeros": Int}]}.
+            The pruned model is written to --out as a model folder (config.json, model.safetensors, the tokenizer
+            files) that `lmkit eval perplexity`, `generate`, `finetune lm` (recovery training) and `quantize` take.
+
+            --json prints {"out": String, "method": String, "parameters": [Int] (before, after),
+            "pattern": String?, "sparsity": Double?, "modelSparsity": Double?,
+            "layers": [{"name": String, "weights": Int, "zeros": Int}]?,
+            "structured": {"intermediateSize": [Int], "heads": [Int], "parameters": [Int] (before, after),
+            "keptNeurons": [[Int]]?, "keptHeads": [[Int]]? (per layer)}?,
+            "seconds": Double}.
             """)
 
     @Argument(help: "A model folder, a GGUF file, or `gemma`.") var model: String
     @Option(help: "magnitude or wanda.") var method: ModelPruner.Method
-    @Option(help: "Fraction removed (0.5, 50%) or N:M (2:4).") var sparsity: SparsityPattern
+    @Option(help: "Fraction of weights removed (0.5, 50%) or N:M (2:4).") var sparsity: SparsityPattern?
+    @Option(help: "Fraction of each layer's MLP neurons removed (structured).") var neurons: Double?
+    @Option(help: "Fraction of each layer's query heads removed (structured).") var heads: Double?
     @Option(help: "Calibration text (UTF-8), for wanda.") var text: String?
     @Option(help: "Calibration chunks.") var chunks = 8
     @Option(help: "Tokens per calibration chunk.") var context = 256
@@ -61,39 +74,68 @@ struct PruneCommand: ParsableCommand {
 
     struct Output: Encodable {
         let out: String
-        let method: String, pattern: String
-        let sparsity: Double, modelSparsity: Double, seconds: Double
-        let layers: [ModelPruner.Report.Layer]
+        let method: String
+        let parameters: [Int]
+        let pattern: String?, sparsity: Double?, modelSparsity: Double?
+        let layers: [ModelPruner.Report.Layer]?
+        let structured: StructuredPruner.Report?
+        let seconds: Double
     }
 
     func run() throws {
+        let start = Date()
         var calibration: String? = nil
         if let text {
             guard let data = FileManager.default.contents(atPath: text) else { throw ValidationError("\(text): cannot read the file") }
             guard let s = String(validating: data, as: UTF8.self) else { throw ValidationError("\(text): not valid UTF-8 text") }
             calibration = s
         }
+        if sparsity == nil && neurons == nil && heads == nil { throw ValidationError("give --sparsity, --neurons or --heads") }
+        for (flag, f) in [("--neurons", neurons), ("--heads", heads)] {
+            if let f, !(f > 0 && f < 1) { throw ValidationError("\(flag) \(f): a fraction above 0 and below 1") }
+        }
         if method == .wanda && calibration == nil { throw ValidationError("--method wanda needs --text (a calibration text)") }
         if chunks < 1 || context < 2 { throw ValidationError("--chunks must be at least 1 and --context at least 2") }
         let loaded = try ModelLoader.load(model, activations: .float32, keepQuantized: false, exportTokenizer: true)
-        var pruner = ModelPruner(method: method, pattern: sparsity)
-        (pruner.chunks, pruner.context) = (chunks, context)
-        let report = try pruner.prune(loaded.model, tokenizer: loaded.tokenizer, text: calibration) { done, total in
-            if !json { FileHandle.standardError.write("\rblock \(done)/\(total)".data(using: .utf8)!) }
+        var lm = loaded.model
+        let before = (lm as? Module)?.parameterCount ?? 0
+        var ids: [[Int]] = []
+        if let calibration, method == .wanda {
+            ids = try ModelPruner.calibration(tokenizer: loaded.tokenizer, text: calibration, chunks: chunks, context: context)
         }
-        if !json { FileHandle.standardError.write("\n".data(using: .utf8)!) }
-        try loaded.model.save(folder: out)
+        var structured: StructuredPruner.Report? = nil
+        if neurons != nil || heads != nil {
+            (lm, structured) = try StructuredPruner(method: method, neuronSparsity: neurons ?? 0, headSparsity: heads ?? 0).prune(
+                model: lm, calibration: ids)
+        }
+        var report: ModelPruner.Report? = nil
+        if let sparsity {
+            report = try ModelPruner(method: method, pattern: sparsity).prune(lm, calibration: ids) { done, total in
+                if !json { FileHandle.standardError.write("\rblock \(done)/\(total)".data(using: .utf8)!) }
+            }
+            if !json { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        }
+        try lm.save(folder: out)
         for (name, bytes) in loaded.tokenizerFiles { try AtomicFile.write(bytes, to: out + "/" + name) }
+        let after = (lm as? Module)?.parameterCount ?? 0
+        let seconds = Date().timeIntervalSince(start)
         if json {
             try printJSON(
                 Output(
-                    out: out, method: report.method, pattern: report.pattern, sparsity: report.sparsity,
-                    modelSparsity: report.modelSparsity,
-                    seconds: report.seconds, layers: report.layers))
+                    out: out, method: method.rawValue, parameters: [before, after], pattern: report?.pattern, sparsity: report?.sparsity,
+                    modelSparsity: report?.modelSparsity, layers: report?.layers, structured: structured, seconds: seconds))
             return
         }
-        print(
-            "wrote \(out): \(report.method) \(report.pattern) on \(report.layers.count) matrices, \(String(format: "%.1f", report.sparsity * 100))% of their weights zero (\(String(format: "%.1f", report.modelSparsity * 100))% of the model's), in \(String(format: "%.1f", report.seconds)) s"
-        )
+        if let s = structured {
+            print(
+                "\(method.rawValue): MLP \(s.intermediateSize[0]) → \(s.intermediateSize[1]) neurons, \(s.heads[0]) → \(s.heads[1]) query heads per layer; \(before) → \(after) parameters"
+            )
+        }
+        if let r = report {
+            print(
+                "\(r.method) \(r.pattern) on \(r.layers.count) matrices: \(String(format: "%.1f", r.sparsity * 100))% of their weights zero (\(String(format: "%.1f", r.modelSparsity * 100))% of the model's)"
+            )
+        }
+        print("wrote \(out) in \(String(format: "%.1f", seconds)) s")
     }
 }

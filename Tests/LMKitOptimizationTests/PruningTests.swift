@@ -63,6 +63,49 @@ import TestSupport
             "\(mode): \(differing) of \(total) mask entries differ")
     }
 
+    /// Removing neurons and heads is the same as zeroing their output weights: the smaller model
+    /// gives the logits of the dense one with those columns of down_proj and o_proj zeroed.
+    @Test(arguments: [ModelPruner.Method.wanda, .magnitude])
+    func structuredPruningShrinksWithoutChangingWhatRemains(method: ModelPruner.Method) throws {
+        let golden = try Self.golden.get()
+        let model = try #require(try ModelRegistry.load(folder: fixturePath("llama/tiny-llama")) as? LlamaForCausalLM)
+        let ids = try #require(golden["calibration"]).converted(to: .float64).scalars(as: Double.self).map { Int($0) }
+        let calibration = [Array(ids[0..<32]), Array(ids[32..<64])]
+        let (small, report) = try StructuredPruner(method: method, neuronSparsity: 0.5, headSparsity: 0.5).prune(
+            model, calibration: calibration)
+        let pruned = try #require(small as? LlamaForCausalLM)
+        #expect(pruned.config.intermediateSize == 24 && pruned.config.heads == 2 && pruned.config.kvHeads == 2)
+        #expect(report.intermediateSize == [48, 24] && report.heads == [4, 2] && report.parameters[1] < report.parameters[0])
+        // One query head kept in each of the 2 key/value groups (heads 0–1 and 2–3).
+        let heads = try #require(report.keptHeads), neurons = try #require(report.keptNeurons)
+        #expect(heads.allSatisfy { $0.count == 2 && $0[0] < 2 && $0[1] >= 2 })
+        var masked = model.stateDict()
+        for l in 0..<2 {
+            let down = "model.layers.\(l).mlp.down_proj.weight", out = "model.layers.\(l).self_attn.o_proj.weight"
+            var d = masked[down]!.scalars(as: Float.self), o = masked[out]!.scalars(as: Float.self)
+            for r in 0..<32 {
+                for j in 0..<48 where !neurons[l].contains(j) { d[r * 48 + j] = 0 }
+                for c in 0..<32 where !heads[l].contains(c / 8) { o[r * 32 + c] = 0 }
+            }
+            masked[down] = Tensor(shape: [32, 48], scalars: d)
+            masked[out] = Tensor(shape: [32, 32], scalars: o)
+        }
+        try model.load(masked)
+        let x = Tensor(indices: Array(ids[0..<20]), shape: [1, 20])
+        let a = GradMode.withoutGradient { pruned.logits(x, cache: nil) }, b = GradMode.withoutGradient { model.logits(x, cache: nil) }
+        let cmp = compare(a, b, rtol: 0, atol: 1e-5)
+        #expect(cmp.withinTolerance, "\(cmp)")
+        // It saves and loads back as an ordinary, smaller model.
+        let folder = TemporaryFolder(prefix: "lmkit-structured")
+        try pruned.save(folder: folder.path)
+        let back = try ModelRegistry.load(folder: folder.path)
+        let c = compare(GradMode.withoutGradient { back.logits(x, cache: nil) }, a, rtol: 0, atol: 1e-6)
+        #expect(c.withinTolerance, "\(c)")
+        // Wanda's scores need activations; a fraction that removes nothing is refused.
+        #expect(throws: ModelError.self) { try StructuredPruner(method: .wanda, neuronSparsity: 0.5).prune(model, calibration: []) }
+        #expect(throws: ModelError.self) { try StructuredPruner(method: .magnitude, headSparsity: 0.2).prune(model, calibration: []) }
+    }
+
     @Test func refusesWhatItCannotDo() throws {
         let model = try ModelRegistry.load(folder: fixturePath("llama/tiny-llama"))
         #expect(throws: ModelError.self) { try ModelPruner(method: .wanda, pattern: .unstructured(0.5)).prune(model, calibration: []) }

@@ -32,6 +32,9 @@ public protocol DecoderFamily: Codable, Sendable, Equatable {
     func layer(_ index: Int) -> DecoderLayer.Options
     /// Checks the numbers a model can be built from.
     func validate() throws(ModelError)
+    /// The same configuration with `heads` query heads and an MLP `intermediateSize` wide
+    /// (structured pruning); every other size stays.
+    func resized(heads: Int, intermediateSize: Int) -> Self
 
     /// The configuration in a GGUF file's metadata.
     init(gguf file: GGUFFile) throws(ModelError)

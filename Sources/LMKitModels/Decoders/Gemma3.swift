@@ -205,3 +205,11 @@ struct RopeParameters: Codable, Equatable {
     /// The scaling kind, "default" when none is named.
     var kind: String { ropeType ?? type ?? "default" }
 }
+
+extension Gemma3Config {
+    public func resized(heads: Int, intermediateSize: Int) -> Self {
+        var c = self
+        (c.heads, c.intermediateSize) = (heads, intermediateSize)
+        return c
+    }
+}

@@ -218,3 +218,11 @@ extension LlamaConfig: Codable {
         try c.encodeIfPresent(eosTokenID, forKey: .eosTokenID)
     }
 }
+
+extension LlamaConfig {
+    public func resized(heads: Int, intermediateSize: Int) -> Self {
+        var c = self
+        (c.heads, c.intermediateSize) = (heads, intermediateSize)
+        return c
+    }
+}

@@ -66,12 +66,18 @@ public struct ModelPruner {
         var calibration: [[Int]] = []
         if method == .wanda {
             guard let tokenizer, let text else { throw ModelError("Wanda needs a calibration text (--text)") }
-            let ids = try tokenizer.encode(text, options: .init(addSpecialTokens: true, specialTokens: .text)).ids
-            let count = min(chunks, ids.count / context)
-            guard count > 0 else { throw ModelError("the calibration text has \(ids.count) tokens: one chunk needs \(context)") }
-            calibration = (0..<count).map { Array(ids[($0 * context)..<(($0 + 1) * context)]) }
+            calibration = try Self.calibration(tokenizer: tokenizer, text: text, chunks: chunks, context: context)
         }
         return try prune(model, calibration: calibration, progress: progress)
+    }
+
+    /// The first `chunks` chunks of `context` tokens of `text` (its tokens with the tokenizer's
+    /// special tokens, as the model reads a document).
+    public static func calibration(tokenizer: Tokenizer, text: String, chunks: Int, context: Int) throws -> [[Int]] {
+        let ids = try tokenizer.encode(text, options: .init(addSpecialTokens: true, specialTokens: .text)).ids
+        let count = min(chunks, ids.count / max(1, context))
+        guard count > 0 else { throw ModelError("the calibration text has \(ids.count) tokens: one chunk needs \(context)") }
+        return (0..<count).map { Array(ids[($0 * context)..<(($0 + 1) * context)]) }
     }
 
     /// Prunes `model` in place; Wanda measures its inputs on the `calibration` sequences of token ids.
