@@ -6,7 +6,8 @@
 //             → LMKitNN (modules, layers, weight builder, optimizers), LMKitEmbeddings (word vectors), LMKitTokenizers
 //             → LMKitModels (model registry; GPT-2, the decoder families (Llama, Gemma 3), BERT/DistilBERT, RNN LMs)
 //             → LMKitGeneration, LMKitTraining, LMKitEncoders, LMKitExperiments
-//             → LMKitChat (chat templates, conversations) → LMKitServer (HTTP API, web page)
+//             → LMKitChat (chat templates, conversations) → LMKitServer (HTTP API, web page),
+//               LMKitOptimization (GGUF export and quantization, importance matrices, pruning)
 //             → LMKitTour, LMKitBench (applications) → lmkit (the command)
 // LMKitAssets (where real models and data live on disk) and LMKitPlot (SVG pictures) sit beside the
 // engine and import nothing.
