@@ -109,6 +109,10 @@ import TestSupport
         #expect(try Array(a.data("blk.0.attn_q.weight").bytes) != Array(b.data("blk.0.attn_q.weight").bytes))
         #expect(try Array(a.data("token_embd.weight").bytes) == Array(b.data("token_embd.weight").bytes))
         #expect(a["quantize.imatrix.dataset"]?.string == "t.txt" && a["quantize.imatrix.entries_count"]?.int == 14)
+        // Re-quantizing that file under a matrix replaces its quantize.imatrix.* keys, once each.
+        let again = try export.write(model: summary.out, to: folder.path + "/again.gguf")
+        let keys = try GGUFFile(path: again.out).metadata.map(\.key).filter { $0.hasPrefix("quantize.imatrix.") }
+        #expect(keys.count == Set(keys).count && keys.count == 3, "\(keys)")
         // Both are Q4_0: the weighted one is closer to the float weights where the inputs are large.
         let w = try #require((loaded.model as? Module)?.stateDict()["model.layers.0.self_attn.o_proj.weight"])
         let imp = matrix.values(for: "blk.0.attn_output.weight")!

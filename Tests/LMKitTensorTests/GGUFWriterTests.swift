@@ -104,6 +104,9 @@ import TestSupport
         let error = #expect(throws: FileError.self) { try short.write(to: folder.path + "/b.gguf") }
         #expect(error?.reason.contains("tensor w") == true)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+        var twice = GGUFWriter()
+        twice.metadata = [("k", .uint32(1)), ("k", .uint32(2))]
+        #expect(throws: FileError.self) { try twice.write(to: folder.path + "/d.gguf") }
         var mixed = GGUFWriter()
         mixed.metadata.append(("k", .array(elementType: 5, [.int32(1), .string("x")])))
         #expect(throws: FileError.self) { try mixed.write(to: folder.path + "/c.gguf") }

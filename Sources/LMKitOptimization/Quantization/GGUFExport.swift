@@ -153,7 +153,8 @@ public struct GGUFExport {
         var writer = GGUFWriter()
         writer.metadata = metadata
         if let importance {
-            // What llama-quantize records of its --imatrix.
+            // What llama-quantize records of its --imatrix (replacing a re-quantized source's).
+            writer.metadata.removeAll { $0.key.hasPrefix("quantize.imatrix.") }
             if let path = importance.path { writer.metadata.append(("quantize.imatrix.file", .string(path))) }
             if let dataset = importance.datasets.first { writer.metadata.append(("quantize.imatrix.dataset", .string(dataset))) }
             writer.metadata.append(("quantize.imatrix.entries_count", .uint32(UInt32(importance.entries.count))))

@@ -127,6 +127,14 @@ public struct GGUFWriter {
         } else {
             alignment = 32
         }
+        var seen = Set<String>()
+        for (key, _) in metadata where !seen.insert(key).inserted {
+            throw FileError(path: path, reason: "metadata key \(key) appears twice (llama.cpp refuses such a file)")
+        }
+        var names = Set<String>()
+        for t in tensors where !names.insert(t.name).inserted {
+            throw FileError(path: path, reason: "tensor \(t.name) appears twice")
+        }
         var header: [UInt8] = []
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { header.append(contentsOf: $0) } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { header.append(contentsOf: $0) } }
