@@ -101,7 +101,7 @@ struct PruneCommand: ParsableCommand {
         let before = (lm as? Module)?.parameterCount ?? 0
         var ids: [[Int]] = []
         if let calibration, method == .wanda {
-            ids = try ModelPruner.calibration(tokenizer: loaded.tokenizer, text: calibration, chunks: chunks, context: context)
+            ids = try Calibration.chunks(tokenizer: loaded.tokenizer, text: calibration, chunks: chunks, context: context)
         }
         var structured: StructuredPruner.Report? = nil
         if neurons != nil || heads != nil {

@@ -46,7 +46,7 @@ public struct ModelPruner {
     /// The linear layers inside the blocks, grouped by block in order (`model.layers.N.…`, `transformer.h.N.…`).
     static func blocks(_ module: Module) -> [[(name: String, layer: Linear)]] {
         var byBlock: [Int: [(name: String, layer: Linear)]] = [:]
-        for (name, layer) in ImportanceMatrix.linearLayers(module) {
+        for (name, layer) in Calibration.linearLayers(module) {
             guard let linear = layer as? Linear else { continue }
             let parts = name.split(separator: ".")
             guard let i = parts.firstIndex(where: { $0 == "layers" || $0 == "h" }), i + 1 < parts.count, let n = Int(parts[i + 1]) else {
@@ -66,18 +66,9 @@ public struct ModelPruner {
         var calibration: [[Int]] = []
         if method == .wanda {
             guard let tokenizer, let text else { throw ModelError("Wanda needs a calibration text (--text)") }
-            calibration = try Self.calibration(tokenizer: tokenizer, text: text, chunks: chunks, context: context)
+            calibration = try Calibration.chunks(tokenizer: tokenizer, text: text, chunks: chunks, context: context)
         }
         return try prune(model, calibration: calibration, progress: progress)
-    }
-
-    /// The first `chunks` chunks of `context` tokens of `text` (its tokens with the tokenizer's
-    /// special tokens, as the model reads a document).
-    public static func calibration(tokenizer: Tokenizer, text: String, chunks: Int, context: Int) throws -> [[Int]] {
-        let ids = try tokenizer.encode(text, options: .init(addSpecialTokens: true, specialTokens: .text)).ids
-        let count = min(chunks, ids.count / max(1, context))
-        guard count > 0 else { throw ModelError("the calibration text has \(ids.count) tokens: one chunk needs \(context)") }
-        return (0..<count).map { Array(ids[($0 * context)..<(($0 + 1) * context)]) }
     }
 
     /// Prunes `model` in place; Wanda measures its inputs on the `calibration` sequences of token ids.
@@ -108,13 +99,8 @@ public struct ModelPruner {
         for (b, block) in blocks.enumerated() {
             var norms: [String: [Float]] = [:]
             if method == .wanda {
-                let accumulators = block.map { ImportanceMatrix.Accumulator(columns: $0.layer.inFeatures) }
-                for (i, (_, layer)) in block.enumerated() { layer.inputObserver = { accumulators[i].add($0) } }
-                defer { for (_, layer) in block { layer.inputObserver = nil } }
-                for chunk in calibration {
-                    _ = GradMode.withoutGradient { model.lastLogits(Tensor(indices: chunk, shape: [1, chunk.count]), cache: nil) }
-                }
-                for (i, (name, _)) in block.enumerated() { norms[name] = accumulators[i].sums.map { Float($0.squareRoot()) } }
+                let layers = block.map { (key: $0.name, layer: $0.layer as any InputObservingLinear) }
+                norms = Calibration.inputSquares(of: layers, model: model, chunks: calibration).mapValues(\.norms)
             }
             for (name, layer) in block {
                 let (rows, columns) = (layer.outFeatures, layer.inFeatures)

@@ -52,23 +52,12 @@ public struct StructuredPruner {
         var norms: [String: [Float]] = [:]
         if method == .wanda {
             guard !calibration.isEmpty else { throw ModelError("Wanda needs calibration tokens (--text)") }
-            var accumulators: [String: ImportanceMatrix.Accumulator] = [:]
-            var observed: [any InputObservingLinear] = []
-            for l in 0..<model.config.layers {
-                let layer = model.layers[l]
-                for (name, linear) in [("mlp.down_proj", layer.mlp.downProj), ("self_attn.o_proj", layer.attention.oProj)] {
-                    guard let linear = linear as? any InputObservingLinear else { continue }
-                    let acc = ImportanceMatrix.Accumulator(columns: linear.inFeatures)
-                    accumulators["model.layers.\(l).\(name)"] = acc
-                    linear.inputObserver = { acc.add($0) }
-                    observed.append(linear)
+            let layers = (0..<model.config.layers).flatMap { l in
+                [("mlp.down_proj", model.layers[l].mlp.downProj), ("self_attn.o_proj", model.layers[l].attention.oProj)].compactMap {
+                    name, linear in (linear as? any InputObservingLinear).map { (key: "model.layers.\(l).\(name)", layer: $0) }
                 }
             }
-            defer { for linear in observed { linear.inputObserver = nil } }
-            for chunk in calibration {
-                _ = GradMode.withoutGradient { model.lastLogits(Tensor(indices: chunk, shape: [1, chunk.count]), cache: nil) }
-            }
-            norms = accumulators.mapValues { $0.sums.map { Float($0.squareRoot()) } }
+            norms = Calibration.inputSquares(of: layers, model: model, chunks: calibration).mapValues(\.norms)
         }
         let weights = model.floatWeights()
         /// ‖W[:, j]‖₂ (times the input norm) for every column j of `key`.
