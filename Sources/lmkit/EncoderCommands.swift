@@ -23,10 +23,7 @@ struct TextInputs: ParsableArguments {
 
     /// The non-blank lines of a UTF-8 file.
     static func lines(of file: String) throws -> [String] {
-        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file): cannot read the file") }
-        guard let text = String(validating: data, as: UTF8.self) else {
-            throw ValidationError("\(file): not valid UTF-8 text (convert it first, e.g. iconv -t UTF-8)")
-        }
+        let text = try readTextFile(file, advice: "convert it first, e.g. iconv -t UTF-8")
         let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
         if lines.isEmpty { throw ValidationError("\(file): no texts in the file") }
         return lines

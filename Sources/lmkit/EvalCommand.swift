@@ -51,8 +51,7 @@ struct EvalCommand: ParsableCommand {
         @Flag(help: "One JSON object instead of the report.") var json = false
 
         func run() throws {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file): cannot read the file") }
-            guard let text = String(validating: data, as: UTF8.self) else { throw ValidationError("\(file): not valid UTF-8 text") }
+            let text = try readTextFile(file)
             if let context, context < 2 { throw ValidationError("--context must be at least 2") }
             let loaded = try ModelLoader.load(model, activations: activations, adapter: adapter)
             let (lm, tokenizer) = (loaded.model, loaded.tokenizer)

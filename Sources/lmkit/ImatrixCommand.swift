@@ -35,8 +35,7 @@ struct ImatrixCommand: ParsableCommand {
     struct Output: Encodable { let out: String, entries: Int, chunks: Int, chunkSize: Int, tokens: Int, seconds: Double }
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: text) else { throw ValidationError("\(text): cannot read the file") }
-        guard let calibration = String(validating: data, as: UTF8.self) else { throw ValidationError("\(text): not valid UTF-8 text") }
+        let calibration = try readTextFile(text)
         if let chunks, chunks < 1 { throw ValidationError("--chunks must be at least 1") }
         let start = Date()
         let loaded = try ModelLoader.load(model, activations: activations)

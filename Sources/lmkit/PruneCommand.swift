@@ -84,12 +84,7 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         let start = Date()
-        var calibration: String? = nil
-        if let text {
-            guard let data = FileManager.default.contents(atPath: text) else { throw ValidationError("\(text): cannot read the file") }
-            guard let s = String(validating: data, as: UTF8.self) else { throw ValidationError("\(text): not valid UTF-8 text") }
-            calibration = s
-        }
+        let calibration = try text.map { try readTextFile($0) }
         if sparsity == nil && neurons == nil && heads == nil { throw ValidationError("give --sparsity, --neurons or --heads") }
         for (flag, f) in [("--neurons", neurons), ("--heads", heads)] {
             if let f, !(f > 0 && f < 1) { throw ValidationError("\(flag) \(f): a fraction above 0 and below 1") }

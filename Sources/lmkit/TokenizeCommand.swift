@@ -65,11 +65,7 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         var inputs = texts
         if let file {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file): cannot read the file") }
-            guard let text = String(validating: data, as: UTF8.self) else {
-                throw ValidationError("\(file): not valid UTF-8 text (LMKit tokenizers take Unicode text; convert it first)")
-            }
-            inputs = [text]
+            inputs = [try readTextFile(file, advice: "LMKit tokenizers take Unicode text; convert it first")]
         }
         let rows: [Row]
         if tokenizer == "word" {
