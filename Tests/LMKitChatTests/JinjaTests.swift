@@ -1,5 +1,6 @@
 import Foundation
 @testable import LMKitChat
+import LMKitTensor
 import Testing
 
 /// The Jinja2 subset on small templates whose output is known from Jinja2 itself (trim_blocks and
@@ -28,6 +29,8 @@ import Testing
         #expect(try render("{{ ' a b '.strip().split(' ') }}{{ 'x,y'.split(',') | length }}") == "['a', 'b']2")
         #expect(try render("{{ {'a': 1, 'b': [true, none, 'é\"']} | tojson }}") == "{\"a\": 1, \"b\": [true, null, \"é\\\"\"]}")
         #expect(try render("{{ {'a': 1} | tojson(indent=2) }}") == "{\n  \"a\": 1\n}")
+        // Control characters as Python's json.dumps writes them (JSONLiteral, shared with safetensors headers).
+        #expect(JSONLiteral.string("a\u{08}\u{0C}\u{01}\n\\é") == #""a\b\f\u0001\n\\é""#)
     }
 
     @Test func statements() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import LMKitTensor
 
 /// The functions, methods, filters and tests chat templates call, with Python's semantics.
 extension JinjaRenderer {
@@ -299,7 +300,7 @@ extension JinjaRenderer {
         case .bool(let b): return b ? "true" : "false"
         case .int(let i): return String(i)
         case .double(let d): return d.isFinite ? JinjaValue.pythonFloat(d) : (d.isNaN ? "NaN" : d > 0 ? "Infinity" : "-Infinity")
-        case .string(let s): return jsonString(s)
+        case .string(let s): return JSONLiteral.string(s)
         case .array(let a):
             if a.isEmpty { return "[]" }
             var parts: [String] = []
@@ -308,28 +309,10 @@ extension JinjaRenderer {
         case .dict(let d):
             if d.keys.isEmpty { return "{}" }
             var parts: [String] = []
-            for key in d.keys { parts.append(jsonString(key) + ": " + (try json(d[key]!, indent: indent, level: level + 1))) }
+            for key in d.keys { parts.append(JSONLiteral.string(key) + ": " + (try json(d[key]!, indent: indent, level: level + 1))) }
             return "{" + newline + parts.joined(separator: separator + newline) + closing + "}"
         case .namespace(let ns): return try json(.dict(ns.dict), indent: indent, level: level)
         }
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if c.value < 0x20 { out += String(format: "\\u%04x", c.value) } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out + "\""
     }
 
     // MARK: Tests

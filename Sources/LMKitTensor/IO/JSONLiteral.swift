@@ -2,7 +2,8 @@
 /// code point as it is (Foundation's serializer goes through `String` keys, which compare by
 /// canonical equivalence), for safetensors headers and exported vocabularies.
 public enum JSONLiteral {
-    /// `s` as a JSON string literal: quotes, backslashes and control characters escaped, nothing else.
+    /// `s` as a JSON string literal: quotes, backslashes and control characters escaped, nothing else,
+    /// as Python's `json.dumps(…, ensure_ascii=False)` and serde_json write them.
     public static func string(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
@@ -12,6 +13,8 @@ public enum JSONLiteral {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
             default:
                 if u.value < 0x20 {
                     let hex = String(u.value, radix: 16)
