@@ -1,6 +1,7 @@
 import ArgumentParser
 import LMKitBench
 import LMKitEncoders
+import LMKitOptimization
 import LMKitTour
 import LMKitAssets
 import LMKitTensor
@@ -186,7 +187,9 @@ extension BenchCommand {
                 thread count.
 
                 --json prints {"name": String, "threads": Int, "sentences_per_s": Double, "seconds": Double,
-                "sentences": Int, "tokens": Int, "batch_size": Int, "max_length": Int}.
+                "sentences": Int, "tokens": Int, "batch_size": Int, "max_length": Int}; name is
+                "sentence_embeddings", or "sentence_embeddings_int8" with --int8 (every linear layer
+                quantized dynamically, PyTorch's quantize_dynamic).
                 """
         )
 
@@ -196,6 +199,13 @@ extension BenchCommand {
         @Option(help: "Tokens per text (longer texts are truncated).") var maxLength = 128
         @Option(help: "Timed runs (the median is reported).") var repeats = 5
         @Option(help: "Write the embeddings here as raw little-endian float32, row after row (for parity checks).") var dump: String?
+        @Flag(help: "Multiply the linear layers in int8 (PyTorch's dynamic quantization: int8 weights, activations quantized per batch).")
+        var int8 = false
+        @Option(
+            help:
+                "With --int8: token (a scale per weight row and per token, 8 bits; default), channel (PyTorch's per-channel qconfig) or tensor (PyTorch's default)."
+        )
+        var int8Scheme: Int8Matrix.Scheme = .token
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
@@ -204,8 +214,9 @@ extension BenchCommand {
             }
             let lines = try TextInputs.lines(of: texts)
             let encoder = try SentenceEncoder(folder: try EncoderFolder.resolve(model), maxLength: maxLength)
+            if int8 { DynamicQuantization.quantize(encoder.encoder, scheme: int8Scheme) }
             let (row, vectors) = try EncoderBenchmark(texts: lines, batchSize: batchSize, repeats: repeats).measure(
-                "sentence_embeddings", encoder)
+                int8 ? "sentence_embeddings_int8" : "sentence_embeddings", encoder)
             if let dump {
                 var bytes: [UInt8] = []
                 bytes.reserveCapacity(vectors.count * encoder.dimension * 4)

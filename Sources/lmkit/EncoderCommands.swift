@@ -3,6 +3,7 @@ import Foundation
 import LMKitAssets
 import LMKitEncoders
 import LMKitModels
+import LMKitOptimization
 import LMKitTensor
 import LMKitTour
 
@@ -58,12 +59,22 @@ extension EmbedCommand {
 
                 --json prints {"model": String, "dimension": Int, "embeddings": [[Double]], "similarity": [[Double]]}
                 (similarity[i][j] = cosine of texts i and j).
+
+                --int8 quantizes every linear layer dynamically (int8 weights with one scale per matrix,
+                activations quantized per batch, PyTorch's quantize_dynamic) before encoding.
                 """)
         @Option(help: "A sentence-transformers or Hugging Face BERT/DistilBERT folder, or `minilm` (default).")
         var model: String?
         @OptionGroup var inputs: TextInputs
         @Option(help: "Texts per batch.") var batchSize = 32
         @Option(help: "Truncate texts to this many tokens (default: the model's max_seq_length).") var maxLength: Int?
+        @Flag(help: "Multiply the linear layers in int8 (PyTorch's dynamic quantization: int8 weights, activations quantized per batch).")
+        var int8 = false
+        @Option(
+            help:
+                "With --int8: token (a scale per weight row and per token, 8 bits; default), channel (PyTorch's per-channel qconfig) or tensor (PyTorch's default)."
+        )
+        var int8Scheme: Int8Matrix.Scheme = .token
         @Flag(help: "Print JSON.") var json = false
 
         struct Output: Encodable { let model: String; let dimension: Int; let embeddings: [[Float]]; let similarity: [[Double]] }
@@ -73,6 +84,7 @@ extension EmbedCommand {
             let texts = try inputs.load()
             let folder = try EncoderFolder.resolve(model)
             let encoder = try SentenceEncoder(folder: folder, maxLength: maxLength)
+            if int8 { DynamicQuantization.quantize(encoder.encoder, scheme: int8Scheme) }
             let vectors = try encoder.encode(texts, batchSize: batchSize)
             let similarity = SentenceEncoder.similarityMatrix(vectors)
             if json {
@@ -111,9 +123,18 @@ struct ClassifyCommand: ParsableCommand {
 
             --json prints [{"label": String, "score": Double}, …], one per text, score = the label's
             softmax probability.
+
+            --int8 quantizes every linear layer dynamically (PyTorch's quantize_dynamic), the head too.
             """)
     @Option(help: "A classifier folder (default: LMKit's MiniLM sentiment classifier).") var model: String?
     @OptionGroup var inputs: TextInputs
+    @Flag(help: "Multiply the linear layers in int8 (PyTorch's dynamic quantization: int8 weights, activations quantized per batch).")
+    var int8 = false
+    @Option(
+        help:
+            "With --int8: token (a scale per weight row and per token, 8 bits; default), channel (PyTorch's per-channel qconfig) or tensor (PyTorch's default)."
+    )
+    var int8Scheme: Int8Matrix.Scheme = .token
     @Flag(help: "Print JSON.") var json = false
 
     struct Output: Encodable { let label: String; let score: Double }
@@ -131,7 +152,9 @@ struct ClassifyCommand: ParsableCommand {
                 )
             }
         }
-        let predictions = try TextClassifier(folder: folder).classify(texts)
+        let classifier = try TextClassifier(folder: folder)
+        if int8 { DynamicQuantization.quantize(classifier.model, scheme: int8Scheme) }
+        let predictions = try classifier.classify(texts)
         if json { return try printJSON(predictions.map { Output(label: $0.label, score: $0.score) }) }
         let width = predictions.map(\.label.count).max() ?? 0
         for (p, t) in zip(predictions, texts) { print("\(p.label.padding(width))  \(Format.fixed(p.score, 4))  \(t)") }

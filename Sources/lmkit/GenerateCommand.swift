@@ -73,3 +73,4 @@ struct GenerateCommand: ParsableCommand {
 
 extension QuantizedMatrix.Activations: ExpressibleByArgument {}
 extension Perplexity.Method: ExpressibleByArgument {}
+extension Int8Matrix.Scheme: ExpressibleByArgument {}

@@ -57,6 +57,52 @@ int lmk_qgemm(int ggml_type, const void *w, size_t row_bytes, int64_t nrows,
 /// d·Σq over each half of `blocks` activation blocks, into `out` (2 floats per block).
 void lmk_q8_half_sums(const lmk_q8_block *x, int64_t blocks, float *out);
 
+// Dynamic int8 linear layers (PyTorch's quantize_dynamic and finer variants): signed byte weights
+// with a scale per matrix or per row, activations quantized per call to unsigned bytes (0…qmax) with
+// a scale and a zero point per matrix or per row.
+
+/// Bytes of `n` weight rows of `k` bytes packed for `lmk_i8_gemm` (panels of 16 rows, `k` rounded
+/// up to a multiple of 4, both padded with zeros).
+size_t lmk_i8_packed_bytes(int64_t n, int64_t k);
+
+/// Packs `w` (`n` rows of `k` signed bytes) into `packed` (`lmk_i8_packed_bytes(n, k)` bytes) and
+/// writes each row's sum of bytes to `row_sums` (`n` values).
+void lmk_i8_pack(const int8_t *w, int64_t n, int64_t k, int8_t *packed, int32_t *row_sums);
+
+/// The scale and zero point fbgemm's ChooseQuantizationParams picks for the range min…max on
+/// 0…qmax: the range widened to hold 0, the scale computed in double and floored at 6.1e-5 (the
+/// range stretched to match), the zero point from the end that loses less, rounded and clamped.
+void lmk_i8_choose_params(float min, float max, int32_t qmax, float *scale, int32_t *zero_point);
+
+/// min(0, smallest) and max(0, largest) of `count` floats.
+void lmk_i8_minmax(const float *x, int64_t count, float *min, float *max);
+
+/// q = clamp(round_half_even(x / scale + zero_point), 0, qmax) for `m` rows of `k` floats, written
+/// `ldq` bytes apart (bytes `k ..< ldq` set to 0), with row i's `scales[i]` and `zeros[i]`; when
+/// `per_row` is set they are first chosen from the row's own range (`lmk_i8_choose_params`).
+void lmk_i8_quantize_rows(const float *x, int64_t m, int64_t k, int64_t ldq, int32_t qmax, int per_row,
+                          float *scales, int32_t *zeros, uint8_t *q);
+
+/// One product y = x·Wᵀ (+ bias) of quantized operands.
+typedef struct {
+    const uint8_t *x;          // m rows, ldx bytes apart (ldx ≥ k rounded up to 4, zeros after k)
+    int64_t m, ldx;
+    const float *x_scales;     // per activation row
+    const int32_t *x_zeros;    // per activation row
+    const int8_t *packed;      // lmk_i8_pack of n rows of k bytes
+    int64_t n, k;
+    const int32_t *row_sums;   // per weight row
+    const float *w_scales;     // per weight row
+    const float *bias;         // n values, or NULL
+    float *y;                  // m rows, ldy floats apart
+    int64_t ldy;
+} lmk_i8_operands;
+
+/// y[i·ldy + j] = x_scales[i]·w_scales[j]·(Σ_c x[i, c]·w[j, c] − x_zeros[i]·row_sums[j]) + bias[j]
+/// for every activation row i and the outputs j of panels p0 ..< p1 (16 outputs a panel, j < n).
+/// `isa` is one of `LMK_ISA_*`.
+void lmk_i8_gemm(const lmk_i8_operands *operands, int64_t p0, int64_t p1, int isa);
+
 /// A hint to the CPU that this thread is spin-waiting (x86 `pause`, ARM `yield`).
 static inline void lmk_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -10,6 +10,10 @@ public final class Linear: Module {
     public var adapter: LowRankAdapter?
     /// Called with every input (calibration statistics: importance matrices, Wanda).
     public var inputObserver: ((Tensor) -> Void)?
+    /// The weight quantized to int8 for inference (PyTorch's dynamic quantization; see
+    /// ``Int8Matrix``). When set, the layer multiplies in integers with its input quantized per call,
+    /// and nothing it computes takes a gradient; `weight` stays as it was (nil: float32 products).
+    public var int8: Int8Matrix?
 
     /// PyTorch's default initialization: U(−1/√in, 1/√in) for weight and bias.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: inout RandomGenerator) {
@@ -41,7 +45,7 @@ public final class Linear: Module {
     /// `x: […, in]` → `[…, out]`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         inputObserver?(x)
-        let y = Tensor.linear(x, weight: weight.value, bias: bias?.value)
+        let y = int8.map { $0.linear(x, bias: bias?.value) } ?? Tensor.linear(x, weight: weight.value, bias: bias?.value)
         return adapter.map { y + $0(x) } ?? y
     }
 }
