@@ -199,7 +199,7 @@ extension BenchCommand {
         @Option(help: "Tokens per text (longer texts are truncated).") var maxLength = 128
         @Option(help: "Timed runs (the median is reported).") var repeats = 5
         @Option(help: "Write the embeddings here as raw little-endian float32, row after row (for parity checks).") var dump: String?
-        @Flag(help: "Multiply the linear layers in int8 (PyTorch's dynamic quantization: int8 weights, activations quantized per batch).")
+        @Flag(help: "Multiply the linear layers in int8 (dynamic quantization: int8 weights, activations quantized as they come).")
         var int8 = false
         @Option(
             help:

@@ -68,7 +68,7 @@ extension EmbedCommand {
         @OptionGroup var inputs: TextInputs
         @Option(help: "Texts per batch.") var batchSize = 32
         @Option(help: "Truncate texts to this many tokens (default: the model's max_seq_length).") var maxLength: Int?
-        @Flag(help: "Multiply the linear layers in int8 (PyTorch's dynamic quantization: int8 weights, activations quantized per batch).")
+        @Flag(help: "Multiply the linear layers in int8 (dynamic quantization: int8 weights, activations quantized as they come).")
         var int8 = false
         @Option(
             help:
@@ -128,7 +128,7 @@ struct ClassifyCommand: ParsableCommand {
             """)
     @Option(help: "A classifier folder (default: LMKit's MiniLM sentiment classifier).") var model: String?
     @OptionGroup var inputs: TextInputs
-    @Flag(help: "Multiply the linear layers in int8 (PyTorch's dynamic quantization: int8 weights, activations quantized per batch).")
+    @Flag(help: "Multiply the linear layers in int8 (dynamic quantization: int8 weights, activations quantized as they come).")
     var int8 = false
     @Option(
         help:

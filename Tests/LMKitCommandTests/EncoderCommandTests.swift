@@ -34,6 +34,36 @@ extension CommandTests {
         #expect(text.status == 0 && text.stdout.contains("cosine similarity") && text.stdout.contains("384 dimensions"))
     }
 
+    /// --int8: the same labels as float32 on the tiny classifier, scores close; embeddings close to
+    /// float32's under each scheme; a bad scheme is refused by name.
+    @Test func int8ClassifyAndEmbed() throws {
+        let texts = ["the movie was great !", "a dull film", "ok"]
+        let classifier = fixturePath("encoders/tiny-bert-cls")
+        let float = try jsonArray(try lmkit(arguments: ["classify", "--model", classifier] + texts + ["--json"]).stdout)
+        let int8 = try lmkit(arguments: ["classify", "--model", classifier, "--int8"] + texts + ["--json"])
+        #expect(int8.status == 0, "\(int8.stderr)")
+        for (f, q) in zip(float.compactMap { $0 as? [String: Any] }, try jsonArray(int8.stdout).compactMap { $0 as? [String: Any] }) {
+            #expect(f["label"] as? String == q["label"] as? String)
+            #expect(abs((f["score"] as? Double ?? 0) - (q["score"] as? Double ?? 1)) < 0.02)
+        }
+        let encoder = fixturePath("encoders/tiny-distilbert-cls")
+        let reference = try #require(
+            try json(try lmkit(arguments: ["embed", "sentence", "--model", encoder] + texts + ["--json"]).stdout)["embeddings"]
+                as? [[Double]])
+        for scheme in ["token", "channel", "tensor"] {
+            let r = try lmkit(arguments: ["embed", "sentence", "--model", encoder, "--int8", "--int8-scheme", scheme] + texts + ["--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let vectors = try #require(try json(r.stdout)["embeddings"] as? [[Double]])
+            for (a, b) in zip(reference, vectors) {
+                let dot = zip(a, b).map { $0 * $1 }.reduce(0, +)
+                let cosine = dot / (a.map { $0 * $0 }.reduce(0, +) * b.map { $0 * $0 }.reduce(0, +)).squareRoot()
+                #expect(cosine > 0.97 && cosine < 1 - 1e-9, "\(scheme): cosine \(cosine)")
+            }
+        }
+        let bad = try lmkit(arguments: ["embed", "sentence", "--model", encoder, "--int8", "--int8-scheme", "row", "x"])
+        #expect(bad.status != 0 && bad.stderr.contains("int8-scheme"))
+    }
+
     @Test func classifyFillMaskAndAttention() throws {
         let cls = try lmkit("classify", "--model", fixturePath("encoders/tiny-bert-cls"), "the movie was great !", "a dull film", "--json")
         #expect(cls.status == 0, "\(cls.stderr)")
