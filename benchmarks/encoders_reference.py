@@ -3,13 +3,16 @@
 benchmarks/encoders, measured as `lmkit bench encoders` measures LMKit.
 
     encoders_reference.py --model DIR --texts FILE [--threads N] [--batch-size 32]
-                          [--max-length 128] [--repeats 5] [--dump FILE] [--json]
+                          [--max-length 128] [--repeats 5] [--dump FILE] [--int8 tensor|channel] [--json]
 
 Loads the sentence-transformers folder DIR (local files only), sets max_seq_length to
 --max-length, and times model.encode(texts, batch_size=--batch-size) on --threads torch threads
 (torch.set_num_threads), float32, the median of --repeats runs after one warm-up run. --dump writes
-the embeddings as raw little-endian float32, row after row. --json prints one line:
-{"name": "sentence_embeddings", "threads", "sentences_per_s", "seconds", "sentences", "tokens",
+the embeddings as raw little-endian float32, row after row. --int8 first applies
+torch.ao.quantization.quantize_dynamic to every nn.Linear with default_dynamic_qconfig (tensor) or
+per_channel_dynamic_qconfig (channel) on the x86 engine; the row then also gives "bytes", the size of
+the model's state_dict as torch.save writes it (float32 models too). --json prints one line:
+{"name": "sentence_embeddings" (or "sentence_embeddings_int8_<scheme>"), "bytes", "threads", "sentences_per_s", "seconds", "sentences", "tokens",
  "batch_size", "max_length", "versions": {...}}.
 """
 
@@ -35,6 +38,7 @@ def main():
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--dump")
+    p.add_argument("--int8", choices=["tensor", "channel"])
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
 
@@ -49,6 +53,15 @@ def main():
     model = SentenceTransformer(a.model, device="cpu", local_files_only=True)
     model.max_seq_length = a.max_length
     model.eval()
+    if a.int8:
+        import warnings
+        warnings.filterwarnings("ignore")
+        qconfig = {"tensor": torch.ao.quantization.default_dynamic_qconfig,
+                   "channel": torch.ao.quantization.per_channel_dynamic_qconfig}[a.int8]
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=torch.qint8)
+    import io
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
     times = []
     vectors = None
     with torch.inference_mode():
@@ -61,7 +74,8 @@ def main():
     tokens = int(sum(len(ids) for ids in model.tokenizer(texts, truncation=True, max_length=a.max_length)["input_ids"]))
     if a.dump:
         np.asarray(vectors, dtype="<f4").tofile(a.dump)
-    row = {"name": "sentence_embeddings", "threads": a.threads, "sentences_per_s": len(texts) / seconds, "seconds": seconds,
+    name = "sentence_embeddings" + (f"_int8_{a.int8}" if a.int8 else "")
+    row = {"name": name, "bytes": buffer.getbuffer().nbytes, "threads": a.threads, "sentences_per_s": len(texts) / seconds, "seconds": seconds,
            "sentences": len(texts), "tokens": tokens, "batch_size": a.batch_size, "max_length": a.max_length,
            "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                         "sentence_transformers": sentence_transformers.__version__},

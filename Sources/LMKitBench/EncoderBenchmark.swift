@@ -23,6 +23,9 @@ public struct EncoderBenchmark: Sendable {
         public let batch_size: Int
         /// Tokens each text is truncated to (the tokenizer's `maxLength`).
         public let max_length: Int
+        /// Bytes of the model's parameters as saved: float32, or int8 weights plus scales after dynamic
+        /// quantization (set by the caller; nil: not given).
+        public var bytes: Int?
     }
 
     /// The sentences encoded on every run.

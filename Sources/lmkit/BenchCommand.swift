@@ -187,9 +187,10 @@ extension BenchCommand {
                 thread count.
 
                 --json prints {"name": String, "threads": Int, "sentences_per_s": Double, "seconds": Double,
-                "sentences": Int, "tokens": Int, "batch_size": Int, "max_length": Int}; name is
-                "sentence_embeddings", or "sentence_embeddings_int8" with --int8 (every linear layer
-                quantized dynamically, PyTorch's quantize_dynamic).
+                "sentences": Int, "tokens": Int, "batch_size": Int, "max_length": Int, "bytes": Int}; name is
+                "sentence_embeddings", or "sentence_embeddings_int8_<scheme>" with --int8 (every linear
+                layer quantized dynamically); bytes is the parameters' size as saved (float32, or int8
+                weights and their scales).
                 """
         )
 
@@ -214,9 +215,11 @@ extension BenchCommand {
             }
             let lines = try TextInputs.lines(of: texts)
             let encoder = try SentenceEncoder(folder: try EncoderFolder.resolve(model), maxLength: maxLength)
-            if int8 { DynamicQuantization.quantize(encoder.encoder, scheme: int8Scheme) }
-            let (row, vectors) = try EncoderBenchmark(texts: lines, batchSize: batchSize, repeats: repeats).measure(
-                int8 ? "sentence_embeddings_int8" : "sentence_embeddings", encoder)
+            let floatBytes = encoder.encoder.parameters.reduce(0) { $0 + 4 * $1.count }
+            let summary = int8 ? DynamicQuantization.quantize(encoder.encoder, scheme: int8Scheme) : nil
+            var (row, vectors) = try EncoderBenchmark(texts: lines, batchSize: batchSize, repeats: repeats).measure(
+                int8 ? "sentence_embeddings_int8_\(int8Scheme)" : "sentence_embeddings", encoder)
+            row.bytes = summary?.quantizedBytes ?? floatBytes
             if let dump {
                 var bytes: [UInt8] = []
                 bytes.reserveCapacity(vectors.count * encoder.dimension * 4)
