@@ -218,8 +218,13 @@ public final class GPT2LMHeadModel: Module {
     /// Logits `[B, T, vocab]` for token ids `[B, T]`. With a cache, the ids continue the cached
     /// positions and their keys/values are added to it.
     public func callAsFunction(_ ids: Tensor, cache: KVCache? = nil) -> Tensor {
+        head(hiddenStates(ids, cache: cache))
+    }
+
+    /// The last hidden states `[B, T, width]` (after the final LayerNorm) for token ids `[B, T]`.
+    public func hiddenStates(_ ids: Tensor, cache: KVCache? = nil) -> Tensor {
         precondition(ids.rank == 2, "GPT-2 takes ids [B, T], got \(ids.shape)")
-        let (b, t) = (ids.shape[0], ids.shape[1])
+        let t = ids.shape[1]
         let start = cache?.length ?? 0
         precondition(start + t <= config.contextLength, "sequence of \(start + t) positions exceeds the context of \(config.contextLength)")
         let positions = Tensor(indices: Array(start..<(start + t)), shape: [t])
@@ -232,9 +237,14 @@ public final class GPT2LMHeadModel: Module {
                 x = block(x, cache: cache, layer: l)
             }
         }
-        x = transformer.lnF(x)  // (B, T, C)
+        return transformer.lnF(x)  // (B, T, C)
+    }
+
+    /// The LM head: hidden states `[B, T, width]` → logits `[B, T, vocab]`.
+    public func head(_ x: Tensor) -> Tensor {
         if let lmHead { return lmHead(x) }  // (B, T, V)
         // Tied head: logits = x · wteᵀ
+        let (b, t) = (x.shape[0], x.shape[1])
         return x.reshaped([b * t, config.width]).matmul(transformer.wte.weight.value.transposed())
             .reshaped([b, t, config.vocabSize])  // (B, T, V)
     }

@@ -109,6 +109,8 @@ public final class LanguageModelTrainer {
     /// For fine-tuning: how the examples came out (nil when pretraining).
     public let dataSummary: FineTuneDataSummary?
     let data: any TrainingData
+    /// The teacher and its loss when the run distills one (nil: plain cross-entropy).
+    let distiller: Distiller?
     let optimizer: Adam
     private var state: State
     private let tokenizerFiles: [(name: String, bytes: [UInt8])]
@@ -159,6 +161,13 @@ public final class LanguageModelTrainer {
             model = try LanguageModelTrainer.makeModel(config, vocabulary: tokenizer.vocabSize)
             (adapters, dataSummary) = (nil, nil)
         }
+        if let distillation = config.distillation {
+            let distiller = try Distiller(distillation, student: model, studentContext: config.context)
+            if distillation.initialization == .teacher && resumed == nil { try distiller.initialize(model) }
+            self.distiller = distiller
+        } else {
+            distiller = nil
+        }
         self.config = config
         if config.recomputesActivations {
             guard let blocks = model as? any GradientCheckpointing else {
@@ -197,6 +206,9 @@ public final class LanguageModelTrainer {
     static func pretrainingTokenizer(_ config: TrainingConfig, corpus: String, checkpoint: String?, assets: AssetStore) throws
         -> (Tokenizer, [(String, [UInt8])])
     {
+        if let teacher = config.distillation?.teacher {  // the student speaks the teacher's tokens
+            return (try Tokenizer(contentsOf: teacher), LanguageModelTrainer.tokenizerFiles(at: teacher))
+        }
         if config.tokenizer == "char" {
             if let folder = checkpoint, let json = FileManager.default.contents(atPath: folder + "/tokenizer.json") {
                 return (try Tokenizer(jsonData: json), [("tokenizer.json", Array(json))])
@@ -265,7 +277,9 @@ public final class LanguageModelTrainer {
                 let batch = data.trainingBatch(size: c.batchSize, context: c.context, cursor: &cursor)
                 (state.dataGenerator, state.dataEpoch, state.dataPosition) = (cursor.generator, cursor.epoch, cursor.position)
                 tokensSinceEvaluation += batch.inputs.count
-                var loss = model.loss(batch.inputs, targets: batch.targets)  // scalar
+                var loss =
+                    distiller?.loss(student: model, inputs: batch.inputs, targets: batch.targets)
+                    ?? model.loss(batch.inputs, targets: batch.targets)  // scalar
                 if c.gradientAccumulation > 1 { loss = loss * Tensor(1 / Double(c.gradientAccumulation), dtype: loss.dtype) }
                 loss.backward()
                 stepLoss += loss.item()

@@ -70,6 +70,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// are then the loaded model's, and `context` is the longest example in tokens.
     public var fineTune: FineTuneConfig?
 
+    // Distillation.
+    /// Set when the run distills a teacher into the model being pretrained (`lmkit distill`): the
+    /// loss mixes the teacher's soft targets with the text's next tokens, and the teacher's tokenizer
+    /// is the model's (`tokenizer` is then ignored).
+    public var distillation: DistillationConfig?
+
     enum CodingKeys: String, CodingKey {
         case architecture, layers, width, heads, context, dropout, tokenizer, forgetBias = "forget_bias"
         case batchSize = "batch_size", gradientAccumulation = "gradient_accumulation", learningRate = "learning_rate"
@@ -77,7 +83,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case weightDecay = "weight_decay", beta1, beta2, gradientClip = "gradient_clip"
         case gradientCheckpointing = "gradient_checkpointing"
         case evalInterval = "eval_interval", evalBatches = "eval_batches", patience, maxMinutes = "max_minutes"
-        case validationFraction = "validation_fraction", seed, fineTune = "fine_tune"
+        case validationFraction = "validation_fraction", seed, fineTune = "fine_tune", distillation
     }
 
     /// The defaults: a 4-layer, 256-wide character-level GPT with 128 tokens of context.
@@ -101,6 +107,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try read(.seed, &d.seed)
         d.gradientCheckpointing = try c.decodeIfPresent(Bool.self, forKey: .gradientCheckpointing)
         d.fineTune = try c.decodeIfPresent(FineTuneConfig.self, forKey: .fineTune)
+        d.distillation = try c.decodeIfPresent(DistillationConfig.self, forKey: .distillation)
         self = d
     }
 
@@ -118,6 +125,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             try need(layers > 0 && width > 0 && heads > 0, "layers, width, heads must be positive")
             try need(["gpt", "rnn", "lstm", "gru"].contains(architecture), "architecture \"\(architecture)\" is not gpt, rnn, lstm or gru")
             try need(architecture != "gpt" || width % heads == 0, "width \(width) is not a multiple of heads \(heads)")
+        }
+        if let distillation {
+            try need(fineTune == nil, "distillation pretrains a student; it does not go with fine-tuning")
+            try need(architecture == "gpt", "the distilled student is a GPT (architecture gpt), not \(architecture)")
+            do { try distillation.loss.validate() } catch { throw TrainingError(error.description) }
         }
         try need(dropout >= 0 && dropout < 1, "dropout \(dropout) must be in [0, 1)")
         try need(batchSize > 0 && gradientAccumulation > 0, "batch size and gradient accumulation must be positive")

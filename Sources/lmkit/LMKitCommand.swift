@@ -13,7 +13,7 @@ struct LMKitCommand: AsyncParsableCommand {
         subcommands: [
             TourCommand.self, TokenizeCommand.self, TokenizerCommand.self, EmbedCommand.self, ClassifyCommand.self, FillMaskCommand.self,
             AttentionCommand.self, FinetuneCommand.self, LoRACommand.self, QuantizeCommand.self, ImatrixCommand.self, PruneCommand.self,
-            TrainCommand.self,
+            TrainCommand.self, DistillCommand.self,
             GenerateCommand.self,
             SummarizeCommand.self,
             ChatCommand.self,

@@ -103,6 +103,11 @@ struct TrainingOptions: ParsableArguments {
     var json = false
 
     func train(architecture: String, forgetBias: Double?) throws {
+        try train(makeConfig(architecture: architecture, forgetBias: forgetBias))
+    }
+
+    /// The run's configuration: --config's file, then the flags given.
+    func makeConfig(architecture: String, forgetBias: Double?) throws -> TrainingConfig {
         var c = TrainingConfig()
         if let config {
             guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("\(config): cannot read the file") }
@@ -121,6 +126,12 @@ struct TrainingOptions: ParsableArguments {
         if let gradientCheckpointing { c.gradientCheckpointing = gradientCheckpointing }
         if let evalInterval { c.evalInterval = evalInterval }; if let evalBatches { c.evalBatches = evalBatches }
         if let patience { c.patience = patience }; if let maxMinutes { c.maxMinutes = maxMinutes }; if let seed { c.seed = seed }
+        return c
+    }
+
+    /// Trains with `c` on the corpus into --out, printing the report or JSON.
+    func train(_ c: TrainingConfig) throws {
+        let architecture = c.architecture
         let path = try corpus ?? AssetStore().path(.shakespeare, "shakespeare.txt")
         let trainer = try LanguageModelTrainer(config: c, corpus: path, output: out, resume: resume)
         if resume && trainer.config.architecture != architecture {
@@ -134,8 +145,13 @@ struct TrainingOptions: ParsableArguments {
                 ? "GPT: \(t.layers) layers, width \(t.width), \(t.heads) heads"
                 : "\(t.architecture.uppercased()): \(t.layers) layers of \(t.width) units"
             print(
-                "\(shape), context \(t.context), \(trainer.model.parameterCount) parameters, vocabulary \(trainer.tokenizer.vocabSize) (\(t.tokenizer))"
+                "\(shape), context \(t.context), \(trainer.model.parameterCount) parameters, vocabulary \(trainer.tokenizer.vocabSize) (\(t.distillation == nil ? t.tokenizer : "the teacher's"))"
             )
+            if let d = t.distillation {
+                print(
+                    "distilling \(d.teacher): temperature \(d.loss.temperature), soft-target weight \(d.loss.alpha)\(d.loss.hiddenWeight > 0 ? ", hidden-state weight \(d.loss.hiddenWeight)" : ""), student started \(d.initialization == .teacher ? "from the teacher's layers" : "from scratch")"
+                )
+            }
             print(
                 "training on \(path): batch \(t.batchSize)×\(t.gradientAccumulation), learning rate \(t.learningRate) → \(t.minLearningRate), \(t.maxSteps) steps\(resume ? ", resuming at step \(trainer.step)" : "")"
             )
