@@ -100,6 +100,7 @@ final class Distiller {
                 "a student started from the teacher needs its width (\(t.config.width)), heads (\(t.config.heads)) and at most its \(t.config.layers) layers; this one has width \(s.config.width), \(s.config.heads) heads, \(s.config.layers) layers"
             )
         }
+        let layers = DistillationLoss.teacherLayers(student: s.config.layers, teacher: t.config.layers)
         let teacherState = t.stateDict()
         var state: [String: Tensor] = [:]
         for (name, _) in s.namedParameters() {
@@ -107,19 +108,13 @@ final class Distiller {
             if name.hasPrefix("transformer.h.") {
                 let rest = name.dropFirst("transformer.h.".count)
                 let index = Int(rest.prefix { $0.isNumber })!
-                source = "transformer.h.\(Self.teacherLayer(index, of: s.config.layers, from: t.config.layers))" + rest.drop { $0.isNumber }
+                source = "transformer.h.\(layers[index])" + rest.drop { $0.isNumber }
             }
             guard var value = teacherState[source] else { throw TrainingError("teacher has no \(source) for the student's \(name)") }
             if name == "transformer.wpe.weight" { value = value.sliced(axis: 0, range: 0..<s.config.contextLength).contiguous() }
             state[name] = value
         }
         do { try s.load(state) } catch { throw TrainingError("initializing the student from the teacher: \(error)") }
-    }
-
-    /// The teacher block student block `index` starts from: evenly spaced from the first to the last
-    /// (6 → 2: blocks 0 and 5; 6 → 3: 0, 2, 5; 12 → 6: 0, 2, 4, 7, 9, 11).
-    static func teacherLayer(_ index: Int, of studentLayers: Int, from teacherLayers: Int) -> Int {
-        studentLayers == 1 ? 0 : Int((Double(index * (teacherLayers - 1)) / Double(studentLayers - 1)).rounded(.toNearestOrEven))
     }
 
     /// The training loss of `student` on a batch.

@@ -32,10 +32,11 @@ import TestSupport
     }
 
     @Test func studentLayersAreEvenlySpaced() {
-        #expect((0..<2).map { Distiller.teacherLayer($0, of: 2, from: 6) } == [0, 5])
-        #expect((0..<3).map { Distiller.teacherLayer($0, of: 3, from: 6) } == [0, 2, 5])
-        #expect((0..<6).map { Distiller.teacherLayer($0, of: 6, from: 12) } == [0, 2, 4, 7, 9, 11])
-        #expect(Distiller.teacherLayer(0, of: 1, from: 4) == 0)
+        #expect(DistillationLoss.teacherLayers(student: 2, teacher: 6) == [0, 5])
+        #expect(DistillationLoss.teacherLayers(student: 3, teacher: 6) == [0, 2, 5])
+        #expect(DistillationLoss.teacherLayers(student: 6, teacher: 12) == [0, 2, 4, 7, 9, 11])
+        #expect(DistillationLoss.teacherLayers(student: 1, teacher: 4) == [0])
+        #expect(DistillationLoss.teacherLayers(student: 4, teacher: 4) == [0, 1, 2, 3])
     }
 
     /// About 20 KB of text from the tokenizer goldens' corpus.

@@ -31,6 +31,9 @@ public struct FineTuneOptions: Sendable, Codable {
     /// End with the weights of the epoch with the lowest validation loss (else: the last epoch's,
     /// which cross-validation needs so that the held-out fold chooses nothing).
     public var restoreBest = true
+    /// Distill the fine-tuner's teacher into the model (``ClassifierFineTuner/teacher``): the loss
+    /// mixes the teacher's soft targets (and hidden states) with the labels (nil: labels only).
+    public var distillation: DistillationLoss?
 
     /// The default recipe: full fine-tuning, 4 epochs, batches of 16.
     public init() {}
@@ -77,12 +80,58 @@ public final class ClassifierFineTuner {
     public let tokenizer: EncoderTokenizer
     /// The run's settings: epochs, batch size, learning rate, early stopping.
     public let options: FineTuneOptions
+    /// The classifier distilled into `model` when `options.distillation` is set (frozen, evaluation
+    /// mode; same tokenizer and labels).
+    public let teacher: SequenceClassificationModel?
 
     /// A fine-tuner for `model`; nothing trains until ``run(train:validation:progress:)``.
-    public init(model: SequenceClassificationModel, tokenizer: EncoderTokenizer, options: FineTuneOptions) {
+    public init(
+        model: SequenceClassificationModel, tokenizer: EncoderTokenizer, options: FineTuneOptions,
+        teacher: SequenceClassificationModel? = nil
+    ) {
         self.model = model
         self.tokenizer = tokenizer
         self.options = options
+        self.teacher = teacher
+    }
+
+    /// The distillation loss of a batch, given the student's logits, last hidden states and label
+    /// loss (nil without a teacher); checks the teacher fits the student.
+    func distillationSetup() throws -> ((EncoderBatch, Tensor, Tensor, Tensor) -> Tensor)? {
+        guard let loss = options.distillation else { return nil }
+        guard let teacher else { throw DataError("distillation needs a teacher classifier") }
+        do { try loss.validate() } catch { throw DataError(error.description) }
+        guard teacher.labels == model.labels else {
+            throw DataError("the teacher's labels \(teacher.labels) differ from the student's \(model.labels)")
+        }
+        guard teacher.config.vocabSize == model.config.vocabSize else {
+            throw DataError(
+                "the teacher and the student must share a vocabulary (\(teacher.config.vocabSize) vs \(model.config.vocabSize) tokens)")
+        }
+        if loss.hiddenWeight > 0 && teacher.config.width != model.config.width {
+            throw DataError(
+                "the hidden-state loss needs the teacher's width (\(teacher.config.width)); the student has \(model.config.width)")
+        }
+        teacher.eval()
+        teacher.freeze()
+        return { batch, logits, hidden, labelLoss in
+            let (teacherLogits, teacherHidden) = GradMode.withoutGradient { () -> (Tensor, Tensor) in
+                let h = teacher.encoder(batch.ids, typeIDs: batch.typeIDs, attentionMask: batch.attentionMask).lastHiddenState
+                return (teacher.logits(h), h)
+            }
+            var pair: (Tensor, Tensor)?
+            if loss.hiddenWeight > 0 {
+                // The real tokens' hidden states (DistilBERT leaves padding out of its cosine loss).
+                let mask = batch.attentionMask.floats
+                let real = Tensor(indices: mask.indices.filter { mask[$0] != 0 }, shape: [mask.filter { $0 != 0 }.count])
+                let width = hidden.size(-1)
+                pair = (
+                    hidden.reshaped([-1, width]).gatheringRows(real),
+                    teacherHidden.reshaped([-1, width]).gatheringRows(real)
+                )
+            }
+            return loss.combine(student: logits, teacher: teacherLogits, hardLoss: labelLoss, hidden: pair).total
+        }
     }
 
     /// Class ids of `data`'s labels; a label the model does not know is an error.
@@ -105,6 +154,7 @@ public final class ClassifierFineTuner {
         guard options.epochs > 0, options.batchSize > 0 else { throw DataError("epochs and batch size must be positive") }
         let start = Date()
         let trainIDs = try classIDs(train), validationIDs = try classIDs(validation)
+        let distiller = try distillationSetup()
 
         // What learns: everything, or the head on frozen features.
         model.unfreeze()
@@ -140,14 +190,16 @@ public final class ClassifierFineTuner {
                 let targets = Tensor(indices: rows.map { trainIDs[$0] }, shape: [rows.count])
                 optimizer.learningRate = schedule.learningRate(at: step)
                 model.zeroGradients()
-                let logits: Tensor
+                let loss: Tensor
                 if let features = trainFeatures {
-                    logits = model.head(features.gatheringRows(Tensor(indices: rows, shape: [rows.count])))
+                    loss = model.head(features.gatheringRows(Tensor(indices: rows, shape: [rows.count]))).crossEntropy(targets: targets)
                 } else {
                     let batch = try tokenizer.batch(rows.map { train[$0].text })
-                    logits = model(batch.ids, typeIDs: batch.typeIDs, attentionMask: batch.attentionMask)
+                    let hidden = model.encoder(batch.ids, typeIDs: batch.typeIDs, attentionMask: batch.attentionMask).lastHiddenState
+                    let logits = model.logits(hidden)
+                    let labelLoss = logits.crossEntropy(targets: targets)
+                    loss = distiller.map { $0(batch, logits, hidden, labelLoss) } ?? labelLoss
                 }
-                let loss = logits.crossEntropy(targets: targets)
                 loss.backward()
                 if options.gradientClip > 0 { clipGradientNorm(trainable.map(\.parameter), maxNorm: options.gradientClip) }
                 optimizer.step()

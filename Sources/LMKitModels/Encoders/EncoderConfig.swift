@@ -110,6 +110,7 @@ public struct EncoderConfig: Sendable, Equatable {
         let encoded = (try? JSONEncoder().encode(self)).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any] ?? [:]
         var root = (original.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]) ?? encoded
         root["architectures"] = [architecture]
+        root[family == .bert ? "num_hidden_layers" : "n_layers"] = layers  // a student of fewer layers keeps the rest
         if labels.isEmpty {
             root.removeValue(forKey: "id2label"); root.removeValue(forKey: "label2id")
         } else {

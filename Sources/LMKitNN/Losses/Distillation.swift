@@ -55,6 +55,17 @@ public struct DistillationLoss: Sendable, Codable, Equatable {
         return 1.0 - (dot / norms).mean()
     }
 
+    /// The teacher layers a student of `studentLayers` layers starts from (DistilBERT's
+    /// initialization): evenly spaced from the first to the last (6 → 2: 0 and 5; 6 → 3: 0, 2, 5;
+    /// 12 → 6: 0, 2, 4, 7, 9, 11).
+    public static func teacherLayers(student studentLayers: Int, teacher teacherLayers: Int) -> [Int] {
+        precondition(studentLayers >= 1 && studentLayers <= teacherLayers, "a student of \(studentLayers) layers from \(teacherLayers)")
+        if studentLayers == 1 { return [0] }
+        return (0..<studentLayers).map {
+            Int((Double($0 * (teacherLayers - 1)) / Double(studentLayers - 1)).rounded(.toNearestOrEven))
+        }
+    }
+
     /// The whole loss: `alpha`·soft targets + (1 − `alpha`)·`hardLoss` (+ `hiddenWeight`·cosine when
     /// hidden states are given), with its parts for the log.
     public func combine(student: Tensor, teacher: Tensor, hardLoss: Tensor, hidden: (student: Tensor, teacher: Tensor)? = nil)
