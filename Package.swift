@@ -93,7 +93,7 @@ let package = Package(
         .target(name: "LMKitTraining", dependencies: ["LMKitModels", "LMKitTokenizers", "LMKitChat", "LMKitEncoders", "LMKitAssets", "LMKitPlot"], swiftSettings: fastMath),
         .target(
             name: "LMKitTour",
-            dependencies: ["LMKitNN", "LMKitEmbeddings", "LMKitTokenizers", "LMKitTraining", "LMKitGeneration", "LMKitExperiments", "LMKitEncoders", "LMKitChat", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["LMKitNN", "LMKitOptimization", "LMKitEmbeddings", "LMKitTokenizers", "LMKitTraining", "LMKitGeneration", "LMKitExperiments", "LMKitEncoders", "LMKitChat", "LMKitAssets", "LMKitPlot", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: fastMath
         ),
         .target(name: "LMKitBench", dependencies: ["LMKitNN", "LMKitModels", "LMKitTokenizers", "LMKitEncoders", "COpenBLAS"], swiftSettings: fastMath),

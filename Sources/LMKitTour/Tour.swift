@@ -54,7 +54,7 @@ public enum Tour {
     /// Every chapter that exists, in study-path order.
     public static let chapters: [any TourChapter] = [
         TokenizersChapter(), TensorsChapter(), EmbeddingsChapter(), RNNChapter(), GPTChapter(), EncodersChapter(),
-        PretrainedDecoderChapter(), ChatChapter(), FineTuneChapter(),
+        PretrainedDecoderChapter(), ChatChapter(), FineTuneChapter(), OptimizationChapter(),
     ]
 
     /// The chapter called `name`, or nil.

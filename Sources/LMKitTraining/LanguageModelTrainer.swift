@@ -111,6 +111,10 @@ public final class LanguageModelTrainer {
     let data: any TrainingData
     /// The teacher and its loss when the run distills one (nil: plain cross-entropy).
     let distiller: Distiller?
+    /// The pruned weights kept at zero (`fineTune.keepSparsity`; nil: none).
+    let sparsity: SparsityMask?
+    /// How many weights the run keeps at zero (`fineTune.keepSparsity`; nil: none kept).
+    public var keptZeros: Int? { sparsity?.zeros }
     let optimizer: Adam
     private var state: State
     private let tokenizerFiles: [(name: String, bytes: [UInt8])]
@@ -161,6 +165,7 @@ public final class LanguageModelTrainer {
             model = try LanguageModelTrainer.makeModel(config, vocabulary: tokenizer.vocabSize)
             (adapters, dataSummary) = (nil, nil)
         }
+        sparsity = config.fineTune?.keepSparsity == true ? SparsityMask(model.parameters) : nil
         if let distillation = config.distillation {
             let distiller = try Distiller(distillation, student: model, studentContext: config.context)
             if distillation.initialization == .teacher && resumed == nil { try distiller.initialize(model) }
@@ -236,6 +241,15 @@ public final class LanguageModelTrainer {
                     layers: c.layers, dropout: c.dropout, contextLength: c.context,
                     forgetBias: c.forgetBias), seed: c.seed)
         }
+        if c.architecture == "llama" {
+            var config = LlamaConfig()
+            (config.vocabSize, config.width, config.layers, config.heads) = (vocabulary, c.width, c.layers, c.heads)
+            (config.kvHeads, config.headSize, config.contextLength) = (c.kvHeads ?? c.heads, c.width / c.heads, c.context)
+            // SwiGLU's 8/3 of the width (Llama's ratio), rounded up to whole 256-wide blocks so that
+            // GGUF's k-quants fit its down projection's rows.
+            config.intermediateSize = (8 * c.width / 3 + 255) / 256 * 256
+            return try LlamaForCausalLM(config, seed: c.seed)
+        }
         return try GPT2LMHeadModel(
             GPT2Config(
                 vocabSize: vocabulary, contextLength: c.context, width: c.width, layers: c.layers,
@@ -286,6 +300,7 @@ public final class LanguageModelTrainer {
             }
             if c.gradientClip > 0 { _ = clipGradientNorm(trained, maxNorm: c.gradientClip) }
             optimizer.step()
+            sparsity?.apply()
             state.step += 1
             recentLosses.append(stepLoss)
             if recentLosses.count > c.evalInterval { recentLosses.removeFirst() }

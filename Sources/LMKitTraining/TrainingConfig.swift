@@ -6,14 +6,18 @@
 /// about a quarter of an hour.
 public struct TrainingConfig: Codable, Sendable, Equatable {
     // Model.
-    /// "gpt" (GPT-2 architecture), or a recurrent network: "rnn", "lstm", "gru".
+    /// "gpt" (GPT-2 architecture), "llama" (the Llama architecture: RMSNorm, rotary positions,
+    /// SwiGLU MLP, untied output; what llama.cpp and vLLM run natively), or a recurrent network:
+    /// "rnn", "lstm", "gru".
     public var architecture = "gpt"
     /// Transformer blocks, or stacked recurrent layers.
     public var layers = 4
     /// Width of each token vector; for a recurrent network, both the embedding and the hidden state size.
     public var width = 256
-    /// Attention heads per block (GPT only; must divide `width`).
+    /// Attention heads per block (transformers only; must divide `width`).
     public var heads = 4
+    /// Key/value heads of a Llama (grouped-query attention; must divide `heads`); nil: `heads`.
+    public var kvHeads: Int?
     /// Tokens per training window and the model's longest context (at least 2).
     public var context = 128
     /// Dropout on embeddings and residual branches (attention probabilities are not dropped).
@@ -77,7 +81,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var distillation: DistillationConfig?
 
     enum CodingKeys: String, CodingKey {
-        case architecture, layers, width, heads, context, dropout, tokenizer, forgetBias = "forget_bias"
+        case architecture, layers, width, heads, kvHeads = "kv_heads", context, dropout, tokenizer, forgetBias = "forget_bias"
         case batchSize = "batch_size", gradientAccumulation = "gradient_accumulation", learningRate = "learning_rate"
         case minLearningRate = "min_learning_rate", warmupSteps = "warmup_steps", maxSteps = "max_steps"
         case weightDecay = "weight_decay", beta1, beta2, gradientClip = "gradient_clip"
@@ -98,6 +102,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         }
         try read(.architecture, &d.architecture); d.forgetBias = try c.decodeIfPresent(Double.self, forKey: .forgetBias)
         try read(.layers, &d.layers); try read(.width, &d.width); try read(.heads, &d.heads); try read(.context, &d.context)
+        d.kvHeads = try c.decodeIfPresent(Int.self, forKey: .kvHeads)
         try read(.dropout, &d.dropout); try read(.tokenizer, &d.tokenizer); try read(.batchSize, &d.batchSize)
         try read(.gradientAccumulation, &d.gradientAccumulation); try read(.learningRate, &d.learningRate)
         try read(.minLearningRate, &d.minLearningRate); try read(.warmupSteps, &d.warmupSteps); try read(.maxSteps, &d.maxSteps)
@@ -121,10 +126,19 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         if let fineTune {
             try need((fineTune.method == .full) == (fineTune.lora == nil), "LoRA settings go with the lora and qlora methods only")
             do { try fineTune.lora?.validate() } catch { throw TrainingError(error.description) }
+            try need(
+                !fineTune.keepSparsity || fineTune.method == .full,
+                "keeping a pruned model's zeros goes with full fine-tuning (LoRA leaves the base weights as they are)")
         } else {
             try need(layers > 0 && width > 0 && heads > 0, "layers, width, heads must be positive")
-            try need(["gpt", "rnn", "lstm", "gru"].contains(architecture), "architecture \"\(architecture)\" is not gpt, rnn, lstm or gru")
-            try need(architecture != "gpt" || width % heads == 0, "width \(width) is not a multiple of heads \(heads)")
+            try need(
+                ["gpt", "llama", "rnn", "lstm", "gru"].contains(architecture),
+                "architecture \"\(architecture)\" is not gpt, llama, rnn, lstm or gru")
+            try need(!["gpt", "llama"].contains(architecture) || width % heads == 0, "width \(width) is not a multiple of heads \(heads)")
+            if let kvHeads {
+                try need(architecture == "llama", "key/value heads are a Llama setting")
+                try need(kvHeads > 0 && heads % kvHeads == 0, "heads \(heads) is not a multiple of key/value heads \(kvHeads)")
+            }
         }
         if let distillation {
             try need(fineTune == nil, "distillation pretrains a student; it does not go with fine-tuning")

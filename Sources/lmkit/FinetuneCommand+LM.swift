@@ -29,6 +29,9 @@ extension FinetuneCommand {
                 (every linear layer but lm_head), with rank --lora-rank, scaling --lora-alpha / rank (--rslora:
                 alpha / √rank) and --lora-dropout on their input.
 
+                --keep-sparsity (with --full) keeps every weight that starts at zero at zero: recovery training of a
+                model `lmkit prune` made, its unstructured or 2:4 masks intact after every step.
+
                 --gradient-checkpointing keeps only each layer's input between forward and backward and recomputes
                 the rest (on by default with --qlora, whose point is memory; --no-gradient-checkpointing turns it off).
 
@@ -59,6 +62,8 @@ extension FinetuneCommand {
         @Option(help: "Dropout on the adapters' input.") var loraDropout = 0.05
         @Flag(help: "Scale adapters by alpha / √rank (rsLoRA).") var rslora = false
         @Flag(help: "Compute the loss on prompts and user turns too.") var trainOnPrompt = false
+        @Flag(help: "Keep the model's zero weights at zero (--full on a pruned model: recovery training that keeps its masks).")
+        var keepSparsity = false
         @Option(help: "Validation examples (default: a share of DATA).") var validation: String?
         @Option(help: "Share of DATA held out for validation when --validation is not given.") var validationFraction = 0.1
         @Option(help: "Chat template: a built-in family (gemma, llama3, chatml, mistral, plain) or a .jinja file.") var template: String?
@@ -100,7 +105,7 @@ extension FinetuneCommand {
                 lora = l
             }
             var f = FineTuneConfig(model: model, method: method, lora: lora)
-            (f.trainOnPrompt, f.validation, f.template) = (trainOnPrompt, validation, template)
+            (f.trainOnPrompt, f.validation, f.template, f.keepSparsity) = (trainOnPrompt, validation, template, keepSparsity)
             f.epochs = maxSteps == nil ? epochs : nil
             c.fineTune = f
             c.context = context
@@ -132,7 +137,7 @@ extension FinetuneCommand {
                 let adapted = trainer.adapters.map { " on \($0.layers.count) layers (\($0.targetNames.joined(separator: ", ")))" } ?? ""
                 let trainable = trainer.adapters?.parameterCount ?? trainer.model.parameterCount
                 print(
-                    "\(f.method == .full ? "full fine-tuning" : f.method.rawValue.uppercased() + " rank \(f.lora?.rank ?? 0)")\(adapted) of \(f.model): \(trainable) trainable parameters"
+                    "\(f.method == .full ? "full fine-tuning" : f.method.rawValue.uppercased() + " rank \(f.lora?.rank ?? 0)")\(adapted) of \(f.model): \(trainable) trainable parameters\(trainer.keptZeros.map { ", \($0) zero weights kept at zero" } ?? "")"
                 )
                 if let d = trainer.dataSummary {
                     print(

@@ -9,7 +9,7 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train language models from scratch.",
-        subcommands: [GPT.self, RNN.self]
+        subcommands: [GPT.self, Llama.self, RNN.self]
     )
 
     struct GPT: ParsableCommand {
@@ -21,6 +21,31 @@ struct TrainCommand: ParsableCommand {
         @OptionGroup var options: TrainingOptions
 
         func run() throws { try options.train(architecture: "gpt", forgetBias: nil) }
+    }
+
+    struct Llama: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pretrain a small Llama (RMSNorm, rotary positions, SwiGLU, grouped-query attention) on a text file.",
+            discussion: """
+                The model is the Llama architecture of Hugging Face's LlamaForCausalLM: --layers blocks of width
+                --width with --heads query heads and --kv-heads key/value heads (default: --heads), a SwiGLU MLP of
+                8/3 the width (rounded up to a multiple of 256), rotary positions, no dropout (--dropout is unused),
+                an untied output layer. OUT/model/ is a Hugging Face Llama folder: `lmkit generate`, `lmkit quantize`
+                (GGUF for llama.cpp and Ollama: train with --tokenizer gpt2, which GGUF can carry) and transformers
+                load it. The data, loop, checkpoints and files are those of `lmkit train gpt`.
+
+                """ + TrainingOptions.discussion
+        )
+
+        @Option(help: "Key/value heads (grouped-query attention; must divide --heads).") var kvHeads: Int?
+        @OptionGroup var options: TrainingOptions
+
+        func run() throws {
+            var c = try options.makeConfig(architecture: "llama", forgetBias: nil)
+            if let kvHeads { c.kvHeads = kvHeads }
+            c.dropout = 0
+            try options.train(c)
+        }
     }
 
     struct RNN: ParsableCommand {
@@ -141,9 +166,11 @@ struct TrainingOptions: ParsableArguments {
         if !quiet {
             let t = trainer.config
             let shape =
-                t.architecture == "gpt"
-                ? "GPT: \(t.layers) layers, width \(t.width), \(t.heads) heads"
-                : "\(t.architecture.uppercased()): \(t.layers) layers of \(t.width) units"
+                switch t.architecture {
+                case "gpt": "GPT: \(t.layers) layers, width \(t.width), \(t.heads) heads"
+                case "llama": "Llama: \(t.layers) layers, width \(t.width), \(t.heads) heads (\(t.kvHeads ?? t.heads) key/value)"
+                default: "\(t.architecture.uppercased()): \(t.layers) layers of \(t.width) units"
+                }
             print(
                 "\(shape), context \(t.context), \(trainer.model.parameterCount) parameters, vocabulary \(trainer.tokenizer.vocabSize) (\(t.distillation == nil ? t.tokenizer : "the teacher's"))"
             )

@@ -130,6 +130,23 @@ import TestSupport
         }
     }
 
+    /// The optimization chapter (quick): its table's rows measured against the float32 model.
+    @Test func optimizationChapterReportsTheTradeOffTable() throws {
+        guard TestAssets.available(.shakespeare) else { return }
+        let r = try lmkit("tour", "--chapter", "optimization", "--quick", "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let chapters = try #require(try json(r.stdout)["chapters"] as? [[String: Any]])
+        let results = try #require(chapters.first?["results"] as? [String: Double])
+        let q8 = try #require(results["q8_0_kld"]), q4 = try #require(results["q4_0_kld"])
+        #expect(q8 >= 0 && q8 < 0.01 && q8 < q4, "KLD Q8_0 \(q8), Q4_0 \(q4)")
+        #expect(try #require(results["int8_dynamic_kld"]) < 0.02)
+        #expect(try #require(results["q4_0_bytes"]) < 0.3 * (try #require(results["float32_bytes"])))
+        for key in ["float32", "student_distilled", "student_text_only", "wanda_50", "magnitude_50", "q4_k_m"] {
+            let value = try #require(results[key + "_perplexity"], "\(key)")
+            #expect(value > 1 && value.isFinite, "\(key) \(value)")
+        }
+    }
+
     @Test func embeddingsChapterReportsGloVeResults() throws {
         guard TestAssets.available(.glove), TestAssets.available(.gensimData) else { return }
         let r = try lmkit("tour", "--chapter", "embeddings", "--json")

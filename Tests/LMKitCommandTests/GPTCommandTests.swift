@@ -4,6 +4,31 @@ import TestSupport
 
 /// `lmkit train gpt`, `lmkit generate` and `lmkit eval perplexity`, as a user runs them.
 extension CommandTests {
+    /// `lmkit train llama`: a Hugging Face Llama folder that generates; bad shapes refused by name.
+    @Test func trainALlamaThenGenerate() throws {
+        let folder = TemporaryFolder(prefix: "lmkit-cli-llama")
+        let corpus = folder.path + "/corpus.txt"
+        _ = FileManager.default.createFile(
+            atPath: corpus, contents: Data(String(repeating: "to be or not to be, that is the question.\n", count: 300).utf8))
+        let out = folder.path + "/run"
+        let train = try lmkit(arguments: [
+            "train", "llama", corpus, "--out", out, "--layers", "2", "--width", "32", "--heads", "4", "--kv-heads", "2", "--context", "32",
+            "--batch-size", "8", "--warmup-steps", "2", "--max-steps", "30", "--eval-interval", "30", "--eval-batches", "2", "--json",
+        ])
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect((try json(train.stdout)["bestValidationLoss"] as? Double ?? 9) < 2.5)
+        let config = try #require(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/model/config.json"))) as? [String: Any])
+        #expect(config["model_type"] as? String == "llama" && config["num_key_value_heads"] as? Int == 2)
+        #expect(config["intermediate_size"] as? Int == 256)
+        let generated = try lmkit(arguments: [
+            "generate", "--model", out + "/model", "to be", "--max-tokens", "10", "--temperature", "0", "--json",
+        ])
+        #expect(generated.status == 0, "\(generated.stderr)")
+        let bad = try lmkit(arguments: ["train", "llama", corpus, "--out", folder.path + "/bad", "--heads", "4", "--kv-heads", "3"])
+        #expect(bad.status != 0 && bad.stderr.contains("key/value heads 3"))
+    }
+
     @Test func trainThenGenerateThenEvaluate() throws {
         let folder = TemporaryFolder(prefix: "lmkit-cli-gpt")
         let corpus = folder.path + "/corpus.txt"

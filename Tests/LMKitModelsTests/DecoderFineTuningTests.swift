@@ -112,6 +112,39 @@ import TestSupport
             !compare(before.model.logits(ids, cache: nil), trainer.model.logits(ids, cache: nil), rtol: 1e-3, atol: 1e-3).withinTolerance)
     }
 
+    /// Recovery training of a pruned model: with keepSparsity every weight that was zero stays zero
+    /// while the others train; without it the zeros fill in.
+    @Test func fullFineTuningKeepsAPrunedModelsZeros() throws {
+        let base = try baseFolder()
+        let pruned = folder.path + "/pruned"
+        let model = try #require(try ModelRegistry.load(folder: base) as? LlamaForCausalLM)
+        var state = model.stateDict()
+        for (name, w) in state where w.rank == 2 && name.contains("layers.") {
+            state[name] = Tensor(shape: w.shape, scalars: w.floats.enumerated().map { $0.offset % 4 < 2 ? 0 : $0.element })  // 2:4
+        }
+        try model.load(state)
+        try model.save(folder: pruned)
+        try FileManager.default.copyItem(atPath: base + "/tokenizer.json", toPath: pruned + "/tokenizer.json")
+        let zeros = state.filter { $0.key.contains("layers.") && $0.value.rank == 2 }.mapValues { $0.floats.indices.filter { $0 % 4 < 2 } }
+        for keep in [true, false] {
+            var c = config(.full, model: pruned, steps: 3)
+            c.fineTune?.keepSparsity = keep
+            let trainer = try LanguageModelTrainer(config: c, corpus: try chats(), output: folder.path + "/recover-\(keep)")
+            #expect(trainer.keptZeros == (keep ? zeros.values.reduce(0) { $0 + $1.count } : nil))
+            _ = try trainer.run()
+            let trained = trainer.model.stateDict()
+            for (name, indices) in zeros {
+                let w = try #require(trained[name]).floats
+                let stillZero = indices.allSatisfy { w[$0] == 0 }
+                #expect(stillZero == keep, "\(name), keepSparsity \(keep)")
+                #expect(w.enumerated().contains { $0.offset % 4 >= 2 && $0.element != state[name]!.floats[$0.offset] }, "\(name) trained")
+            }
+        }
+        var lora = config(.lora, model: pruned)
+        lora.fineTune?.keepSparsity = true
+        #expect(throws: TrainingError.self) { try lora.validate() }
+    }
+
     /// QLoRA on the Q8_0 fixture: the projections stay quantized and the adapters learn through them.
     /// (The fixture's 96-token vocabulary cannot encode text, so this drives the adapters directly;
     /// `lmkit finetune lm --qlora` on the Gemma asset is exercised by the command tests.)

@@ -159,6 +159,43 @@ import TestSupport
         }
     }
 
+    /// A Llama that `lmkit train llama --tokenizer gpt2` would make (GPT-2's byte-level BPE): its GGUF
+    /// file reads back with the same tokens and logits, and llama.cpp scores it as LMKit does.
+    @Test func llamaWithAGPT2TokenizerRunsInLlamaCpp() throws {
+        guard TestAssets.available(.gpt2) else { return }
+        let path = folder.path + "/llama-bpe"
+        var c = LlamaConfig()
+        (c.vocabSize, c.width, c.layers, c.heads, c.kvHeads, c.headSize, c.intermediateSize, c.contextLength) = (
+            50257, 64, 2, 4, 2, 16, 256, 128
+        )
+        try LlamaForCausalLM(c, seed: 5).save(folder: path)
+        for name in ["vocab.json", "merges.txt"] {
+            try FileManager.default.copyItem(atPath: TestAssets.store.folder(.gpt2) + "/" + name, toPath: path + "/" + name)
+        }
+        let base = try ModelLoader.load(path, activations: .float32)
+        let f32 = try GGUFExport(type: .f32).write(model: path, to: folder.path + "/llama-bpe.gguf")
+        #expect(f32.architecture == "llama")
+        let back = try ModelLoader.load(f32.out, activations: .float32)
+        let sample = "Hello world, naïve café! 12345\n\n  indeed"
+        let ids = try base.tokenizer.encode(sample).ids
+        #expect(try back.tokenizer.encode(sample).ids == ids)
+        #expect(compare(logits(back.model, ids), logits(base.model, ids), rtol: 0, atol: 1e-5).withinTolerance)
+        guard let perplexity = LlamaCppTools.path("llama-perplexity", for: "llama.cpp running LMKit's Llama GGUF with a GPT-2 tokenizer")
+        else { return }
+        let text = folder.path + "/llama-text.txt"
+        try Data(String(repeating: "The quick brown fox jumps over the lazy dog; naïve café. ", count: 60).utf8)
+            .write(to: URL(fileURLWithPath: text))
+        let run = try LlamaCppTools.run(perplexity, ["-m", f32.out, "-f", text, "-c", "64", "-b", "64", "-t", "2"])
+        #expect(run.status == 0, "\(run.output.suffix(2000))")
+        let theirs = try #require(
+            run.output.firstMatch(of: /Final estimate: PPL = ([0-9.]+)/).flatMap { Double($0.1) }, "\(run.output.suffix(1000))")
+        let ours = try Perplexity.evaluate(
+            model: back.model, tokenizer: back.tokenizer,
+            text: String(decoding: try Data(contentsOf: URL(fileURLWithPath: text)), as: UTF8.self),
+            context: 64, method: .llamaCpp)
+        #expect(abs(ours.perplexity / theirs - 1) < 1e-3, "LMKit \(ours.perplexity), llama.cpp \(theirs)")
+    }
+
     /// gguf-py (the reference venv) reads what LMKit writes: the tensor table and the dequantized weights.
     @Test func ggufPyReadsTheFile() throws {
         let check = "gguf-py reading a GGUF file LMKit wrote"

@@ -29,6 +29,9 @@ public struct FineTuneConfig: Codable, Sendable, Equatable {
     /// Passes over the training examples; when set, `max_steps` is derived from it once the examples
     /// are read (`epochs`).
     public var epochs: Double?
+    /// Keep every weight that is exactly zero at the start at zero (full fine-tuning of a pruned
+    /// model: recovery training that keeps its masks, unstructured or N:M) (`keep_sparsity`).
+    public var keepSparsity = false
 
     /// A fine-tuning of `model` by `method` (`lora` for LoRA and QLoRA).
     public init(model: String, method: Method, lora: LoRAConfig? = nil) {
@@ -37,6 +40,7 @@ public struct FineTuneConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case model, method, lora, trainOnPrompt = "train_on_prompt", validation, template, epochs
+        case keepSparsity = "keep_sparsity"
     }
 
     /// Reads the `fine_tune` object of a config file.
@@ -49,5 +53,6 @@ public struct FineTuneConfig: Codable, Sendable, Equatable {
         validation = try c.decodeIfPresent(String.self, forKey: .validation)
         template = try c.decodeIfPresent(String.self, forKey: .template)
         epochs = try c.decodeIfPresent(Double.self, forKey: .epochs)
+        keepSparsity = try c.decodeIfPresent(Bool.self, forKey: .keepSparsity) ?? false
     }
 }
