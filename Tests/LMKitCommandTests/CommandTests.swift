@@ -141,7 +141,7 @@ import TestSupport
         #expect(q8 >= 0 && q8 < 0.01 && q8 < q4, "KLD Q8_0 \(q8), Q4_0 \(q4)")
         #expect(try #require(results["int8_dynamic_kld"]) < 0.02)
         #expect(try #require(results["q4_0_bytes"]) < 0.3 * (try #require(results["float32_bytes"])))
-        for key in ["float32", "student_distilled", "student_text_only", "wanda_50", "magnitude_50", "q4_k_m"] {
+        for key in ["float32", "student_distilled", "student_text_only", "wanda_50", "magnitude_50", "q5_0"] {
             let value = try #require(results[key + "_perplexity"], "\(key)")
             #expect(value > 1 && value.isFinite, "\(key) \(value)")
         }

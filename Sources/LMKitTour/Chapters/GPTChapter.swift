@@ -25,7 +25,7 @@ struct GPTChapter: TourChapter {
         }
         var config = TrainingConfig()
         if c.quick {
-            config.layers = 2; config.width = 48; config.heads = 4; config.context = 48; config.batchSize = 8
+            config.layers = 2; config.width = 64; config.heads = 4; config.context = 48; config.batchSize = 8
             config.maxSteps = 90; config.warmupSteps = 10; config.evalInterval = 30; config.evalBatches = 2
         } else {
             config.layers = 4; config.width = 192; config.heads = 4; config.context = 128; config.batchSize = 32

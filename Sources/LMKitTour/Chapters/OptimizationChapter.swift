@@ -5,6 +5,7 @@ import LMKitGeneration
 import LMKitModels
 import LMKitNN
 import LMKitOptimization
+import LMKitTensor
 import LMKitTokenizers
 import LMKitTraining
 
@@ -68,15 +69,24 @@ struct OptimizationChapter: TourChapter {
             "\nThe model: the GPT trained in the tour, \(gpt.config.layers) layers × \(gpt.config.width), \(gpt.parameterCount) parameters; scored on the last \(text.count) characters of the works."
         )
 
-        // Quantization to GGUF files, read back.
-        for preset in ["q8_0", "q4_0", "q4_k_m"] {
-            let file = "\(work)/gpt-\(preset).gguf"
-            let summary = try GGUFExport(preset: QuantizationPreset(name: preset)!).write(model: folder, to: file)
-            let loaded = try ModelLoader.load(file)
+        // Quantization: every linear layer's weight and the token embedding through a GGUF block type
+        // and back, as LMKit computes with a GGUF GPT-2 file it loads.
+        for type in [GGMLType.q8_0, .q5_0, .q4_0] {
+            let copy = try ModelLoader.load(folder)
+            guard let model = copy.model as? GPT2LMHeadModel else { throw GenerationError("\(folder) is not a GPT-2 folder") }
+            var matrices: [Parameter] = LoRAAdapters.linearLayers(in: model).compactMap { ($0.layer as? Linear)?.weight }
+            matrices.append(model.transformer.wte.weight)
+            var bytes = dense
+            for p in matrices where p.value.shape[1] % type.blockSize == 0 {
+                let (rows, columns) = (p.value.shape[0], p.value.shape[1])
+                let blocks = p.value.contiguous().withUnsafeScalars(Float.self) { GGMLQuantizer.quantize($0, as: type) }
+                p.assign(QuantizedMatrix(type: type, rows: rows, columns: columns, bytes: blocks).dequantized())
+                bytes += blocks.count - 4 * rows * columns
+            }
             rows.append(
                 Row(
-                    key: preset, technique: "quantization (GGUF)", setting: preset.uppercased(), bytes: summary.bytes,
-                    result: try score(loaded.model)))
+                    key: type.name.lowercased(), technique: "quantization (GGUF)", setting: type.name, bytes: bytes,
+                    result: try score(model)))
         }
         // Dynamic int8: the same float file, int8 products.
         let dynamic = try ModelLoader.load(folder)
@@ -133,17 +143,28 @@ struct OptimizationChapter: TourChapter {
                 "  \(r.technique.padding(toLength: 23)) \(r.setting.padding(toLength: 34)) \(Format.fixed(Double(r.bytes) / 1000, 0).leftPadded(6)) \(Format.fixed(speed, 0).leftPadded(10)) \(Format.fixed(r.result.perplexity, 3).leftPadded(11)) \(Format.fixed(r.result.divergence?.meanKLD ?? 0, 4).leftPadded(8))"
             )
         }
+        func row(_ key: String) -> Perplexity.Result { rows.first { $0.key == key }!.result }
+        func kld(_ key: String) -> String { Format.fixed(row(key).divergence?.meanKLD ?? 0, 4) }
+        func share(_ key: String) -> String { Format.fixed(100 * Double(rows.first { $0.key == key }!.bytes) / Double(dense), 0) + "%" }
+        let (magnitude, wanda) = (row("magnitude_50").perplexity, row("wanda_50").perplexity)
+        let (distilled, textOnly) = (row("student_distilled").perplexity, row("student_text_only").perplexity)
         c.say(
             """
 
-            Reading it: 8-bit weights cost almost nothing (KLD near 0) at a quarter of the size; 4 bits
-            cost more, and the k-quant mix buys some of it back. A GPT-2 GGUF file is expanded to float32
-            when LMKit loads it (its speed is float32's); llama.cpp reads the same file in its blocks
-            (`lmkit quantize` and `benchmarks/optimization` do that for Gemma). Dynamic int8 is a
-            CPU speed-up for matrix products, largest on big ones (MiniLM runs twice as fast with it).
-            Unstructured 50% sparsity keeps the file's size (dense storage) but shows which weights
-            matter: Wanda, which looks at the inputs, loses less than magnitude. The distilled student
-            gets closer to the teacher than the same student trained on the text alone, for the same steps.
+            Reading it: 8-bit blocks cost little (KLD \(kld("q8_0"))), 5 and 4 bits more (\(kld("q5_0")), \(kld("q4_0"))),
+            at \(share("q8_0")), \(share("q5_0")) and \(share("q4_0")) of the float32 size. The quantized rows compute with
+            the weights each block type stores, expanded back to float32 as LMKit does when it loads a GGUF
+            GPT-2 (so their speed is float32's; llama.cpp reads the blocks directly). `lmkit quantize` writes
+            such blocks to a GGUF file for models whose tokenizer GGUF can carry (GPT-2's BPE,
+            SentencePiece); this chapter's character vocabulary it cannot, so the sizes are computed.
+            Dynamic int8 (KLD \(kld("int8_dynamic"))) speeds up large matrix products on CPUs: MiniLM runs twice as
+            fast with it (`lmkit bench encoders --int8`); on a model this small the products are not where
+            the time goes. Unstructured 50% sparsity keeps the dense file's size and shows which weights
+            matter: here Wanda's perplexity is \(Format.fixed(wanda, 3)), magnitude's \(Format.fixed(magnitude, 3))\
+            \(wanda < magnitude ? " (the inputs' norms pick better weights to drop)" : " (on a model this small the two are close; on Gemma 3 Wanda keeps perplexity at 41 where magnitude reaches 1,524, see benchmarks/RESULTS.md)").
+            The student trained on the teacher's soft targets reaches \(Format.fixed(distilled, 3)), the same student on the
+            text alone \(Format.fixed(textOnly, 3))\
+            \(distilled < textOnly ? ": the teacher's whole distribution teaches more per step than the next character." : ": over this few steps the soft targets did not help (`benchmarks/optimization --part distillation` measures longer runs).")
             The files are in \(work); the same steps on real models: `lmkit quantize`, `lmkit prune`,
             `lmkit distill`, `lmkit embed sentence --int8`.
             """)
