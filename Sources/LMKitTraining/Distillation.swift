@@ -111,8 +111,8 @@ final class Distiller {
                 source = "transformer.h.\(layers[index])" + rest.drop { $0.isNumber }
             }
             guard var value = teacherState[source] else { throw TrainingError("teacher has no \(source) for the student's \(name)") }
-            if name == "transformer.wpe.weight" { value = value.sliced(axis: 0, range: 0..<s.config.contextLength).contiguous() }
-            state[name] = value
+            if name == "transformer.wpe.weight" { value = value.sliced(axis: 0, range: 0..<s.config.contextLength) }
+            state[name] = value.copied()  // the student's own storage: training it must not change the teacher
         }
         do { try s.load(state) } catch { throw TrainingError("initializing the student from the teacher: \(error)") }
     }

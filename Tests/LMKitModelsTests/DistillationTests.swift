@@ -1,4 +1,5 @@
 import Foundation
+import LMKitEncoders
 import LMKitModels
 import LMKitNN
 import LMKitTensor
@@ -39,6 +40,23 @@ import TestSupport
         #expect(DistillationLoss.teacherLayers(student: 4, teacher: 4) == [0, 1, 2, 3])
     }
 
+    /// A classifier student starts from the teacher's layers (2 → 1: layer 0) on storage of its own.
+    @Test func classifierStudentCopiesTheTeacher() throws {
+        let (teacher, _) = try SequenceClassificationModel.load(folder: fixturePath("encoders/tiny-bert-cls"))
+        let student = try teacher.student(layers: 1)
+        #expect(student.config.layers == 1 && student.labels == teacher.labels)
+        let t = teacher.stateDict(), s = student.stateDict()
+        #expect(
+            s["bert.encoder.layer.0.attention.self.query.weight"]!.floats == t["bert.encoder.layer.0.attention.self.query.weight"]!.floats)
+        #expect(s["classifier.weight"]!.floats == t["classifier.weight"]!.floats && s.count < t.count)
+        let p = try #require(student.namedParameters().first { $0.name == "bert.encoder.layer.0.attention.self.query.weight" }).parameter
+        p.value.withUnsafeMutableScalars(Float.self) { $0[0] += 1 }
+        #expect(
+            teacher.stateDict()["bert.encoder.layer.0.attention.self.query.weight"]!.floats
+                == t["bert.encoder.layer.0.attention.self.query.weight"]!.floats)
+        #expect(throws: ModelError.self) { try teacher.student(layers: 3) }
+    }
+
     /// About 20 KB of text from the tokenizer goldens' corpus.
     func corpus() throws -> String {
         let data = try #require(FileManager.default.contents(atPath: fixturePath("tokenizers/texts.json")))
@@ -76,6 +94,10 @@ import TestSupport
         #expect(student["transformer.ln_f.weight"]!.floats == t["transformer.ln_f.weight"]!.floats)
         let summary = try run.run()
         #expect(summary.steps == 6 && summary.bestValidationLoss.isFinite)
+        // The student trained on storage of its own: the teacher it learned from is the teacher on disk.
+        let teacherAfter = try #require(run.distiller?.teacher as? GPT2LMHeadModel).stateDict()
+        for (name, value) in t { #expect(teacherAfter[name]!.floats == value.floats, "teacher's \(name) changed") }
+        #expect(s.stateDict()["transformer.h.0.attn.c_attn.weight"]!.floats != t["transformer.h.0.attn.c_attn.weight"]!.floats)
         // The student folder loads alone, with the teacher's tokenizer; the checkpoint resumes with the teacher.
         let saved = try GPT2LMHeadModel(folder: folder.path + "/student/model")
         #expect(saved.config.layers == 2 && saved.config.contextLength == 16)

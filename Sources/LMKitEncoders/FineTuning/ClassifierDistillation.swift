@@ -29,7 +29,7 @@ extension SequenceClassificationModel {
                 }
             }
             guard let value = teacher[source] else { throw ModelError("the teacher has no \(source) for the student's \(name)") }
-            state[name] = value
+            state[name] = value.copied()  // the student's own storage: training it must not change the teacher
         }
         do { try student.load(state) } catch { throw ModelError("starting the student from the teacher: \(error)") }
         return student

@@ -163,6 +163,16 @@ extension Tensor {
         return Array(UnsafeBufferPointer(start: t.pointer(S.self), count: t.count))
     }
 
+    /// A contiguous copy with storage of its own (no gradient history): writing into either tensor
+    /// leaves the other as it was, as PyTorch's `clone().detach()`. (`contiguous()` and loading a
+    /// module share storage when they can.)
+    public func copied() -> Tensor {
+        let source = contiguous()
+        let out = Tensor.empty(shape, dtype: dtype)
+        out.storage.base.copyMemory(from: source.storage.base + source.offset * dtype.byteSize, byteCount: count * dtype.byteSize)
+        return withExtendedLifetime(source) { out }
+    }
+
     /// The elements in row-major order as `Float`.
     public var floats: [Float] { scalars(as: Float.self) }
     /// The elements in row-major order as `Double`.
