@@ -132,7 +132,11 @@ void lmk_i8_quantize_rows(const float *x, int64_t m, int64_t k, int64_t ldq, int
         uint8_t *out = q + i * ldq;
         if (per_row) {
             float lo, hi;
-            lmk_i8_minmax(row, k, &lo, &hi);
+#if defined(__x86_64__) || defined(__i386__)
+            if (vector) minmax_avx2(row, k, &lo, &hi);
+            else
+#endif
+                lmk_i8_minmax(row, k, &lo, &hi);
             lmk_i8_choose_params(lo, hi, qmax, &scales[i], &zeros[i]);
         }
         const float inverse = 1.0f / scales[i], zero = (float)zeros[i];

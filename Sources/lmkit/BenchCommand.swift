@@ -200,13 +200,7 @@ extension BenchCommand {
         @Option(help: "Tokens per text (longer texts are truncated).") var maxLength = 128
         @Option(help: "Timed runs (the median is reported).") var repeats = 5
         @Option(help: "Write the embeddings here as raw little-endian float32, row after row (for parity checks).") var dump: String?
-        @Flag(help: "Multiply the linear layers in int8 (dynamic quantization: int8 weights, activations quantized as they come).")
-        var int8 = false
-        @Option(
-            help:
-                "With --int8: token (a scale per weight row and per token, 8 bits; default), channel (PyTorch's per-channel qconfig) or tensor (PyTorch's default)."
-        )
-        var int8Scheme: Int8Matrix.Scheme = .token
+        @OptionGroup var quantization: Int8Options
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
@@ -216,9 +210,9 @@ extension BenchCommand {
             let lines = try TextInputs.lines(of: texts)
             let encoder = try SentenceEncoder(folder: try EncoderFolder.resolve(model), maxLength: maxLength)
             let floatBytes = encoder.encoder.parameters.reduce(0) { $0 + 4 * $1.count }
-            let summary = int8 ? DynamicQuantization.quantize(encoder.encoder, scheme: int8Scheme) : nil
+            let summary = quantization.apply(to: encoder.encoder)
             var (row, vectors) = try EncoderBenchmark(texts: lines, batchSize: batchSize, repeats: repeats).measure(
-                int8 ? "sentence_embeddings_int8_\(int8Scheme)" : "sentence_embeddings", encoder)
+                quantization.int8 ? "sentence_embeddings_int8_\(quantization.int8Scheme)" : "sentence_embeddings", encoder)
             row.bytes = summary?.quantizedBytes ?? floatBytes
             if let dump {
                 var bytes: [UInt8] = []

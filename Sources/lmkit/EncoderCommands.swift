@@ -3,6 +3,7 @@ import Foundation
 import LMKitAssets
 import LMKitEncoders
 import LMKitModels
+import LMKitNN
 import LMKitOptimization
 import LMKitTensor
 import LMKitTour
@@ -68,13 +69,7 @@ extension EmbedCommand {
         @OptionGroup var inputs: TextInputs
         @Option(help: "Texts per batch.") var batchSize = 32
         @Option(help: "Truncate texts to this many tokens (default: the model's max_seq_length).") var maxLength: Int?
-        @Flag(help: "Multiply the linear layers in int8 (dynamic quantization: int8 weights, activations quantized as they come).")
-        var int8 = false
-        @Option(
-            help:
-                "With --int8: token (a scale per weight row and per token, 8 bits; default), channel (PyTorch's per-channel qconfig) or tensor (PyTorch's default)."
-        )
-        var int8Scheme: Int8Matrix.Scheme = .token
+        @OptionGroup var quantization: Int8Options
         @Flag(help: "Print JSON.") var json = false
 
         struct Output: Encodable { let model: String; let dimension: Int; let embeddings: [[Float]]; let similarity: [[Double]] }
@@ -84,7 +79,7 @@ extension EmbedCommand {
             let texts = try inputs.load()
             let folder = try EncoderFolder.resolve(model)
             let encoder = try SentenceEncoder(folder: folder, maxLength: maxLength)
-            if int8 { DynamicQuantization.quantize(encoder.encoder, scheme: int8Scheme) }
+            quantization.apply(to: encoder.encoder)
             let vectors = try encoder.encode(texts, batchSize: batchSize)
             let similarity = SentenceEncoder.similarityMatrix(vectors)
             if json {
@@ -128,13 +123,7 @@ struct ClassifyCommand: ParsableCommand {
             """)
     @Option(help: "A classifier folder (default: LMKit's MiniLM sentiment classifier).") var model: String?
     @OptionGroup var inputs: TextInputs
-    @Flag(help: "Multiply the linear layers in int8 (dynamic quantization: int8 weights, activations quantized as they come).")
-    var int8 = false
-    @Option(
-        help:
-            "With --int8: token (a scale per weight row and per token, 8 bits; default), channel (PyTorch's per-channel qconfig) or tensor (PyTorch's default)."
-    )
-    var int8Scheme: Int8Matrix.Scheme = .token
+    @OptionGroup var quantization: Int8Options
     @Flag(help: "Print JSON.") var json = false
 
     struct Output: Encodable { let label: String; let score: Double }
@@ -153,7 +142,7 @@ struct ClassifyCommand: ParsableCommand {
             }
         }
         let classifier = try TextClassifier(folder: folder)
-        if int8 { DynamicQuantization.quantize(classifier.model, scheme: int8Scheme) }
+        quantization.apply(to: classifier.model)
         let predictions = try classifier.classify(texts)
         if json { return try printJSON(predictions.map { Output(label: $0.label, score: $0.score) }) }
         let width = predictions.map(\.label.count).max() ?? 0
@@ -234,5 +223,22 @@ struct AttentionCommand: ParsableCommand {
             print("\(map.tokens[i].padding(width))  → \(top.joined(separator: ", "))")
         }
         if let out { print("heat map: \(out)") }
+    }
+}
+
+/// `--int8 [--int8-scheme S]`: the encoder commands' dynamic int8 quantization.
+struct Int8Options: ParsableArguments {
+    @Flag(help: "Multiply the linear layers in int8 (dynamic quantization: int8 weights, activations quantized as they come).")
+    var int8 = false
+    @Option(
+        help:
+            "With --int8: token (a scale per weight row and per token, 8 bits; default), channel (PyTorch's per-channel qconfig) or tensor (PyTorch's default)."
+    )
+    var int8Scheme: Int8Matrix.Scheme = .token
+
+    /// Quantizes `model`'s linear layers when --int8 is given (nil otherwise).
+    @discardableResult
+    func apply(to model: Module) -> DynamicQuantization.Summary? {
+        int8 ? DynamicQuantization.quantize(model, scheme: int8Scheme) : nil
     }
 }
